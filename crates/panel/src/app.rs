@@ -1,0 +1,102 @@
+//! Assembling and running the panel (`Application::build` → `run_until_stopped`).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::bootstrap::{self, InitialAdmin};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::secrets::Secrets;
+use crate::state::AppState;
+use crate::{db, http, listener};
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    initial_admin: Option<InitialAdmin>,
+}
+
+impl Application {
+    /// Prepares everything: data directory, secrets, database and migrations, the first
+    /// administrator, and the listening socket. Nothing is served until
+    /// [`Application::run_until_stopped`].
+    pub async fn build(config: Config) -> Result<Application> {
+        prepare_data_dir(&config)?;
+        let secrets = Secrets::load_or_create(&config.data_dir)?;
+        let db = db::connect(&config.database_url()).await?;
+        db::migrate(&db).await?;
+        let initial_admin = bootstrap::ensure_initial_admin(&db).await?;
+        let listener = listener::bind(config.listen).await?;
+        let state = AppState::new(db, config, secrets);
+        Ok(Application {
+            router: http::router(state.clone()),
+            listener,
+            state,
+            initial_admin,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        // A bound TcpListener always has a local address.
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The URL people should open.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.local_addr())
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The administrator created by this start, if any (first start only).
+    pub fn take_initial_admin(&mut self) -> Option<InitialAdmin> {
+        self.initial_admin.take()
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        tracing::info!(
+            database = db::backend_name(self.state.db()),
+            "listening on {}",
+            self.url()
+        );
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Error::Startup(format!("server error: {e}")))
+    }
+}
+
+fn prepare_data_dir(config: &Config) -> Result<()> {
+    let dir = &config.data_dir;
+    let existed = dir.exists();
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::Startup(format!(
+            "cannot create data directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    if !existed {
+        // The directory holds keys and the database: keep it private.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::Startup(format!("cannot secure {}: {e}", dir.display())))?;
+        tracing::info!("created data directory {}", dir.display());
+    }
+    Ok(())
+}

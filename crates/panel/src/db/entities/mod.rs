@@ -1,0 +1,18 @@
+//! SeaORM entities, one module per table (design §3).
+
+pub mod allocation;
+pub mod alt;
+pub mod alt_variable;
+pub mod api_key;
+pub mod audit_log;
+pub mod ctrl;
+pub mod node;
+pub mod permission;
+pub mod role;
+pub mod role_permission;
+pub mod server;
+pub mod server_variable;
+pub mod session;
+pub mod subuser;
+pub mod user;
+pub mod user_permission;

@@ -1,0 +1,15 @@
+//! Schema migrations: one set for SQLite and PostgreSQL, built with sea-query so every
+//! statement is rendered for the backend in use.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_initial::Migration)]
+    }
+}

@@ -1,0 +1,164 @@
+//! The panel's one error type and its mapping to HTTP status + envelope (design §5).
+
+use std::collections::BTreeMap;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sea_orm::{DbErr, SqlErr};
+
+use crate::http::envelope::ErrorBody;
+
+/// Per-field validation messages, keyed by field path (`variables.SERVER_JAR`).
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Well-formed input that breaks a rule (422), with per-field details.
+    #[error("{message}")]
+    Validation {
+        message: String,
+        details: FieldErrors,
+    },
+    /// Input that cannot be parsed at all (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// A request body over the size limit (413).
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many requests, retry in {retry_after_secs}s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("{0}")]
+    AgentUnavailable(String),
+    /// Something that is our fault; the message is logged, never sent.
+    #[error("{0}")]
+    Internal(String),
+    /// Configuration or start-up failure (not an HTTP error).
+    #[error("{0}")]
+    Startup(String),
+}
+
+impl Error {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let mut details = FieldErrors::new();
+        details.insert(field.into(), vec![message.clone()]);
+        Error::Validation { message, details }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Error::NotFound(format!("{what} not found"))
+    }
+
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        Error::Internal(err.to_string())
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Error::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
+            Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "VALIDATION_ERROR"),
+            Error::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "VALIDATION_ERROR"),
+            Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
+            Error::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            Error::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
+            Error::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
+            Error::AgentUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "AGENT_UNAVAILABLE"),
+            Error::Internal(_) | Error::Startup(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
+            }
+        }
+    }
+}
+
+/// Unique violations become 409 CONFLICT and foreign-key violations 422 VALIDATION_ERROR
+/// (spec: repository error handling); anything else is an internal error.
+impl From<DbErr> for Error {
+    fn from(err: DbErr) -> Self {
+        match classify(&err) {
+            Some(SqlErr::UniqueConstraintViolation(msg)) => {
+                Error::Conflict(format!("already exists ({})", constraint_subject(&msg)))
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => Error::validation(
+                "reference",
+                "refers to a record that does not exist, or the record is still in use",
+            ),
+            _ => Error::Internal(format!("database error: {err}")),
+        }
+    }
+}
+
+/// SeaORM recognises SQLite's plain foreign-key code (787) but not the one SQLite uses
+/// when an `ON DELETE RESTRICT` action fires (1811, SQLITE_CONSTRAINT_TRIGGER), which
+/// carries the same message.
+fn classify(err: &DbErr) -> Option<SqlErr> {
+    err.sql_err().or_else(|| {
+        let text = err.to_string();
+        text.contains("FOREIGN KEY constraint failed")
+            .then_some(SqlErr::ForeignKeyConstraintViolation(text))
+    })
+}
+
+/// Extracts what a unique violation was about from the backend's message:
+/// SQLite says `UNIQUE constraint failed: users.username`, PostgreSQL names the
+/// constraint (`ux_users_username`).
+fn constraint_subject(msg: &str) -> String {
+    if let Some((_, columns)) = msg.split_once("failed: ") {
+        return columns.trim().to_owned();
+    }
+    msg.split('"')
+        .nth(1)
+        .map(|name| name.trim_start_matches("ux_").to_owned())
+        .unwrap_or_else(|| "unique constraint".to_owned())
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            Error::Internal(detail) | Error::Startup(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let details = match &self {
+            Error::Validation { details, .. } => serde_json::to_value(details).ok(),
+            _ => None,
+        };
+        let mut response = (status, ErrorBody::new(message, code, details)).into_response();
+        if let Error::RateLimited { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constraint_subject;
+
+    #[test]
+    fn names_the_violated_constraint_on_both_backends() {
+        assert_eq!(
+            constraint_subject("UNIQUE constraint failed: users.username"),
+            "users.username"
+        );
+        assert_eq!(
+            constraint_subject("duplicate key value violates unique constraint \"ux_users_email\""),
+            "users_email"
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! The panel's integration tests: one binary, one module per area.
+//! Runs on SQLite by default; set CAP_TEST_DATABASE_URL to a PostgreSQL admin URL
+//! (e.g. postgres://cap:cap@127.0.0.1/postgres) to run the same suite on PostgreSQL.
+
+mod api_basics;
+mod schema;
+mod startup;
+mod support;

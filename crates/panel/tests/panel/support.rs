@@ -1,0 +1,189 @@
+//! Shared test helpers: a fresh database per test on either backend, a panel served on
+//! 127.0.0.1:0, and a small populated world.
+
+use std::net::SocketAddr;
+
+use cap_panel::config::{Config, LogFormat};
+use cap_panel::db::entities::{alt, ctrl, node, server, user};
+use cap_panel::repo::{self, alts::NewAlt, nodes::NewNode, servers::NewServer, users::NewUser};
+use cap_panel::Application;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+/// A database of its own for one test: a SQLite file in a temp dir, or a new PostgreSQL
+/// database when CAP_TEST_DATABASE_URL is set.
+pub struct TestDb {
+    pub url: String,
+    _dir: TempDir,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = match std::env::var("CAP_TEST_DATABASE_URL") {
+            Ok(admin_url) => create_postgres_database(&admin_url).await,
+            Err(_) => format!("sqlite://{}", dir.path().join("test.db").display()),
+        };
+        TestDb { url, _dir: dir }
+    }
+
+    /// Connected and migrated.
+    pub async fn connect(&self) -> DatabaseConnection {
+        let db = cap_panel::db::connect(&self.url).await.expect("connect");
+        cap_panel::db::migrate(&db).await.expect("migrate");
+        db
+    }
+}
+
+async fn create_postgres_database(admin_url: &str) -> String {
+    let name = format!("cap_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(admin_url)
+        .await
+        .expect("connect to PostgreSQL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    let mut url = reqwest::Url::parse(admin_url).expect("CAP_TEST_DATABASE_URL is a URL");
+    url.set_path(&name);
+    url.to_string()
+}
+
+/// A migrated connection, and the guard that keeps its database alive: hold both.
+pub async fn fresh_db() -> (DatabaseConnection, TestDb) {
+    let db = TestDb::new().await;
+    (db.connect().await, db)
+}
+
+/// A panel served in-process on 127.0.0.1:0.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    _data: TempDir,
+    _database: TestDb,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let data = tempfile::tempdir().expect("temp dir");
+        let database = TestDb::new().await;
+        let config = Config {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            data_dir: data.path().join("data"),
+            database_url: Some(database.url.clone()),
+            log_level: "warn".into(),
+            log_format: LogFormat::Text,
+        };
+        let app = Application::build(config).await.expect("panel builds");
+        let addr = app.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async {
+            stopped.await.ok();
+        }));
+        TestApp {
+            addr,
+            client: reqwest::Client::new(),
+            _data: data,
+            _database: database,
+            stop: Some(stop),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+    }
+}
+
+/// One row in each core table, linked the way the product links them.
+pub struct World {
+    pub user: user::Model,
+    pub node: node::Model,
+    pub ctrl: ctrl::Model,
+    pub alt: alt::Model,
+    pub server: server::Model,
+}
+
+pub async fn new_user(db: &DatabaseConnection, name: &str) -> user::Model {
+    repo::users::create(
+        db,
+        NewUser {
+            username: name.into(),
+            email: format!("{name}@example.com"),
+            password_hash: "$argon2id$not-a-real-hash".into(),
+            role: "user".into(),
+        },
+    )
+    .await
+    .expect("create user")
+}
+
+pub async fn world(db: &DatabaseConnection, tag: &str) -> World {
+    let user = new_user(db, &format!("owner-{tag}")).await;
+    let node = repo::nodes::create(
+        db,
+        NewNode {
+            name: format!("node-{tag}"),
+            description: String::new(),
+            address: "127.0.0.1".into(),
+            port: 8443,
+            scheme: "https".into(),
+            token_ciphertext: "v1:opaque".into(),
+            cert_fingerprint: None,
+            memory_mb: 4096,
+            disk_mb: 10240,
+            port_range: (25565, 25665),
+        },
+    )
+    .await
+    .expect("create node");
+    let ctrl = repo::ctrls::create(db, &format!("ctrl-{tag}"), "")
+        .await
+        .expect("create ctrl");
+    let alt = repo::alts::create(
+        db,
+        NewAlt {
+            ctrl_id: ctrl.id.clone(),
+            name: format!("alt-{tag}"),
+            startup: "cap-testgame".into(),
+            stop_command: "stop".into(),
+            done_patterns: vec!["Done (".into()],
+            ..NewAlt::default()
+        },
+    )
+    .await
+    .expect("create alt");
+    let server = repo::servers::create(db, new_server(&user.id, Some(&node.id), &alt.id))
+        .await
+        .expect("create server");
+    World {
+        user,
+        node,
+        ctrl,
+        alt,
+        server,
+    }
+}
+
+pub fn new_server(owner: &str, node: Option<&str>, alt: &str) -> NewServer {
+    NewServer {
+        name: "survival".into(),
+        description: String::new(),
+        owner_id: owner.into(),
+        node_id: node.map(str::to_owned),
+        alt_id: alt.into(),
+        memory_mb: 1024,
+        cpu_percent: 100,
+        disk_mb: 2048,
+    }
+}

@@ -1,0 +1,1 @@
+//! Server templates (Ctrls and Alts).
