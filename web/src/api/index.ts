@@ -1,0 +1,156 @@
+// Typed calls for every panel endpoint the UI uses. Pages import `api` and nothing else
+// from the network layer.
+import { apiUrl, http } from './http';
+import { uploadFiles, type UploadProgress } from './upload';
+import type {
+  Alt,
+  ApiKey,
+  ArchiveFormat,
+  AuditEntry,
+  CreatedNode,
+  Ctrl,
+  FileEntry,
+  Health,
+  ListQuery,
+  Limits,
+  NewNode,
+  NewServer,
+  Node,
+  NodeResources,
+  Page,
+  PermissionCatalogue,
+  PowerAction,
+  Server,
+  ServerVariable,
+  Session,
+  Stats,
+  Subuser,
+  User,
+  UserPermissions,
+} from './types';
+
+export * from './types';
+export { ApiError, configureApi } from './http';
+export type { UploadProgress };
+
+const q = (query?: ListQuery) => ({ query: { ...query } });
+const enc = encodeURIComponent;
+
+function srv(id: string, rest = '') {
+  return `/api/servers/${enc(id)}${rest}`;
+}
+
+export const api = {
+  auth: {
+    login: (login: string, password: string) =>
+      http.post<Session>('/api/auth/login', { login, password }, { noRefresh: true }),
+    logout: () => http.post<void>('/api/auth/logout', undefined, { noRefresh: true }),
+    /** The current session, or an UNAUTHORIZED error (no redirect: the caller decides). */
+    me: () => http.get<Session>('/api/auth/me'),
+    changePassword: (currentPassword: string, newPassword: string) =>
+      http.post<void>('/api/auth/password', { currentPassword, newPassword }),
+    apiKeys: () => http.get<ApiKey[] | Page<ApiKey>>('/api/auth/api-keys'),
+    createApiKey: (name: string, permissions?: string[]) =>
+      http.post<ApiKey>('/api/auth/api-keys', { name, permissions }),
+    deleteApiKey: (id: string) => http.del<void>(`/api/auth/api-keys/${enc(id)}`),
+  },
+
+  permissions: () => http.get<PermissionCatalogue>('/api/permissions'),
+
+  servers: {
+    list: (query?: ListQuery) => http.get<Page<Server>>('/api/servers', q(query)),
+    get: (id: string) => http.get<Server>(srv(id)),
+    create: (body: NewServer) => http.post<Server>('/api/servers', body),
+    update: (id: string, body: { name?: string; description?: string; limits?: Limits }) =>
+      http.patch<Server>(srv(id), body),
+    remove: (id: string) => http.del<void>(srv(id)),
+    power: (id: string, action: PowerAction) => http.post<void>(srv(id, '/power'), { action }),
+    reinstall: (id: string) => http.post<void>(srv(id, '/reinstall')),
+    stats: (id: string) => http.get<Stats>(srv(id, '/stats')),
+    variables: (id: string) => http.get<ServerVariable[]>(srv(id, '/variables')),
+    setVariables: (id: string, variables: Record<string, string>) =>
+      http.put<ServerVariable[]>(srv(id, '/variables'), { variables }),
+    subusers: (id: string) => http.get<Subuser[] | Page<Subuser>>(srv(id, '/subusers')),
+    addSubuser: (id: string, username: string, permissions: string[]) =>
+      http.post<Subuser>(srv(id, '/subusers'), { username, permissions }),
+    updateSubuser: (id: string, subuserId: string, permissions: string[]) =>
+      http.patch<Subuser>(srv(id, `/subusers/${enc(subuserId)}`), { permissions }),
+    removeSubuser: (id: string, subuserId: string) => http.del<void>(srv(id, `/subusers/${enc(subuserId)}`)),
+    /** WebSocket URL of the live console (same origin; the cookie authenticates). */
+    consoleUrl: (id: string) => {
+      const { protocol, host } = window.location;
+      return `${protocol === 'https:' ? 'wss' : 'ws'}://${host}${srv(id, '/console')}`;
+    },
+  },
+
+  files: {
+    list: (id: string, path: string) => http.get<FileEntry[]>(srv(id, '/files/list'), { query: { path } }),
+    read: (id: string, path: string) => http.get<string>(srv(id, '/files/contents'), { query: { path }, text: true }),
+    write: (id: string, path: string, contents: string) =>
+      http.put<void>(srv(id, '/files/contents'), new Blob([contents], { type: 'text/plain' }), { query: { path } }),
+    downloadUrl: (id: string, path: string) => apiUrl(srv(id, '/files/download'), { path }),
+    upload: (id: string, dir: string, files: File[], onProgress: (p: UploadProgress) => void, signal?: AbortSignal) =>
+      uploadFiles(srv(id, '/files/upload'), { path: dir }, files, onProgress, signal),
+    mkdir: (id: string, path: string) => http.post<void>(srv(id, '/files/mkdir'), { path }),
+    rename: (id: string, from: string, to: string) => http.post<void>(srv(id, '/files/rename'), { from, to }),
+    remove: (id: string, paths: string[]) => http.post<void>(srv(id, '/files/delete'), { paths }),
+    compress: (id: string, paths: string[], destination: string, format: ArchiveFormat) =>
+      http.post<void>(srv(id, '/files/compress'), { paths, destination, format }),
+    decompress: (id: string, path: string, destination: string) =>
+      http.post<void>(srv(id, '/files/decompress'), { path, destination }),
+  },
+
+  nodes: {
+    list: (query?: ListQuery) => http.get<Page<Node>>('/api/agents', q(query)),
+    get: (id: string) => http.get<Node>(`/api/agents/${enc(id)}`),
+    create: (body: NewNode) => http.post<CreatedNode>('/api/agents', body),
+    update: (id: string, body: Partial<NewNode>) => http.patch<Node>(`/api/agents/${enc(id)}`, body),
+    remove: (id: string) => http.del<void>(`/api/agents/${enc(id)}`),
+  },
+
+  ctrls: {
+    list: (query?: ListQuery) => http.get<Page<Ctrl>>('/api/ctrls', q({ perPage: 100, ...query })),
+    create: (body: { name: string; description?: string }) => http.post<Ctrl>('/api/ctrls', body),
+    update: (id: string, body: { name?: string; description?: string }) => http.patch<Ctrl>(`/api/ctrls/${enc(id)}`, body),
+    remove: (id: string) => http.del<void>(`/api/ctrls/${enc(id)}`),
+  },
+
+  alts: {
+    list: (ctrlId?: string) =>
+      http.get<Page<Alt> | Alt[]>('/api/alts', { query: { ctrlId, perPage: 100 } }),
+    get: (id: string) => http.get<Alt>(`/api/alts/${enc(id)}`),
+    update: (id: string, body: Partial<Omit<Alt, 'id' | 'ctrlId'>>) => http.patch<Alt>(`/api/alts/${enc(id)}`, body),
+    remove: (id: string) => http.del<void>(`/api/alts/${enc(id)}`),
+    import: (ctrlId: string, egg: unknown) => http.post<Alt>('/api/alts/import', { ctrlId, egg }),
+    export: (id: string) => http.get<unknown>(`/api/alts/${enc(id)}/export`),
+  },
+
+  users: {
+    list: (query?: ListQuery) => http.get<Page<User>>('/api/users', q(query)),
+    get: (id: string) => http.get<User>(`/api/users/${enc(id)}`),
+    create: (body: { username: string; email: string; password: string; role: string }) =>
+      http.post<User>('/api/users', body),
+    update: (id: string, body: { email?: string; role?: string; disabled?: boolean; password?: string }) =>
+      http.patch<User>(`/api/users/${enc(id)}`, body),
+    remove: (id: string) => http.del<void>(`/api/users/${enc(id)}`),
+    permissions: (id: string) => http.get<UserPermissions>(`/api/users/${enc(id)}/permissions`),
+    setPermissions: (id: string, grants: string[], revocations: string[]) =>
+      http.put<UserPermissions>(`/api/users/${enc(id)}/permissions`, { grants, revocations }),
+  },
+
+  monitoring: {
+    health: () => http.get<Health>('/api/monitoring/health'),
+    nodes: () => http.get<NodeResources[] | { nodes: NodeResources[] }>('/api/monitoring'),
+  },
+
+  audit: (query?: ListQuery) => http.get<Page<AuditEntry>>('/api/audit', q(query)),
+};
+
+/** Accepts either a bare array or a paginated page and returns the items. */
+export function itemsOf<T>(data: T[] | Page<T> | { nodes: T[] } | null | undefined): T[] {
+  if (!data) return [];
+  if (Array.isArray(data)) return data;
+  if ('items' in data && Array.isArray(data.items)) return data.items;
+  if ('nodes' in data && Array.isArray(data.nodes)) return data.nodes;
+  return [];
+}

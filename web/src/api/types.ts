@@ -1,0 +1,236 @@
+// Shapes of the panel's REST API (design §5). Everything the UI reads from the server
+// is typed here so a contract change is a change in one place.
+
+export type ServerState =
+  | 'offline'
+  | 'installing'
+  | 'install_failed'
+  | 'starting'
+  | 'running'
+  | 'stopping'
+  | 'crashed';
+
+export type PowerAction = 'start' | 'stop' | 'restart' | 'kill';
+export type NodeStatus = 'online' | 'offline' | 'degraded' | 'unknown';
+export type Role = 'admin' | 'moderator' | 'user' | (string & {});
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  perPage: number;
+}
+
+export interface ListQuery {
+  page?: number;
+  perPage?: number;
+  name?: string;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  email: string;
+  role: Role;
+  disabled: boolean;
+  createdAt: string;
+  lastLoginAt: string | null;
+}
+
+export interface Session {
+  user: User;
+  permissions: string[];
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  permissions: string[];
+  createdAt: string;
+  lastUsedAt?: string | null;
+  /** Present only in the response that created the key. */
+  secret?: string;
+}
+
+export interface PermissionCatalogue {
+  categories: { name: string; permissions: { key: string; description: string }[] }[];
+  roles: { name: string; description: string; permissions: string[] }[];
+  serverScoped: string[];
+}
+
+export interface Limits {
+  memoryMb: number;
+  cpuPercent: number;
+  diskMb: number;
+}
+
+export interface Server {
+  id: string;
+  name: string;
+  description: string | null;
+  ownerId: string;
+  owner: { id: string; username: string };
+  nodeId: string;
+  node: { id: string; name: string; status: NodeStatus } | null;
+  altId: string;
+  alt: { id: string; name: string };
+  state: ServerState;
+  limits: Limits;
+  allocation: { ip: string; port: number } | null;
+  createdAt: string;
+  updatedAt: string;
+  /** Keys the caller holds on this server. */
+  permissions: string[];
+}
+
+export interface NewServer {
+  name: string;
+  description?: string;
+  ownerId?: string;
+  nodeId: string;
+  altId: string;
+  limits: Limits;
+  variables: Record<string, string>;
+}
+
+export interface ServerVariable {
+  envVariable: string;
+  name: string;
+  description: string;
+  value: string;
+  defaultValue: string;
+  rules: string;
+  userEditable: boolean;
+}
+
+export interface Stats {
+  cpuPercent: number;
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  diskBytes: number;
+  uptimeSecs: number;
+}
+
+export interface Subuser {
+  id: string;
+  userId?: string;
+  username: string;
+  email?: string;
+  permissions: string[];
+  createdAt?: string;
+}
+
+export interface FileEntry {
+  name: string;
+  path: string;
+  kind: 'file' | 'dir' | 'symlink';
+  size: number;
+  modified: string;
+  mode: string | number;
+}
+
+export type ArchiveFormat = 'tar.gz' | 'zip';
+
+export interface Node {
+  id: string;
+  name: string;
+  address: string;
+  port: number;
+  status: NodeStatus;
+  lastSeenAt: string | null;
+  memoryMb: number;
+  diskMb: number;
+  portRangeStart: number;
+  portRangeEnd: number;
+  serverCount: number;
+}
+
+export interface NewNode {
+  name: string;
+  address: string;
+  port: number;
+  memoryMb: number;
+  diskMb: number;
+  portRangeStart: number;
+  portRangeEnd: number;
+}
+
+export type CreatedNode = Node & { joinCommand: string };
+
+export interface Ctrl {
+  id: string;
+  name: string;
+  description: string | null;
+  altCount?: number;
+}
+
+export interface AltVariable {
+  id?: string;
+  name: string;
+  description: string;
+  envVariable: string;
+  defaultValue: string;
+  rules: string;
+  userViewable: boolean;
+  userEditable: boolean;
+  sortOrder: number;
+}
+
+export interface Alt {
+  id: string;
+  ctrlId: string;
+  name: string;
+  description: string | null;
+  author: string | null;
+  startup: string;
+  stopCommand: string;
+  donePatterns: string[];
+  variables: AltVariable[];
+}
+
+export interface UserPermissions {
+  role: Role;
+  rolePermissions: string[];
+  grants: string[];
+  revocations: string[];
+  effective: string[];
+}
+
+export interface Health {
+  service: string;
+  status: 'healthy' | 'degraded' | 'unhealthy';
+  timestamp: string;
+  details: {
+    database: string | { status: string; [k: string]: unknown };
+    agents: { online: number; offline: number; degraded: number; total: number };
+    uptime: number;
+    [k: string]: unknown;
+  };
+}
+
+/** One node's resource use as reported by `GET /api/monitoring`. Fields the agent does
+ * not report are absent and shown as "—". */
+export interface NodeResources {
+  id: string;
+  name: string;
+  status: NodeStatus;
+  cpuPercent?: number;
+  memoryUsedBytes?: number;
+  memoryTotalBytes?: number;
+  diskUsedBytes?: number;
+  diskTotalBytes?: number;
+  serverCount?: number;
+  runningServers?: number;
+}
+
+export interface AuditEntry {
+  id: string;
+  user: { id: string; username: string } | null;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  details: unknown;
+  ip: string | null;
+  requestId: string | null;
+  createdAt: string;
+}

@@ -1,0 +1,78 @@
+// What the signed-in user may see. Hiding is a courtesy: the API enforces every rule.
+import type { Server, Session } from '../api';
+
+export type ServerTab = 'console' | 'files' | 'startup' | 'subusers' | 'settings';
+
+export interface ServerAccess {
+  tabs: ServerTab[];
+  power: boolean;
+  sendCommand: boolean;
+  writeFiles: boolean;
+  deleteFiles: boolean;
+  archiveFiles: boolean;
+  editStartup: boolean;
+  rename: boolean;
+  reinstall: boolean;
+  remove: boolean;
+}
+
+const has = (keys: readonly string[], key: string) => keys.includes(key);
+
+export function serverAccess(server: Pick<Server, 'permissions' | 'ownerId'>, session: Session | null): ServerAccess {
+  const p = server.permissions;
+  const global = session?.permissions ?? [];
+  const isOwner = !!session && session.user.id === server.ownerId;
+  const update = has(p, 'server:update');
+  const remove = has(p, 'server:delete');
+  const manageSubusers = isOwner || has(global, 'admin:permissions');
+  const tabs: ServerTab[] = [];
+  if (has(p, 'console:view')) tabs.push('console');
+  if (has(p, 'file:read')) tabs.push('files');
+  if (has(p, 'server:view') || update) tabs.push('startup');
+  if (manageSubusers) tabs.push('subusers');
+  if (update || remove) tabs.push('settings');
+  return {
+    tabs,
+    power: has(p, 'server:power'),
+    sendCommand: has(p, 'console:command'),
+    writeFiles: has(p, 'file:write'),
+    deleteFiles: has(p, 'file:delete'),
+    archiveFiles: has(p, 'file:archive'),
+    editStartup: update,
+    rename: update,
+    reinstall: update,
+    remove,
+  };
+}
+
+export interface AdminLink {
+  to: string;
+  label: string;
+  permission: string;
+}
+
+export const ADMIN_LINKS: AdminLink[] = [
+  { to: '/admin/servers', label: 'All servers', permission: 'server:create' },
+  { to: '/admin/nodes', label: 'Nodes', permission: 'admin:nodes' },
+  { to: '/admin/templates', label: 'Templates', permission: 'admin:templates' },
+  { to: '/admin/users', label: 'Users', permission: 'user:view' },
+  { to: '/admin/monitoring', label: 'Monitoring', permission: 'monitoring:view' },
+  { to: '/admin/audit', label: 'Audit log', permission: 'admin:audit' },
+];
+
+export function adminLinks(session: Session | null): AdminLink[] {
+  const keys = session?.permissions ?? [];
+  return ADMIN_LINKS.filter((l) => keys.includes(l.permission));
+}
+
+/** Which power buttons make sense in a state (the server decides for real). */
+export function powerAllowed(state: Server['state']): Record<'start' | 'stop' | 'restart' | 'kill', boolean> {
+  const stopped = state === 'offline' || state === 'crashed';
+  const busy = state === 'installing';
+  return {
+    start: stopped,
+    stop: state === 'running' || state === 'starting',
+    restart: state === 'running' || state === 'starting' || state === 'crashed',
+    kill: !stopped && !busy && state !== 'install_failed',
+  };
+}

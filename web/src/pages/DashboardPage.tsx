@@ -1,0 +1,141 @@
+import { useEffect, useState } from 'react';
+import { Link } from 'react-router';
+import { api, type Server, type Stats } from '../api';
+import { useAuth } from '../auth/AuthContext';
+import { ErrorMessage } from '../components/ErrorMessage';
+import { Pagination } from '../components/Pagination';
+import { PowerButtons } from '../components/PowerButtons';
+import { Spinner } from '../components/Spinner';
+import { StateBadge } from '../components/StateBadge';
+import { formatBytes, formatPercent } from '../lib/format';
+import { useApi } from '../lib/useApi';
+
+const PER_PAGE = 25;
+const LIVE_STATES = new Set(['running', 'starting', 'stopping']);
+
+/** CPU and memory of the running servers on screen, refreshed every few seconds. */
+function useLiveStats(servers: Server[] | undefined): Record<string, Stats> {
+  const [stats, setStats] = useState<Record<string, Stats>>({});
+  const ids = (servers ?? []).filter((s) => LIVE_STATES.has(s.state)).map((s) => s.id);
+  const key = ids.join(',');
+  useEffect(() => {
+    if (!key) return;
+    let alive = true;
+    const load = async () => {
+      const results = await Promise.allSettled(key.split(',').map((id) => api.servers.stats(id)));
+      if (!alive) return;
+      const next: Record<string, Stats> = {};
+      key.split(',').forEach((id, i) => {
+        const r = results[i];
+        if (r.status === 'fulfilled') next[id] = r.value;
+      });
+      setStats(next);
+    };
+    void load();
+    const t = setInterval(() => void load(), 5000);
+    return () => {
+      alive = false;
+      clearInterval(t);
+    };
+  }, [key]);
+  return stats;
+}
+
+export function DashboardPage() {
+  const { session, can } = useAuth();
+  const [filter, setFilter] = useState('');
+  const [query, setQuery] = useState('');
+  const [page, setPage] = useState(1);
+  useEffect(() => {
+    const t = setTimeout(() => {
+      setQuery(filter.trim());
+      setPage(1);
+    }, 250);
+    return () => clearTimeout(t);
+  }, [filter]);
+  const list = useApi(() => api.servers.list({ page, perPage: PER_PAGE, name: query }), [page, query], 5000);
+  const stats = useLiveStats(list.data?.items);
+  const items = list.data?.items ?? [];
+
+  return (
+    <section className="page">
+      <div className="page-head">
+        <h1>Servers</h1>
+        {can('server:create') && (
+          <Link className="btn btn-primary" to="/admin/servers/new">
+            New server
+          </Link>
+        )}
+      </div>
+      <div className="toolbar">
+        <label className="search">
+          <span className="sr-only">Filter servers by name</span>
+          <input type="search" placeholder="Filter by name…" value={filter} onChange={(e) => setFilter(e.target.value)} />
+        </label>
+      </div>
+      <ErrorMessage error={list.error} />
+      {list.loading && !list.data ? (
+        <Spinner label="Loading servers" />
+      ) : items.length === 0 ? (
+        <div className="empty" data-testid="empty-servers">
+          {query ? (
+            <p>No server matches “{query}”.</p>
+          ) : (
+            <>
+              <h2>No servers yet</h2>
+              {can('server:create') ? (
+                <p>
+                  {can('admin:nodes') ? (
+                    <>
+                      Add a <Link to="/admin/nodes">node</Link> (a machine running the agent), then{' '}
+                    </>
+                  ) : (
+                    'Pick a template and node to '
+                  )}
+                  <Link to="/admin/servers/new">create your first server</Link>.
+                </p>
+              ) : (
+                <p>
+                  Hi {session?.user.username}! You have no servers yet. Ask your host or an administrator to create one
+                  for you or to invite you to theirs — it will show up here.
+                </p>
+              )}
+            </>
+          )}
+        </div>
+      ) : (
+        <ul className="server-grid">
+          {items.map((s) => {
+            const st = stats[s.id];
+            return (
+              <li key={s.id} className="card server-card">
+                <div className="server-card-head">
+                  <Link to={`/servers/${s.id}`} className="server-name">
+                    {s.name}
+                  </Link>
+                  <StateBadge state={s.state} />
+                </div>
+                <dl className="kv">
+                  <dt>Node</dt>
+                  <dd>{s.node ? s.node.name : '—'}</dd>
+                  <dt>Address</dt>
+                  <dd>
+                    <code>{s.allocation ? `${s.allocation.ip}:${s.allocation.port}` : '—'}</code>
+                  </dd>
+                  <dt>CPU</dt>
+                  <dd>{st ? formatPercent(st.cpuPercent) : '—'}</dd>
+                  <dt>Memory</dt>
+                  <dd>
+                    {st ? `${formatBytes(st.memoryBytes)} / ${formatBytes(st.memoryLimitBytes || s.limits.memoryMb * 1048576)}` : '—'}
+                  </dd>
+                </dl>
+                <PowerButtons server={s} compact onDone={() => void list.reload()} />
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      {list.data && <Pagination page={page} perPage={PER_PAGE} total={list.data.total} onPage={setPage} />}
+    </section>
+  );
+}
