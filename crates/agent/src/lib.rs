@@ -1,1 +1,191 @@
-//! The node agent.
+//! `cap-agent`: the node daemon that supervises game servers.
+//!
+//! [`run`] is the whole program; [`Agent`] splits it in two so tests can learn the bound
+//! address and certificate fingerprint before serving. The HTTP API and event stream are
+//! documented in the `cap-protocol` crate.
+//!
+//! Data directory layout:
+//! ```text
+//! token                     node token (0600, generated when missing)
+//! tls/cert.pem, tls/key.pem self-signed certificate (key 0600)
+//! definitions/<id>.json     server definitions + desired state (atomic writes)
+//! logs/<id>/console.log     console log, rotated (outside the file jail)
+//! install/<id>.sh           last install script
+//! servers/<id>/             server directories (unless server_root is set)
+//! ```
+
+pub mod bus;
+pub mod config;
+pub mod error;
+pub mod files;
+pub mod http;
+pub mod store;
+pub mod supervisor;
+pub mod system;
+pub mod tls;
+pub mod token;
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum_server::tls_rustls::RustlsConfig;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{Cli, Config};
+pub use error::{AgentError, AgentResult};
+
+use bus::EventBus;
+use supervisor::Supervisor;
+
+/// How long open connections may take to finish at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Run the agent until `shutdown` completes; then stop every server (their desired
+/// state is kept, so the next start brings them back) and return.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> AgentResult<()> {
+    Agent::build(config)
+        .await?
+        .run_until_stopped(shutdown)
+        .await
+}
+
+/// A bound, ready agent.
+pub struct Agent {
+    listener: TcpListener,
+    addr: SocketAddr,
+    fingerprint: String,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    token_file: PathBuf,
+    supervisor: Arc<Supervisor>,
+    bus: Arc<EventBus>,
+    started: Instant,
+    token: http::auth::TokenCheck,
+}
+
+impl Agent {
+    /// Prepare the data directory, token and certificate, bind the listener, and restore
+    /// stored servers (starting those meant to run).
+    pub async fn build(config: Config) -> AgentResult<Self> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let token = token::load_or_generate(&config.token_file)?;
+        let identity = tls::Identity::load_or_generate(&config.data_dir.join("tls"))?;
+        let fingerprint = identity.fingerprint();
+        let tls = if config.insecure_http {
+            None
+        } else {
+            Some(identity.server_config()?)
+        };
+        let listener = bind(&config)?;
+        let addr = listener.local_addr()?;
+        let bus = Arc::new(EventBus::default());
+        let token_file = config.token_file.clone();
+        let supervisor = Supervisor::new(Arc::new(config), bus.clone())?;
+        supervisor.restore().await?;
+        Ok(Self {
+            listener,
+            addr,
+            fingerprint,
+            tls,
+            token_file,
+            supervisor,
+            bus,
+            started: Instant::now(),
+            token: http::auth::TokenCheck::new(&token),
+        })
+    }
+
+    /// The address actually bound.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// SHA-256 fingerprint of the TLS certificate (`AB:CD:…`).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Where the node token is stored.
+    pub fn token_file(&self) -> &std::path::Path {
+        &self.token_file
+    }
+
+    /// Serve until `shutdown` completes, then stop all servers.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> AgentResult<()> {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        tracing::info!("TLS certificate SHA-256 fingerprint: {}", self.fingerprint);
+        tracing::info!("node token file: {}", self.token_file.display());
+        tracing::info!("listening on {scheme}://{}", self.addr);
+        let cancel = CancellationToken::new();
+        let state = http::AppState {
+            supervisor: self.supervisor.clone(),
+            bus: self.bus.clone(),
+            started: self.started,
+            shutdown: cancel.clone(),
+        };
+        let app = http::router(state, self.token.clone()).into_make_service();
+        let stats = tokio::spawn(supervisor::stats::run(
+            self.supervisor.clone(),
+            cancel.clone(),
+        ));
+        let handle = axum_server::Handle::new();
+        let serving = {
+            let handle = handle.clone();
+            let listener = self.listener;
+            async move {
+                match self.tls {
+                    Some(tls) => {
+                        axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(tls))
+                            .handle(handle)
+                            .serve(app)
+                            .await
+                    }
+                    None => {
+                        axum_server::from_tcp(listener)
+                            .handle(handle)
+                            .serve(app)
+                            .await
+                    }
+                }
+            }
+        };
+        let server = tokio::spawn(serving);
+        shutdown.await;
+        tracing::info!("shutting down: stopping servers");
+        cancel.cancel();
+        handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
+        self.supervisor.shutdown().await;
+        stats.abort();
+        match server.await {
+            Ok(result) => result.map_err(AgentError::Io),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Bind the configured address; if it is the default and its port is taken, bind a free
+/// port on the same address instead and say so.
+fn bind(config: &Config) -> AgentResult<TcpListener> {
+    let listener = match TcpListener::bind(config.listen) {
+        Ok(listener) => listener,
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && config.port_fallback => {
+            let fallback = TcpListener::bind(SocketAddr::new(config.listen.ip(), 0))?;
+            tracing::warn!(
+                "port {} is in use; falling back to free port {}",
+                config.listen.port(),
+                fallback.local_addr()?.port()
+            );
+            fallback
+        }
+        Err(e) => {
+            return Err(AgentError::Config(format!(
+                "cannot listen on {}: {e}",
+                config.listen
+            )))
+        }
+    };
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}

@@ -1,0 +1,251 @@
+//! Agent configuration: defaults < TOML file < environment (`CAP_AGENT_*`) < flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use serde::Deserialize;
+
+use crate::error::AgentError;
+
+/// The default listen address; when its port is taken the agent falls back to a free port.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8443";
+
+/// Command line of `cap-agent` (every flag also reads `CAP_AGENT_<NAME>`).
+#[derive(Debug, Clone, Default, Parser)]
+#[command(name = "cap-agent", version, about = "Ctrl-Alt-Play node agent")]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, env = "CAP_AGENT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Directory for the token, TLS certificate, definitions and logs.
+    #[arg(long, env = "CAP_AGENT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on (default 0.0.0.0:8443, with free-port fallback).
+    #[arg(long, env = "CAP_AGENT_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// File holding the node token (generated when missing).
+    #[arg(long, env = "CAP_AGENT_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Directory holding one directory per server (default `<data-dir>/servers`).
+    #[arg(long, env = "CAP_AGENT_SERVER_ROOT")]
+    pub server_root: Option<PathBuf>,
+    /// Serve plain HTTP instead of TLS (for loopback development and tests only).
+    #[arg(long, env = "CAP_AGENT_INSECURE_HTTP")]
+    pub insecure_http: bool,
+}
+
+/// The TOML file; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    token_file: Option<PathBuf>,
+    server_root: Option<PathBuf>,
+    insecure_http: Option<bool>,
+    stats_interval_ms: Option<u64>,
+    disk_scan_interval_secs: Option<u64>,
+    #[serde(default)]
+    console: Option<ConsoleConfig>,
+    #[serde(default)]
+    files: Option<FilesConfig>,
+}
+
+/// Console capture limits (TOML table `[console]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Lines kept in memory per server for history.
+    pub history_lines: usize,
+    /// Longer lines are cut at this many bytes and marked with `…`.
+    pub max_line_bytes: usize,
+    /// Lines per second per server passed on; the rest is dropped with a notice.
+    pub lines_per_second: u32,
+    /// A console log file is rotated when it reaches this size.
+    pub log_max_bytes: u64,
+    /// Rotated log files kept (`console.log.1` …).
+    pub log_files: u32,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            history_lines: 1000,
+            max_line_bytes: 4096,
+            lines_per_second: 2000,
+            log_max_bytes: 8 * 1024 * 1024,
+            log_files: 3,
+        }
+    }
+}
+
+/// File manager limits (TOML table `[files]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    /// Largest upload, bytes.
+    pub max_upload_bytes: u64,
+    /// Largest file returned by `files/read` or accepted by `files/write`, bytes.
+    pub max_edit_bytes: u64,
+    /// Largest total size unpacked by `files/decompress`, bytes.
+    pub max_extract_bytes: u64,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 4 * 1024 * 1024 * 1024,
+            max_edit_bytes: 8 * 1024 * 1024,
+            max_extract_bytes: 16 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// The resolved configuration passed to [`crate::run`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// Bind a free port instead when `listen`'s port is in use (true for the default).
+    pub port_fallback: bool,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Server directories live in `<server_root>/<id>`.
+    pub server_root: PathBuf,
+    /// Node token file.
+    pub token_file: PathBuf,
+    /// Plain HTTP instead of TLS.
+    pub insecure_http: bool,
+    /// How often stats are sampled and published.
+    pub stats_interval: Duration,
+    /// How often a server directory's size is recomputed.
+    pub disk_scan_interval: Duration,
+    /// Console limits.
+    pub console: ConsoleConfig,
+    /// File manager limits.
+    pub files: FilesConfig,
+}
+
+impl Config {
+    /// Defaults for a data directory: listen on [`DEFAULT_LISTEN`] with TLS.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        Self {
+            listen: DEFAULT_LISTEN
+                .parse()
+                .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 8443))),
+            port_fallback: true,
+            server_root: data_dir.join("servers"),
+            token_file: data_dir.join("token"),
+            data_dir,
+            insecure_http: false,
+            stats_interval: Duration::from_secs(1),
+            disk_scan_interval: Duration::from_secs(30),
+            console: ConsoleConfig::default(),
+            files: FilesConfig::default(),
+        }
+    }
+
+    /// Resolve the command line (with its environment fallbacks) and the optional file.
+    pub fn from_cli(cli: Cli) -> Result<Self, AgentError> {
+        let file = match &cli.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = cli
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(default_data_dir);
+        let mut config = Self::new(data_dir);
+        if let Some(listen) = cli.listen.or(file.listen) {
+            config.listen = listen;
+            config.port_fallback = false;
+        }
+        if let Some(root) = cli.server_root.or(file.server_root) {
+            config.server_root = root;
+        }
+        if let Some(token) = cli.token_file.or(file.token_file) {
+            config.token_file = token;
+        }
+        config.insecure_http = cli.insecure_http || file.insecure_http.unwrap_or(false);
+        if let Some(ms) = file.stats_interval_ms {
+            config.stats_interval = Duration::from_millis(ms.max(100));
+        }
+        if let Some(secs) = file.disk_scan_interval_secs {
+            config.disk_scan_interval = Duration::from_secs(secs.max(1));
+        }
+        config.console = file.console.unwrap_or_default();
+        config.files = file.files.unwrap_or_default();
+        Ok(config)
+    }
+
+    /// Where a server's files live.
+    pub fn server_dir(&self, id: uuid::Uuid) -> PathBuf {
+        self.server_root.join(id.to_string())
+    }
+
+    /// Where a server's console logs live (outside its file jail).
+    pub fn log_dir(&self, id: uuid::Uuid) -> PathBuf {
+        self.data_dir.join("logs").join(id.to_string())
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, AgentError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| AgentError::Config(format!("cannot read {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| AgentError::Config(format!("{}: {e}", path.display())))
+}
+
+/// `/var/lib/cap-agent` for root, `$HOME/.local/share/cap-agent` otherwise.
+fn default_data_dir() -> PathBuf {
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/var/lib/cap-agent");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/share/cap-agent"),
+        None => PathBuf::from("cap-agent-data"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_and_listen_disables_fallback() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("agent.toml");
+        std::fs::write(
+            &file,
+            "data_dir = \"/srv/a\"\nlisten = \"127.0.0.1:9000\"\n[console]\nlines_per_second = 5\n",
+        )
+        .unwrap();
+        let cli = Cli {
+            config: Some(file),
+            data_dir: Some("/srv/b".into()),
+            ..Cli::default()
+        };
+        let config = Config::from_cli(cli).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/srv/b"));
+        assert_eq!(config.server_root, PathBuf::from("/srv/b/servers"));
+        assert_eq!(config.listen.port(), 9000);
+        assert!(!config.port_fallback);
+        assert_eq!(config.console.lines_per_second, 5);
+        assert_eq!(config.console.history_lines, 1000);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("agent.toml");
+        std::fs::write(&file, "listne = \"x\"\n").unwrap();
+        let cli = Cli {
+            config: Some(file),
+            ..Cli::default()
+        };
+        let err = Config::from_cli(cli).unwrap_err().to_string();
+        assert!(err.contains("listne"), "{err}");
+    }
+}

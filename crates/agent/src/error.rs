@@ -1,0 +1,111 @@
+//! The agent's error type and its mapping to HTTP responses (the only place that does it).
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cap_protocol::envelope::ErrorCode;
+use cap_protocol::server::FieldError;
+
+use crate::http::envelope;
+
+/// Everything that can go wrong in the agent.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// Malformed or invalid input (400).
+    #[error("{0}")]
+    Validation(String),
+    /// Invalid fields of a definition (422).
+    #[error("invalid server definition")]
+    InvalidFields(Vec<FieldError>),
+    /// Request too large (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// Missing or wrong token (401).
+    #[error("missing or invalid node token")]
+    Unauthorized,
+    /// No such server, file or route (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// Refused because of the resource's state (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// Bad configuration at start-up.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// TLS setup failed.
+    #[error("tls: {0}")]
+    Tls(String),
+    /// An I/O failure on the agent's side (500, details logged only).
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// Any other internal failure (500, details logged only).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Result alias used across the crate.
+pub type AgentResult<T> = Result<T, AgentError>;
+
+impl AgentError {
+    fn parts(&self) -> (StatusCode, ErrorCode) {
+        match self {
+            Self::Validation(_) => (StatusCode::BAD_REQUEST, ErrorCode::ValidationError),
+            Self::InvalidFields(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ValidationError)
+            }
+            Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::ValidationError),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            Self::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            Self::Config(_) | Self::Tls(_) | Self::Io(_) | Self::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::InternalError)
+            }
+        }
+    }
+}
+
+impl IntoResponse for AgentError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        let (message, details) = match &self {
+            Self::InvalidFields(fields) => (self.to_string(), serde_json::to_value(fields).ok()),
+            _ if code == ErrorCode::InternalError => {
+                tracing::error!(error = %self, "request failed");
+                ("internal error".to_owned(), None)
+            }
+            _ => (self.to_string(), None),
+        };
+        envelope::failure(status, code, message, details)
+    }
+}
+
+impl From<JsonRejection> for AgentError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::BytesRejection(_)
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Self::TooLarge("request body too large".into())
+            }
+            _ => Self::Validation(format!("invalid JSON body: {}", rejection.body_text())),
+        }
+    }
+}
+
+impl From<QueryRejection> for AgentError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::Validation(format!("invalid query: {}", rejection.body_text()))
+    }
+}
+
+impl From<PathRejection> for AgentError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::Validation(format!("invalid path parameter: {}", rejection.body_text()))
+    }
+}
+
+impl From<tokio::task::JoinError> for AgentError {
+    fn from(err: tokio::task::JoinError) -> Self {
+        Self::Internal(format!("background task failed: {err}"))
+    }
+}

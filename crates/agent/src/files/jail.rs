@@ -1,0 +1,162 @@
+//! The file jail: every path is relative to the server directory and resolved by
+//! `cap-std`, which walks each component with `openat` (`openat2(RESOLVE_BENEATH)` where
+//! available) so that neither `..`, absolute paths, nor symlinks — including ones swapped in
+//! while a request runs — can reach outside the directory.
+
+use std::io::ErrorKind;
+use std::path::{Component, Path, PathBuf};
+
+use cap_std::fs::{Dir, File, OpenOptions, OpenOptionsExt};
+
+use crate::error::{AgentError, AgentResult};
+
+/// Longest accepted relative path, bytes.
+const MAX_PATH_BYTES: usize = 4096;
+
+/// Check a client path and make it a clean relative path (`""` is the root).
+/// Refuses NUL bytes, absolute paths and any `..` component, before touching the disk.
+pub fn relative(path: &str) -> AgentResult<PathBuf> {
+    if path.len() > MAX_PATH_BYTES {
+        return Err(AgentError::Validation("path too long".into()));
+    }
+    if path.contains('\0') {
+        return Err(AgentError::Validation("path contains a NUL byte".into()));
+    }
+    if path.starts_with('/') {
+        return Err(AgentError::Validation(format!(
+            "absolute paths are not allowed ({path}); paths are relative to the server directory"
+        )));
+    }
+    let mut clean = PathBuf::new();
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(part) => clean.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                return Err(AgentError::Validation(format!(
+                    "'..' is not allowed in paths ({path})"
+                )))
+            }
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(AgentError::Validation(format!(
+                    "absolute paths are not allowed ({path})"
+                )))
+            }
+        }
+    }
+    Ok(clean)
+}
+
+/// Like [`relative`], but the server directory itself is refused.
+pub fn relative_non_root(path: &str) -> AgentResult<PathBuf> {
+    let clean = relative(path)?;
+    if clean.as_os_str().is_empty() {
+        return Err(AgentError::Validation(
+            "this operation needs a path inside the server directory".into(),
+        ));
+    }
+    Ok(clean)
+}
+
+/// Open a server directory as a capability.
+pub fn open_root(dir: &Path) -> AgentResult<Dir> {
+    Dir::open_ambient_dir(dir, cap_std::ambient_authority()).map_err(|e| fs_error(e, Path::new("")))
+}
+
+/// Translate a file-system error into an API error naming the client's path.
+pub fn fs_error(err: std::io::Error, path: &Path) -> AgentError {
+    let shown = path.display();
+    match err.kind() {
+        ErrorKind::NotFound => AgentError::NotFound(format!("no such file or directory: {shown}")),
+        ErrorKind::AlreadyExists => AgentError::Conflict(format!("already exists: {shown}")),
+        ErrorKind::PermissionDenied => AgentError::Validation(format!(
+            "access denied: {shown} leads outside the server directory or is not accessible"
+        )),
+        ErrorKind::NotADirectory => AgentError::Validation(format!("not a directory: {shown}")),
+        ErrorKind::IsADirectory => AgentError::Validation(format!("is a directory: {shown}")),
+        ErrorKind::DirectoryNotEmpty => {
+            AgentError::Conflict(format!("directory not empty: {shown}"))
+        }
+        ErrorKind::InvalidInput | ErrorKind::InvalidFilename => {
+            AgentError::Validation(format!("invalid path: {shown}"))
+        }
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
+            AgentError::TooLarge("no space left on the node's disk".into())
+        }
+        _ if err.raw_os_error() == Some(nix::libc::ELOOP) => {
+            AgentError::Validation(format!("too many symlinks or a symlink loop: {shown}"))
+        }
+        _ if err.raw_os_error() == Some(nix::libc::ENXIO) => {
+            AgentError::Validation(format!("not a regular file: {shown}"))
+        }
+        _ => AgentError::Io(err),
+    }
+}
+
+/// Open a regular file (never a FIFO, socket or device: checked before opening, opened
+/// non-blocking so a swapped-in FIFO cannot hang us, and checked again on the handle).
+pub fn open_regular(root: &Dir, path: &Path, options: &OpenOptions) -> AgentResult<File> {
+    match root.metadata(path) {
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => {
+            return Err(AgentError::Validation(format!(
+                "not a regular file: {}",
+                path.display()
+            )))
+        }
+        Ok(meta) if meta.is_dir() => {
+            return Err(AgentError::Validation(format!(
+                "is a directory: {}",
+                path.display()
+            )))
+        }
+        Err(e) if e.kind() != ErrorKind::NotFound => return Err(fs_error(e, path)),
+        _ => {}
+    }
+    let mut options = options.clone();
+    options.custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY);
+    let file = root
+        .open_with(path, &options)
+        .map_err(|e| fs_error(e, path))?;
+    let meta = file.metadata().map_err(|e| fs_error(e, path))?;
+    if !meta.is_file() {
+        return Err(AgentError::Validation(format!(
+            "not a regular file: {}",
+            path.display()
+        )));
+    }
+    Ok(file)
+}
+
+/// Options to read a file.
+pub fn read_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    options
+}
+
+/// Options to create or replace a file.
+pub fn write_options(create_new: bool) -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.write(true);
+    if create_new {
+        options.create_new(true);
+    } else {
+        options.create(true).truncate(true);
+    }
+    options
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_are_cleaned_and_escapes_refused() {
+        assert_eq!(relative("").unwrap(), PathBuf::new());
+        assert_eq!(relative("./a//b/").unwrap(), PathBuf::from("a/b"));
+        for bad in ["/etc/passwd", "../x", "a/../../x", "a/..", "a\0b"] {
+            assert!(relative(bad).is_err(), "{bad} accepted");
+        }
+        assert!(relative_non_root(".").is_err());
+    }
+}

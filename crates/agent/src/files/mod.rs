@@ -1,0 +1,290 @@
+//! The file manager, jailed to one server directory (see [`jail`]). All functions here
+//! block; the HTTP layer runs them on the blocking pool.
+
+pub mod archive;
+pub mod jail;
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use cap_protocol::files::{FileContent, FileEntry, FileKind};
+use cap_std::fs::{Dir, Metadata, MetadataExt, Permissions, PermissionsExt};
+use chrono::{DateTime, Utc};
+
+use crate::error::{AgentError, AgentResult};
+use jail::{fs_error, open_regular, read_options, relative, relative_non_root, write_options};
+
+/// Most entries returned by one listing.
+const MAX_LIST_ENTRIES: usize = 10_000;
+
+/// Build an entry from metadata that was read without following the final symlink.
+pub fn entry(path: &Path, meta: &Metadata) -> FileEntry {
+    let file_type = meta.file_type();
+    let kind = if file_type.is_symlink() {
+        FileKind::Symlink
+    } else if file_type.is_dir() {
+        FileKind::Directory
+    } else if file_type.is_file() {
+        FileKind::File
+    } else {
+        FileKind::Other
+    };
+    FileEntry {
+        name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        path: path.to_string_lossy().into_owned(),
+        kind,
+        size: if kind == FileKind::File {
+            meta.len()
+        } else {
+            0
+        },
+        mode: meta.mode() & 0o7777,
+        modified: meta
+            .modified()
+            .ok()
+            .map(|t| DateTime::<Utc>::from(t.into_std())),
+    }
+}
+
+/// Stat without following a final symlink.
+pub fn stat(root: &Dir, path: &str) -> AgentResult<FileEntry> {
+    let rel = relative(path)?;
+    let meta = if rel.as_os_str().is_empty() {
+        root.dir_metadata()
+    } else {
+        root.symlink_metadata(&rel)
+    }
+    .map_err(|e| fs_error(e, &rel))?;
+    Ok(entry(&rel, &meta))
+}
+
+/// Directory listing, directories first, then by name.
+pub fn list(root: &Dir, path: &str) -> AgentResult<Vec<FileEntry>> {
+    let rel = relative(path)?;
+    let dir = if rel.as_os_str().is_empty() {
+        root.try_clone().map_err(|e| fs_error(e, &rel))?
+    } else {
+        root.open_dir(&rel).map_err(|e| fs_error(e, &rel))?
+    };
+    let mut entries = Vec::new();
+    for item in dir.entries().map_err(|e| fs_error(e, &rel))? {
+        let item = item.map_err(|e| fs_error(e, &rel))?;
+        let Ok(meta) = item.metadata() else { continue };
+        entries.push(entry(&rel.join(item.file_name()), &meta));
+        if entries.len() >= MAX_LIST_ENTRIES {
+            break;
+        }
+    }
+    entries.sort_by(|a, b| {
+        (a.kind != FileKind::Directory, &a.name).cmp(&(b.kind != FileKind::Directory, &b.name))
+    });
+    Ok(entries)
+}
+
+/// Read a text file (at most `max` bytes).
+pub fn read(root: &Dir, path: &str, max: u64) -> AgentResult<FileContent> {
+    let rel = relative_non_root(path)?;
+    let file = open_regular(root, &rel, &read_options())?;
+    let size = file.metadata().map_err(|e| fs_error(e, &rel))?.len();
+    if size > max {
+        return Err(AgentError::TooLarge(format!(
+            "{} is {size} bytes; files over {max} bytes must be downloaded",
+            rel.display()
+        )));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fs_error(e, &rel))?;
+    if bytes.len() as u64 > max {
+        return Err(AgentError::TooLarge(format!(
+            "{} grew beyond {max} bytes",
+            rel.display()
+        )));
+    }
+    Ok(FileContent {
+        path: rel.to_string_lossy().into_owned(),
+        content: String::from_utf8_lossy(&bytes).into_owned(),
+        size: bytes.len() as u64,
+    })
+}
+
+/// Create or replace a file with `content`.
+pub fn write(root: &Dir, path: &str, content: &[u8]) -> AgentResult<FileEntry> {
+    let rel = relative_non_root(path)?;
+    let mut file = open_regular(root, &rel, &write_options(false))?;
+    file.write_all(content).map_err(|e| fs_error(e, &rel))?;
+    file.flush().map_err(|e| fs_error(e, &rel))?;
+    stat(root, path)
+}
+
+/// Create a directory and its parents.
+pub fn mkdir(root: &Dir, path: &str) -> AgentResult<FileEntry> {
+    let rel = relative_non_root(path)?;
+    root.create_dir_all(&rel).map_err(|e| fs_error(e, &rel))?;
+    stat(root, path)
+}
+
+/// Rename or move; the target must not exist.
+pub fn rename(root: &Dir, from: &str, to: &str) -> AgentResult<FileEntry> {
+    let (from_rel, to_rel) = (relative_non_root(from)?, relative_non_root(to)?);
+    root.symlink_metadata(&from_rel)
+        .map_err(|e| fs_error(e, &from_rel))?;
+    if root.symlink_metadata(&to_rel).is_ok() {
+        return Err(AgentError::Conflict(format!(
+            "already exists: {}",
+            to_rel.display()
+        )));
+    }
+    root.rename(&from_rel, root, &to_rel)
+        .map_err(|e| fs_error(e, &to_rel))?;
+    stat(root, to)
+}
+
+/// Bytes a copy of `path` would add (regular files only; symlinks and special files are
+/// not copied).
+pub fn tree_size(root: &Dir, path: &Path) -> AgentResult<u64> {
+    let meta = root.symlink_metadata(path).map_err(|e| fs_error(e, path))?;
+    if meta.is_file() {
+        return Ok(meta.len());
+    }
+    if !meta.is_dir() {
+        return Ok(0);
+    }
+    let mut total = 0;
+    for item in root.read_dir(path).map_err(|e| fs_error(e, path))? {
+        let item = item.map_err(|e| fs_error(e, path))?;
+        total += tree_size(root, &path.join(item.file_name()))?;
+    }
+    Ok(total)
+}
+
+/// Copy a file or a directory tree; the target must not exist.
+pub fn copy(root: &Dir, from: &str, to: &str) -> AgentResult<FileEntry> {
+    let (from_rel, to_rel) = (relative_non_root(from)?, relative_non_root(to)?);
+    if root.symlink_metadata(&to_rel).is_ok() {
+        return Err(AgentError::Conflict(format!(
+            "already exists: {}",
+            to_rel.display()
+        )));
+    }
+    if to_rel.starts_with(&from_rel) {
+        return Err(AgentError::Validation(
+            "cannot copy a directory into itself".into(),
+        ));
+    }
+    copy_tree(root, &from_rel, &to_rel)?;
+    stat(root, to)
+}
+
+fn copy_tree(root: &Dir, from: &Path, to: &Path) -> AgentResult<()> {
+    let meta = root.symlink_metadata(from).map_err(|e| fs_error(e, from))?;
+    if meta.is_dir() {
+        root.create_dir(to).map_err(|e| fs_error(e, to))?;
+        for item in root.read_dir(from).map_err(|e| fs_error(e, from))? {
+            let name = item.map_err(|e| fs_error(e, from))?.file_name();
+            copy_tree(root, &from.join(&name), &to.join(&name))?;
+        }
+    } else if meta.is_file() {
+        let mut source = open_regular(root, from, &read_options())?;
+        let mut target = open_regular(root, to, &write_options(true))?;
+        std::io::copy(&mut source, &mut target).map_err(|e| fs_error(e, to))?;
+        target
+            .set_permissions(Permissions::from_mode(meta.mode() & 0o777))
+            .map_err(|e| fs_error(e, to))?;
+    }
+    Ok(())
+}
+
+/// Delete files and directory trees (symlinks are removed, never followed).
+pub fn delete(root: &Dir, paths: &[String]) -> AgentResult<()> {
+    let rels = paths
+        .iter()
+        .map(|p| relative_non_root(p))
+        .collect::<AgentResult<Vec<_>>>()?;
+    for rel in rels {
+        let meta = root.symlink_metadata(&rel).map_err(|e| fs_error(e, &rel))?;
+        if meta.is_dir() {
+            root.remove_dir_all(&rel)
+        } else {
+            root.remove_file(&rel)
+        }
+        .map_err(|e| fs_error(e, &rel))?;
+    }
+    Ok(())
+}
+
+/// Change permission bits (0..=0o777).
+pub fn chmod(root: &Dir, path: &str, mode: u32) -> AgentResult<FileEntry> {
+    if mode > 0o777 {
+        return Err(AgentError::Validation(
+            "mode must be between 0 and 0o777 (511)".into(),
+        ));
+    }
+    let rel = relative_non_root(path)?;
+    let meta = root.symlink_metadata(&rel).map_err(|e| fs_error(e, &rel))?;
+    if !meta.is_file() && !meta.is_dir() {
+        return Err(AgentError::Validation(format!(
+            "not a regular file or directory: {}",
+            rel.display()
+        )));
+    }
+    root.set_permissions(&rel, Permissions::from_mode(mode))
+        .map_err(|e| fs_error(e, &rel))?;
+    stat(root, path)
+}
+
+/// Open an existing regular file for download; returns the file and its size.
+pub fn open_download(root: &Dir, path: &str) -> AgentResult<(std::fs::File, u64)> {
+    let rel = relative_non_root(path)?;
+    let file = open_regular(root, &rel, &read_options())?;
+    let size = file.metadata().map_err(|e| fs_error(e, &rel))?.len();
+    Ok((file.into_std(), size))
+}
+
+/// A file being uploaded: written under a temporary name, renamed into place by
+/// [`Upload::finish`], removed by [`Upload::abort`].
+pub struct Upload {
+    root: Dir,
+    temp: std::path::PathBuf,
+    target: std::path::PathBuf,
+}
+
+impl Upload {
+    /// Start an upload to `path` (parents must exist).
+    pub fn begin(root: Dir, path: &str) -> AgentResult<(Self, std::fs::File)> {
+        let target = relative_non_root(path)?;
+        if let Ok(meta) = root.symlink_metadata(&target) {
+            if !meta.is_file() {
+                return Err(AgentError::Validation(format!(
+                    "not a regular file: {}",
+                    target.display()
+                )));
+            }
+        }
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp =
+            target.with_file_name(format!(".{name}.upload-{}", uuid::Uuid::new_v4().simple()));
+        let file = open_regular(&root, &temp, &write_options(true))?;
+        Ok((Self { root, temp, target }, file.into_std()))
+    }
+
+    /// Move the finished upload into place.
+    pub fn finish(self) -> AgentResult<FileEntry> {
+        self.root
+            .rename(&self.temp, &self.root, &self.target)
+            .map_err(|e| fs_error(e, &self.target))?;
+        stat(&self.root, &self.target.to_string_lossy())
+    }
+
+    /// Remove the partial upload.
+    pub fn abort(self) {
+        let _ = self.root.remove_file(&self.temp);
+    }
+}

@@ -1,0 +1,6 @@
+//! Handlers by domain.
+
+pub mod events;
+pub mod files;
+pub mod servers;
+pub mod system;

@@ -1,0 +1,41 @@
+//! `/health`, `/api/system`, `/api/ports/{port}`.
+
+use axum::extract::State;
+use axum::Json;
+use cap_protocol::system::{Health, PortStatus, SystemInfo};
+use chrono::Utc;
+
+use crate::error::AgentError;
+use crate::http::envelope::{ApiOk, ApiResult};
+use crate::http::extract::ApiPath;
+use crate::http::AppState;
+use crate::system;
+
+/// Liveness (unauthenticated).
+pub async fn health() -> Json<Health> {
+    Json(Health {
+        service: "ctrl-alt-play-agent".into(),
+        status: "healthy".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        timestamp: Utc::now(),
+    })
+}
+
+/// Host facts.
+pub async fn info(State(state): State<AppState>) -> ApiResult<SystemInfo> {
+    let root = state.supervisor.config().server_root.clone();
+    let servers = state.supervisor.servers().len();
+    let started = state.started;
+    let info = tokio::task::spawn_blocking(move || system::info(&root, started, servers)).await?;
+    Ok(ApiOk(info))
+}
+
+/// Whether a port can be bound.
+pub async fn port(ApiPath(port): ApiPath<u16>) -> ApiResult<PortStatus> {
+    if port == 0 {
+        return Err(AgentError::Validation(
+            "port must be between 1 and 65535".into(),
+        ));
+    }
+    Ok(ApiOk(system::port_status(port)))
+}

@@ -1,0 +1,138 @@
+//! Persistence of server definitions and process records in the data directory.
+//!
+//! Each server is one JSON file `<data-dir>/definitions/<id>.json`, written atomically
+//! (temporary file, fsync, rename, fsync of the directory).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use cap_protocol::server::ServerDefinition;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::AgentResult;
+
+/// What is stored for one server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredServer {
+    /// The definition (its `desiredState` is the persisted desired state).
+    pub definition: ServerDefinition,
+    /// The game process last started, so a restarted agent can clean it up.
+    #[serde(default)]
+    pub process: Option<ProcessRecord>,
+}
+
+/// Identifies a process across agent restarts (PID plus kernel start time, so a reused
+/// PID is not mistaken for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessRecord {
+    /// PID (also the process group and session id).
+    pub pid: u32,
+    /// Start time in clock ticks since boot (`/proc/<pid>/stat` field 22).
+    pub start_ticks: u64,
+}
+
+/// The definitions directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    /// Open (and create) `<data_dir>/definitions`.
+    pub fn open(data_dir: &Path) -> AgentResult<Self> {
+        let dir = data_dir.join("definitions");
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self { dir })
+    }
+
+    fn path(&self, id: Uuid) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    /// Every stored server; unreadable files are logged and skipped.
+    pub fn load_all(&self) -> AgentResult<Vec<StoredServer>> {
+        let mut servers = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let parsed = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    serde_json::from_slice::<StoredServer>(&bytes).map_err(|e| e.to_string())
+                });
+            match parsed {
+                Ok(server) => servers.push(server),
+                Err(e) => {
+                    tracing::error!(path = %path.display(), error = %e, "skipping unreadable definition")
+                }
+            }
+        }
+        Ok(servers)
+    }
+
+    /// Write one server atomically.
+    pub fn save(&self, server: &StoredServer) -> AgentResult<()> {
+        let json = serde_json::to_vec_pretty(server)
+            .map_err(|e| crate::error::AgentError::Internal(e.to_string()))?;
+        write_atomically(&self.path(server.definition.id), &json)
+    }
+
+    /// Forget a server.
+    pub fn remove(&self, id: Uuid) -> AgentResult<()> {
+        match std::fs::remove_file(self.path(id)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => sync_dir(&self.dir),
+        }
+    }
+}
+
+/// Write a file so that readers see either the old or the new content, even after a
+/// crash: temporary file in the same directory, fsync, rename, fsync the directory.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> AgentResult<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> AgentResult<()> {
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_load_remove_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let definition: ServerDefinition = serde_json::from_value(serde_json::json!({
+            "id": Uuid::new_v4(), "startup": "echo hi"
+        }))
+        .unwrap();
+        let stored = StoredServer {
+            definition: definition.clone(),
+            process: Some(ProcessRecord {
+                pid: 42,
+                start_ticks: 7,
+            }),
+        };
+        store.save(&stored).unwrap();
+        std::fs::write(dir.path().join("definitions/broken.json"), b"{").unwrap();
+        let loaded = store.load_all().unwrap();
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded[0].definition, definition);
+        assert_eq!(loaded[0].process, stored.process);
+        store.remove(definition.id).unwrap();
+        assert_eq!(store.load_all().unwrap().len(), 0);
+    }
+}

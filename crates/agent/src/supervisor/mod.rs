@@ -1,0 +1,237 @@
+//! The supervisor: the registry of servers and the services the HTTP layer calls.
+
+mod console;
+mod disk;
+mod logfile;
+mod patterns;
+mod process;
+mod server;
+pub mod stats;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use cap_protocol::command::{
+    Action, AgentCommand, AgentResponse, CommandStatus, ResourceSummary, ResponseData,
+};
+use cap_protocol::events::EventKind;
+use cap_protocol::server::{DesiredState, ServerDefinition, ServerInfo};
+use chrono::Utc;
+use nix::sys::signal::Signal;
+use uuid::Uuid;
+
+pub use console::NOTICE_PREFIX;
+pub use server::{Defined, Server};
+
+use crate::bus::EventBus;
+use crate::config::Config;
+use crate::error::{AgentError, AgentResult};
+use crate::store::Store;
+
+/// What every server shares.
+pub struct Shared {
+    /// Resolved configuration.
+    pub config: Arc<Config>,
+    /// Event bus.
+    pub bus: Arc<EventBus>,
+    /// Definition store.
+    pub store: Store,
+}
+
+/// All servers of this node.
+pub struct Supervisor {
+    shared: Arc<Shared>,
+    servers: RwLock<HashMap<Uuid, Arc<Server>>>,
+}
+
+impl Supervisor {
+    /// An empty supervisor (call [`Self::restore`] next).
+    pub fn new(config: Arc<Config>, bus: Arc<EventBus>) -> AgentResult<Arc<Self>> {
+        std::fs::create_dir_all(&config.server_root)?;
+        let store = Store::open(&config.data_dir)?;
+        Ok(Arc::new(Self {
+            shared: Arc::new(Shared { config, bus, store }),
+            servers: RwLock::default(),
+        }))
+    }
+
+    /// Load stored definitions, kill processes a previous agent left behind, and start
+    /// the servers whose desired state is `running`.
+    pub async fn restore(self: &Arc<Self>) -> AgentResult<()> {
+        for stored in self.shared.store.load_all()? {
+            if let Some(record) = stored.process {
+                if process::start_ticks(record.pid) == Some(record.start_ticks) {
+                    tracing::warn!(server = %stored.definition.id, pid = record.pid, "killing a game process left by a previous agent");
+                    let _ = process::signal_group(record.pid, Signal::SIGKILL);
+                }
+            }
+            let definition = stored.definition;
+            let defined = match compile(definition) {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!(error = %e, "skipping stored definition that no longer validates");
+                    continue;
+                }
+            };
+            let server = Server::new(self.shared.clone(), defined);
+            self.write_servers().insert(server.id, server.clone());
+            server.persist()?;
+            if server.defined().definition.desired_state == DesiredState::Running {
+                if let Err(e) = server.start().await {
+                    tracing::error!(server = %server.id, error = %e, "cannot restore server");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write_servers(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Uuid, Arc<Server>>> {
+        self.servers.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every server.
+    pub fn servers(&self) -> Vec<Arc<Server>> {
+        self.servers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// One server, or `NOT_FOUND`.
+    pub fn get(&self, id: Uuid) -> AgentResult<Arc<Server>> {
+        self.servers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| AgentError::NotFound(format!("no server {id} on this node")))
+    }
+
+    /// Every server's info, sorted by id.
+    pub fn list(&self) -> Vec<ServerInfo> {
+        let mut list: Vec<_> = self.servers().iter().map(|s| s.info()).collect();
+        list.sort_by_key(|i| i.definition.id);
+        list
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// Create or replace a definition. A new server whose desired state is `running` is
+    /// started; for an existing one the stored desired state is kept.
+    pub async fn define(self: &Arc<Self>, definition: ServerDefinition) -> AgentResult<ServerInfo> {
+        let wants_running = definition.desired_state == DesiredState::Running;
+        let mut defined = compile(definition)?;
+        std::fs::create_dir_all(self.shared.config.server_dir(defined.definition.id))?;
+        let existing = self.get(defined.definition.id).ok();
+        let server = match existing {
+            Some(server) => {
+                server.redefine(defined)?;
+                server
+            }
+            None => {
+                defined.definition.desired_state = DesiredState::Offline;
+                let server = Server::new(self.shared.clone(), defined);
+                server.persist()?;
+                self.write_servers().insert(server.id, server.clone());
+                if wants_running {
+                    server.start().await?;
+                }
+                server
+            }
+        };
+        let info = server.info();
+        self.shared.bus.publish(EventKind::Defined {
+            server: Box::new(info.clone()),
+        });
+        Ok(info)
+    }
+
+    /// Kill and forget a server; `purge` also deletes its files and logs.
+    pub async fn remove(&self, id: Uuid, purge: bool) -> AgentResult<()> {
+        let server = self.get(id)?;
+        server.shut_down_for_removal().await?;
+        self.write_servers().remove(&id);
+        self.shared.store.remove(id)?;
+        if purge {
+            for dir in [
+                self.shared.config.server_dir(id),
+                self.shared.config.log_dir(id),
+            ] {
+                match tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await? {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                    _ => {}
+                }
+            }
+        }
+        self.shared
+            .bus
+            .publish(EventKind::Removed { server_id: id });
+        Ok(())
+    }
+
+    /// Carry out a power command.
+    pub async fn command(&self, command: AgentCommand) -> AgentResult<AgentResponse> {
+        let server = self.get(command.server_id)?;
+        tracing::info!(
+            server = %command.server_id,
+            action = ?command.action,
+            request = %command.metadata.request_id,
+            user = %command.metadata.user_id,
+            "power action"
+        );
+        let message = match command.action {
+            Action::Start => server.start().await.map(|_| "start requested"),
+            Action::Stop => server.stop().await.map(|_| "server stopped"),
+            Action::Restart => server.restart().await.map(|_| "server restarted"),
+            Action::Kill => server.kill().await.map(|_| "server killed"),
+            Action::Status => Ok("status"),
+        }?;
+        Ok(response(&server, message))
+    }
+
+    /// Stop every server (keeping desired states) for an agent shutdown.
+    pub async fn shutdown(&self) {
+        let stops = self
+            .servers()
+            .into_iter()
+            .map(|s| async move { s.stop_for_shutdown().await });
+        futures_util::future::join_all(stops).await;
+    }
+}
+
+/// Validate and compile a definition.
+pub fn compile(definition: ServerDefinition) -> AgentResult<Defined> {
+    definition.validate().map_err(AgentError::InvalidFields)?;
+    let patterns = patterns::DonePatterns::compile(&definition.done_patterns)
+        .map_err(AgentError::InvalidFields)?;
+    Ok(Defined {
+        definition,
+        patterns,
+    })
+}
+
+/// The spec's `AgentResponse` for a server's current status.
+pub fn response(server: &Server, message: &str) -> AgentResponse {
+    let info = server.info();
+    let data = info.status.pid.map(|pid| ResponseData {
+        process_id: Some(pid.to_string()),
+        port: info.definition.ports.first().copied(),
+        resources: info.stats.as_ref().map(|s| ResourceSummary {
+            cpu: format!("{:.1}", s.cpu_percent),
+            memory: s.memory_bytes.to_string(),
+        }),
+    });
+    AgentResponse {
+        status: CommandStatus::from(info.status.state),
+        state: info.status.state,
+        server_id: server.id,
+        timestamp: Utc::now(),
+        message: message.to_owned(),
+        data,
+    }
+}

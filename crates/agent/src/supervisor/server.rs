@@ -1,0 +1,693 @@
+//! One supervised server: its definition, lifecycle state machine and power actions.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use cap_protocol::events::EventKind;
+use cap_protocol::server::{
+    DesiredState, ServerDefinition, ServerInfo, ServerState, ServerStats, ServerStatus, StopKind,
+    StopSignal,
+};
+use chrono::{DateTime, Utc};
+use nix::sys::signal::Signal;
+use tokio::process::Child;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use super::console::{pump, Console, OutputKind};
+use super::disk::DiskUsage;
+use super::patterns::DonePatterns;
+use super::process;
+use super::Shared;
+use crate::error::{AgentError, AgentResult};
+use crate::store::{ProcessRecord, StoredServer};
+
+/// How long to wait for a process group to disappear after SIGKILL.
+const KILL_WAIT: Duration = Duration::from_secs(10);
+/// How long to wait for output pipes to drain after the main process exited.
+const DRAIN_WAIT: Duration = Duration::from_secs(3);
+/// Console input lines queued per server.
+const STDIN_QUEUE: usize = 64;
+
+/// A definition with its compiled done patterns.
+pub struct Defined {
+    /// The definition (its `desired_state` is kept current).
+    pub definition: ServerDefinition,
+    /// Compiled `done_patterns`.
+    pub patterns: DonePatterns,
+}
+
+/// One server.
+pub struct Server {
+    /// Its id.
+    pub id: Uuid,
+    shared: Arc<Shared>,
+    defined: Mutex<Arc<Defined>>,
+    runtime: Mutex<Runtime>,
+    power: tokio::sync::Mutex<()>,
+    /// Console capture.
+    pub console: Arc<Console>,
+    /// Cached size of the server directory.
+    pub disk: DiskUsage,
+    awaiting_done: AtomicBool,
+    removed: AtomicBool,
+    flusher: JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct Runtime {
+    state: ServerState,
+    process: Option<Running>,
+    generation: u64,
+    exit_code: Option<i32>,
+    message: Option<String>,
+    kill_reason: Option<String>,
+    crashes: VecDeque<Instant>,
+    stats: Option<ServerStats>,
+}
+
+/// The process currently attached to the server (game or install script).
+struct Running {
+    pid: u32,
+    generation: u64,
+    started_at: DateTime<Utc>,
+    started: Instant,
+    install: bool,
+    stdin: Option<mpsc::Sender<String>>,
+    exited: watch::Receiver<Option<i32>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.flusher.abort();
+    }
+}
+
+impl Server {
+    /// A server in state `offline`.
+    pub fn new(shared: Arc<Shared>, defined: Defined) -> Arc<Self> {
+        let id = defined.definition.id;
+        let console = Arc::new(Console::new(
+            id,
+            shared.config.console.clone(),
+            shared.bus.clone(),
+            shared.config.log_dir(id).join("console.log"),
+        ));
+        let flusher = tokio::spawn(console.clone().run_flusher());
+        Arc::new(Self {
+            id,
+            disk: DiskUsage::new(shared.config.server_dir(id)),
+            shared,
+            defined: Mutex::new(Arc::new(defined)),
+            runtime: Mutex::new(Runtime::default()),
+            power: tokio::sync::Mutex::new(()),
+            console,
+            awaiting_done: AtomicBool::new(false),
+            removed: AtomicBool::new(false),
+            flusher,
+        })
+    }
+
+    fn rt(&self) -> MutexGuard<'_, Runtime> {
+        self.runtime.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The current definition.
+    pub fn defined(&self) -> Arc<Defined> {
+        self.defined
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replace the definition (keeps the current desired state); takes effect at the next
+    /// start, except stop settings and limits, which apply at once.
+    pub fn redefine(&self, mut defined: Defined) -> AgentResult<()> {
+        defined.definition.desired_state = self.defined().definition.desired_state;
+        *self.defined.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(defined);
+        self.persist()
+    }
+
+    fn set_desired(&self, desired: DesiredState) -> AgentResult<()> {
+        {
+            let mut slot = self.defined.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.definition.desired_state == desired {
+                return Ok(());
+            }
+            let mut definition = slot.definition.clone();
+            definition.desired_state = desired;
+            *slot = Arc::new(Defined {
+                definition,
+                patterns: slot.patterns.clone(),
+            });
+        }
+        self.persist()
+    }
+
+    /// Write the definition and the current process record.
+    pub fn persist(&self) -> AgentResult<()> {
+        let process = self
+            .rt()
+            .process
+            .as_ref()
+            .filter(|p| !p.install)
+            .and_then(|p| {
+                process::start_ticks(p.pid).map(|start_ticks| ProcessRecord {
+                    pid: p.pid,
+                    start_ticks,
+                })
+            });
+        self.shared.store.save(&StoredServer {
+            definition: self.defined().definition.clone(),
+            process,
+        })
+    }
+
+    /// Definition, status and latest stats.
+    pub fn info(&self) -> ServerInfo {
+        let definition = self.defined().definition.clone();
+        let rt = self.rt();
+        ServerInfo {
+            status: ServerStatus {
+                state: rt.state,
+                desired_state: definition.desired_state,
+                pid: rt.process.as_ref().map(|p| p.pid),
+                started_at: rt.process.as_ref().map(|p| p.started_at),
+                exit_code: rt.exit_code,
+                restart_count: rt.crashes.len() as u32,
+                message: rt.message.clone(),
+            },
+            stats: rt.stats.clone(),
+            definition,
+        }
+    }
+
+    /// Current state.
+    pub fn state(&self) -> ServerState {
+        self.rt().state
+    }
+
+    /// PID and start instant of the running game (not of an install script).
+    pub fn game_process(&self) -> Option<(u32, Instant)> {
+        self.rt()
+            .process
+            .as_ref()
+            .filter(|p| !p.install)
+            .map(|p| (p.pid, p.started))
+    }
+
+    fn transition(&self, rt: &mut Runtime, state: ServerState, message: Option<String>) {
+        let previous = rt.state;
+        rt.state = state;
+        if message.is_some() {
+            rt.message = message.clone();
+        }
+        if !state.has_process() {
+            rt.stats = None;
+        }
+        if previous != state || message.is_some() {
+            self.shared.bus.publish(EventKind::State {
+                server_id: self.id,
+                state,
+                previous,
+                exit_code: if state.has_process() {
+                    None
+                } else {
+                    rt.exit_code
+                },
+                message,
+            });
+        }
+    }
+
+    // ----- power actions -------------------------------------------------------------
+
+    /// Start (no-op when starting or running).
+    pub async fn start(self: &Arc<Self>) -> AgentResult<()> {
+        let _power = self.power.lock().await;
+        self.rt().crashes.clear();
+        self.start_locked()
+    }
+
+    /// Stop gracefully, escalating to SIGKILL after the grace period.
+    pub async fn stop(self: &Arc<Self>) -> AgentResult<()> {
+        let _power = self.power.lock().await;
+        self.set_desired(DesiredState::Offline)?;
+        self.stop_locked().await
+    }
+
+    /// Stop, then start.
+    pub async fn restart(self: &Arc<Self>) -> AgentResult<()> {
+        let _power = self.power.lock().await;
+        self.stop_locked().await?;
+        self.rt().crashes.clear();
+        self.start_locked()
+    }
+
+    /// SIGKILL the process group at once (also aborts an install), then wait for it.
+    pub async fn kill(self: &Arc<Self>) -> AgentResult<()> {
+        self.set_desired(DesiredState::Offline)?;
+        self.kill_now(None);
+        let _power = self.power.lock().await;
+        if let Some(exited) = self.kill_now(None) {
+            wait_exit(exited, KILL_WAIT).await?;
+        }
+        Ok(())
+    }
+
+    /// SIGKILL the current process group, remembering why; returns its exit watch.
+    pub fn kill_now(&self, reason: Option<String>) -> Option<watch::Receiver<Option<i32>>> {
+        let mut rt = self.rt();
+        let (pid, install, exited) = {
+            let p = rt.process.as_ref()?;
+            (p.pid, p.install, p.exited.clone())
+        };
+        if let Some(reason) = reason {
+            self.console.notice(&reason);
+            rt.kill_reason = Some(reason);
+        } else if !install && rt.state != ServerState::Stopping {
+            self.transition(&mut rt, ServerState::Stopping, None);
+        }
+        drop(rt);
+        if let Err(e) = process::signal_group(pid, Signal::SIGKILL) {
+            tracing::error!(server = %self.id, error = %e, "cannot kill process group");
+        }
+        Some(exited)
+    }
+
+    fn start_locked(self: &Arc<Self>) -> AgentResult<()> {
+        if self.removed.load(Ordering::SeqCst) {
+            return Err(AgentError::NotFound("server was deleted".into()));
+        }
+        match self.rt().process.as_ref() {
+            Some(p) if p.install => {
+                return Err(AgentError::Conflict("server is installing".into()))
+            }
+            Some(_) => return Ok(()),
+            None => {}
+        }
+        self.set_desired(DesiredState::Running)?;
+        let defined = self.defined();
+        let dir = self.shared.config.server_dir(self.id);
+        std::fs::create_dir_all(&dir)?;
+        let env = process::environment(&defined.definition.environment, &dir);
+        let spawned = process::spawn(
+            "/bin/sh",
+            &["-c", &defined.definition.startup],
+            &dir,
+            &env,
+            true,
+        );
+        let child = match spawned {
+            Ok(child) => child,
+            Err(e) => {
+                let mut rt = self.rt();
+                self.transition(
+                    &mut rt,
+                    ServerState::Crashed,
+                    Some(format!("cannot start: {e}")),
+                );
+                return Err(AgentError::Internal(format!(
+                    "cannot spawn server {}: {e}",
+                    self.id
+                )));
+            }
+        };
+        let awaiting = !defined.patterns.is_empty();
+        self.awaiting_done.store(awaiting, Ordering::SeqCst);
+        let state = if awaiting {
+            ServerState::Starting
+        } else {
+            ServerState::Running
+        };
+        self.attach(child, false, state, None)?;
+        self.persist()
+    }
+
+    async fn stop_locked(self: &Arc<Self>) -> AgentResult<()> {
+        let (pid, exited, stdin) = {
+            let mut rt = self.rt();
+            let Some(p) = rt.process.as_ref() else {
+                return Ok(());
+            };
+            if p.install {
+                return Err(AgentError::Conflict(
+                    "server is installing; use kill to abort".into(),
+                ));
+            }
+            let found = (p.pid, p.exited.clone(), p.stdin.clone());
+            self.transition(&mut rt, ServerState::Stopping, None);
+            found
+        };
+        let stop = self.defined().definition.stop.clone();
+        let sent = match stop.kind {
+            StopKind::Command => stdin.is_some_and(|tx| tx.try_send(stop.value.clone()).is_ok()),
+            StopKind::Signal => {
+                let signal = StopSignal::parse(&stop.value).unwrap_or(StopSignal::Term);
+                process::signal_group(pid, process::to_signal(signal)).is_ok()
+            }
+        };
+        if !sent {
+            process::signal_group(pid, Signal::SIGTERM)?;
+        }
+        let grace = Duration::from_secs(stop.grace_seconds);
+        if wait_exit(exited.clone(), grace).await.is_ok() {
+            return Ok(());
+        }
+        self.console.notice(&format!(
+            "server did not stop within {}s; killing its process group",
+            stop.grace_seconds
+        ));
+        process::signal_group(pid, Signal::SIGKILL)?;
+        wait_exit(exited, KILL_WAIT).await
+    }
+
+    /// Run the install script (returns once it is started).
+    pub async fn install(self: &Arc<Self>) -> AgentResult<()> {
+        let _power = self.power.lock().await;
+        if self.rt().process.is_some() {
+            return Err(AgentError::Conflict(
+                "stop the server before installing".into(),
+            ));
+        }
+        let defined = self.defined();
+        let Some(script) = defined.definition.install.clone() else {
+            return Err(AgentError::Validation(
+                "this server has no install script".into(),
+            ));
+        };
+        let dir = self.shared.config.server_dir(self.id);
+        std::fs::create_dir_all(&dir)?;
+        let script_path = self
+            .shared
+            .config
+            .data_dir
+            .join("install")
+            .join(format!("{}.sh", self.id));
+        if let Some(parent) = script_path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        crate::tls::write_private(&script_path, script.script.as_bytes())?;
+        let env = process::environment(&defined.definition.environment, &dir);
+        let script_arg = script_path.display().to_string();
+        let child = process::spawn(&script.interpreter, &[&script_arg], &dir, &env, false)
+            .map_err(|e| {
+                AgentError::Validation(format!("cannot run {}: {e}", script.interpreter))
+            })?;
+        self.console.notice("running install script");
+        self.attach(
+            child,
+            true,
+            ServerState::Installing,
+            Some(Duration::from_secs(script.timeout_seconds)),
+        )
+    }
+
+    /// Wire a spawned child: console pumps, stdin writer, exit watcher.
+    fn attach(
+        self: &Arc<Self>,
+        mut child: Child,
+        install: bool,
+        state: ServerState,
+        timeout: Option<Duration>,
+    ) -> AgentResult<()> {
+        let pid = child
+            .id()
+            .ok_or_else(|| AgentError::Internal("child has no pid".into()))?;
+        let kind = if install {
+            OutputKind::Install
+        } else {
+            OutputKind::Console
+        };
+        let mut readers = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            readers.push(tokio::spawn(self.clone().pump(out, kind)));
+        }
+        if let Some(err) = child.stderr.take() {
+            readers.push(tokio::spawn(self.clone().pump(err, kind)));
+        }
+        let stdin = child.stdin.take().map(|mut pipe| {
+            let (tx, mut rx) = mpsc::channel::<String>(STDIN_QUEUE);
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                while let Some(line) = rx.recv().await {
+                    let bytes = format!("{line}\n");
+                    if pipe.write_all(bytes.as_bytes()).await.is_err()
+                        || pipe.flush().await.is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            tx
+        });
+        let (exit_tx, exited) = watch::channel(None);
+        let generation = {
+            let mut rt = self.rt();
+            rt.generation += 1;
+            rt.exit_code = None;
+            rt.kill_reason = None;
+            rt.process = Some(Running {
+                pid,
+                generation: rt.generation,
+                started_at: Utc::now(),
+                started: Instant::now(),
+                install,
+                stdin,
+                exited,
+            });
+            self.transition(&mut rt, state, None);
+            rt.generation
+        };
+        let server = self.clone();
+        tokio::spawn(async move {
+            let status = match timeout {
+                Some(limit) => match tokio::time::timeout(limit, child.wait()).await {
+                    Ok(status) => status,
+                    Err(_) => {
+                        server.kill_now(Some(format!(
+                            "install script timed out after {}s",
+                            limit.as_secs()
+                        )));
+                        child.wait().await
+                    }
+                },
+                None => child.wait().await,
+            };
+            let code = status.map(process::exit_code).unwrap_or(-1);
+            // Whatever the main process left behind in its group goes with it.
+            let _ = process::signal_group(pid, Signal::SIGKILL);
+            for reader in readers {
+                let _ = tokio::time::timeout(DRAIN_WAIT, reader).await;
+            }
+            server.console.flush();
+            server.on_exit(generation, code);
+            let _ = exit_tx.send(Some(code));
+        });
+        Ok(())
+    }
+
+    async fn pump<R: tokio::io::AsyncRead + Unpin>(self: Arc<Self>, reader: R, kind: OutputKind) {
+        let console = self.console.clone();
+        let server = self.clone();
+        pump(reader, console, kind, move |line| {
+            if server.awaiting_done.load(Ordering::Relaxed)
+                && server.defined().patterns.matches(line)
+            {
+                server.mark_running();
+            }
+        })
+        .await;
+    }
+
+    fn mark_running(&self) {
+        if self.awaiting_done.swap(false, Ordering::SeqCst) {
+            let mut rt = self.rt();
+            if rt.state == ServerState::Starting {
+                self.transition(&mut rt, ServerState::Running, None);
+            }
+        }
+    }
+
+    /// The process of `generation` exited with `code`: decide the next state.
+    fn on_exit(self: &Arc<Self>, generation: u64, code: i32) {
+        let defined = self.defined();
+        let mut restart_in = None;
+        {
+            let mut rt = self.rt();
+            if rt.process.as_ref().map(|p| p.generation) != Some(generation) {
+                return;
+            }
+            let running = rt.process.take();
+            rt.exit_code = Some(code);
+            let reason = rt.kill_reason.take();
+            let previous = rt.state;
+            let install = running.is_some_and(|p| p.install);
+            let suffix = reason.map(|r| format!(" ({r})")).unwrap_or_default();
+            if install {
+                let (state, message) = if code == 0 {
+                    (ServerState::Offline, format!("install finished{suffix}"))
+                } else {
+                    (
+                        ServerState::InstallFailed,
+                        format!("install script exited with code {code}{suffix}"),
+                    )
+                };
+                self.console.notice(&message);
+                self.transition(&mut rt, state, Some(message));
+            } else if previous == ServerState::Stopping || (code == 0 && suffix.is_empty()) {
+                let message = (previous != ServerState::Stopping)
+                    .then(|| "server exited by itself".to_owned());
+                self.transition(&mut rt, ServerState::Offline, message);
+            } else {
+                let policy = &defined.definition.crash_policy;
+                let now = Instant::now();
+                let window = Duration::from_secs(policy.window_seconds);
+                rt.crashes.retain(|t| now.duration_since(*t) < window);
+                let wants = defined.definition.desired_state == DesiredState::Running
+                    && policy.auto_restart;
+                let message = if wants && (rt.crashes.len() as u32) < policy.max_restarts {
+                    rt.crashes.push_back(now);
+                    let attempt = rt.crashes.len() as u32;
+                    let backoff = policy
+                        .backoff_ms
+                        .saturating_mul(1u64 << (attempt - 1).min(20))
+                        .min(policy.max_backoff_ms.max(policy.backoff_ms));
+                    restart_in = Some(Duration::from_millis(backoff));
+                    format!(
+                        "exited with code {code}{suffix}; restart {attempt}/{} in {backoff} ms",
+                        policy.max_restarts
+                    )
+                } else if wants {
+                    format!(
+                        "exited with code {code}{suffix}; crashed {} times within {}s, not restarting",
+                        rt.crashes.len() + 1,
+                        policy.window_seconds
+                    )
+                } else {
+                    format!("exited with code {code}{suffix}")
+                };
+                self.console.notice(&message);
+                self.transition(&mut rt, ServerState::Crashed, Some(message));
+            }
+        }
+        let crashed_for_good = self.state() == ServerState::Crashed && restart_in.is_none();
+        let saved = if crashed_for_good {
+            self.set_desired(DesiredState::Offline)
+        } else {
+            Ok(())
+        }
+        .and_then(|_| self.persist());
+        if let Err(e) = saved {
+            tracing::error!(server = %self.id, error = %e, "cannot persist server state");
+        }
+        if let Some(delay) = restart_in {
+            let server = self.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let _power = server.power.lock().await;
+                let still_crashed = {
+                    let rt = server.rt();
+                    rt.state == ServerState::Crashed && rt.generation == generation
+                };
+                let wanted = server.defined().definition.desired_state == DesiredState::Running;
+                if still_crashed && wanted {
+                    if let Err(e) = server.start_locked() {
+                        tracing::error!(server = %server.id, error = %e, "automatic restart failed");
+                    }
+                }
+            });
+        }
+    }
+
+    /// Write a console command to the game's stdin.
+    pub fn send_command(&self, command: &str) -> AgentResult<()> {
+        let rt = self.rt();
+        let stdin = rt
+            .process
+            .as_ref()
+            .filter(|p| !p.install)
+            .and_then(|p| p.stdin.clone())
+            .ok_or_else(|| AgentError::Conflict("server is not running".into()))?;
+        drop(rt);
+        stdin.try_send(command.to_owned()).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => {
+                AgentError::Conflict("the server is not reading its console input".into())
+            }
+            mpsc::error::TrySendError::Closed(_) => {
+                AgentError::Conflict("server is not running".into())
+            }
+        })
+    }
+
+    /// Record a stats sample; publishes it and enforces the memory limit.
+    pub fn record_stats(&self, stats: ServerStats) {
+        let over = stats
+            .memory_limit_bytes
+            .is_some_and(|limit| stats.memory_bytes > limit);
+        {
+            let mut rt = self.rt();
+            if rt.process.as_ref().is_none_or(|p| p.install) {
+                return;
+            }
+            rt.stats = Some(stats.clone());
+        }
+        self.shared.bus.publish(EventKind::Stats {
+            server_id: self.id,
+            stats: stats.clone(),
+        });
+        if over {
+            self.kill_now(Some(format!(
+                "memory limit exceeded ({} MiB used); killing the server",
+                stats.memory_bytes / (1024 * 1024)
+            )));
+        }
+    }
+
+    /// Latest stats sample.
+    pub fn stats(&self) -> Option<ServerStats> {
+        self.rt().stats.clone()
+    }
+
+    /// Mark deleted (pending restarts give up), kill, and wait for the process group.
+    pub async fn shut_down_for_removal(self: &Arc<Self>) -> AgentResult<()> {
+        self.removed.store(true, Ordering::SeqCst);
+        let _power = self.power.lock().await;
+        if let Some(exited) = self.kill_now(None) {
+            wait_exit(exited, KILL_WAIT).await?;
+        }
+        Ok(())
+    }
+
+    /// Stop for an agent shutdown, keeping the desired state for the next start.
+    pub async fn stop_for_shutdown(self: &Arc<Self>) {
+        self.removed.store(true, Ordering::SeqCst);
+        let _power = self.power.lock().await;
+        let install = self.rt().process.as_ref().is_some_and(|p| p.install);
+        let result = if install {
+            match self.kill_now(Some("agent is shutting down".into())) {
+                Some(exited) => wait_exit(exited, KILL_WAIT).await,
+                None => Ok(()),
+            }
+        } else {
+            self.stop_locked().await
+        };
+        if let Err(e) = result {
+            tracing::error!(server = %self.id, error = %e, "stop at shutdown failed");
+        }
+    }
+}
+
+/// Wait until the exit watch reports an exit, at most `limit`.
+async fn wait_exit(mut exited: watch::Receiver<Option<i32>>, limit: Duration) -> AgentResult<()> {
+    match tokio::time::timeout(limit, exited.wait_for(Option::is_some)).await {
+        Ok(_) => Ok(()),
+        Err(_) => Err(AgentError::Internal(format!(
+            "process did not exit within {}s",
+            limit.as_secs()
+        ))),
+    }
+}

@@ -1,0 +1,60 @@
+//! Node-level information.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// `GET /health` (unauthenticated, not enveloped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    /// `"ctrl-alt-play-agent"`.
+    pub service: String,
+    /// `"healthy"`.
+    pub status: String,
+    /// Agent version.
+    pub version: String,
+    /// When the answer was produced.
+    pub timestamp: DateTime<Utc>,
+}
+
+/// `GET /api/system`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemInfo {
+    /// Host name.
+    pub hostname: String,
+    /// Operating system description.
+    pub os: String,
+    /// CPU architecture.
+    pub arch: String,
+    /// Logical CPUs.
+    pub cpu_count: usize,
+    /// Total memory, bytes.
+    pub memory_total_bytes: u64,
+    /// Available memory, bytes.
+    pub memory_available_bytes: u64,
+    /// Size of the file system holding the server root, bytes.
+    pub disk_total_bytes: u64,
+    /// Free space on that file system, bytes.
+    pub disk_available_bytes: u64,
+    /// Agent version.
+    pub agent_version: String,
+    /// Seconds since the agent started.
+    pub uptime_seconds: u64,
+    /// Number of defined servers.
+    pub server_count: usize,
+}
+
+/// `GET /api/ports/{port}`: whether the port can be bound on all interfaces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortStatus {
+    /// The port asked about.
+    pub port: u16,
+    /// True when both TCP and UDP binds succeeded.
+    pub free: bool,
+    /// TCP bind on 0.0.0.0 succeeded.
+    pub tcp: bool,
+    /// UDP bind on 0.0.0.0 succeeded.
+    pub udp: bool,
+}
