@@ -22,6 +22,13 @@ pub struct Config {
     /// `error`, `warn`, `info`, `debug`, `trace`, or a tracing filter directive.
     pub log_level: String,
     pub log_format: LogFormat,
+    /// Origins (e.g. `https://admin.example.com`) allowed to call the API cross-origin.
+    /// Empty: same-origin only.
+    pub cors_origins: Vec<String>,
+    /// Login and refresh attempts allowed per minute, per client IP and per account.
+    pub login_attempts_per_minute: u32,
+    /// Requests per second allowed per client IP (bursts of 4×); 0 disables the limit.
+    pub requests_per_second: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -43,6 +50,9 @@ impl Default for Config {
             database_url: None,
             log_level: "info".to_owned(),
             log_format: LogFormat::Text,
+            cors_origins: Vec::new(),
+            login_attempts_per_minute: 10,
+            requests_per_second: 100,
         }
     }
 }

@@ -39,6 +39,8 @@ pub enum Error {
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
     AgentUnavailable(String),
+    #[error("the request took too long")]
+    Timeout,
     /// Something that is our fault; the message is logged, never sent.
     #[error("{0}")]
     Internal(String),
@@ -74,6 +76,7 @@ impl Error {
             Error::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
             Error::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
             Error::AgentUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "AGENT_UNAVAILABLE"),
+            Error::Timeout => (StatusCode::GATEWAY_TIMEOUT, "INTERNAL_ERROR"),
             Error::Internal(_) | Error::Startup(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
             }

@@ -16,6 +16,7 @@ pub mod listener;
 pub mod permissions;
 pub mod repo;
 pub mod secrets;
+pub mod services;
 pub mod state;
 
 use std::future::Future;

@@ -6,6 +6,7 @@ use std::time::Instant;
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
+use crate::http::rate_limit::RateLimits;
 use crate::secrets::Secrets;
 
 #[derive(Clone)]
@@ -17,6 +18,7 @@ struct Inner {
     db: DatabaseConnection,
     config: Config,
     secrets: Secrets,
+    limits: RateLimits,
     started_at: Instant,
 }
 
@@ -25,6 +27,10 @@ impl AppState {
         AppState {
             inner: Arc::new(Inner {
                 db,
+                limits: RateLimits::new(
+                    config.login_attempts_per_minute,
+                    config.requests_per_second,
+                ),
                 config,
                 secrets,
                 started_at: Instant::now(),
@@ -42,6 +48,10 @@ impl AppState {
 
     pub fn secrets(&self) -> &Secrets {
         &self.inner.secrets
+    }
+
+    pub fn limits(&self) -> &RateLimits {
+        &self.inner.limits
     }
 
     pub fn uptime_secs(&self) -> u64 {

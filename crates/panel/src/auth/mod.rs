@@ -1,3 +1,8 @@
-//! Authentication building blocks.
+//! Authentication: passwords, tokens, sessions, and who the caller is.
 
 pub mod password;
+pub mod principal;
+pub mod service;
+pub mod tokens;
+
+pub use principal::Principal;

@@ -1,23 +1,68 @@
 //! The HTTP surface: routes by domain, the middleware stack, the envelope.
 
+pub mod access;
 pub mod envelope;
+pub mod extract;
 mod health;
+pub mod rate_limit;
 mod request_id;
+pub mod routes;
+pub mod security;
 
+use std::time::Duration;
+
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::{middleware, Router};
+use tower::ServiceBuilder;
 
 use crate::error::Error;
 use crate::state::AppState;
+use access::{ApiRoutes, RouteSpec};
+
+/// Largest JSON body accepted (file uploads stream through their own routes).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Longest a plain request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Every API route with its access rule, in registration order.
+fn api(state: AppState) -> ApiRoutes {
+    let api = ApiRoutes::new(state);
+    let api = routes::auth::routes(api);
+    routes::permissions::routes(api)
+}
+
+/// The declared API routes, for documentation and the RBAC matrix test.
+pub fn route_specs(state: AppState) -> Vec<RouteSpec> {
+    api(state).into_parts().1
+}
 
 /// Builds the complete router with its middleware.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new().fallback(api_not_found);
+    let (api, _) = api(state.clone()).into_parts();
     Router::new()
         .route("/health", get(health::liveness))
-        .nest("/api", api)
-        .with_state(state)
+        .nest("/api", api.fallback(api_not_found))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::csrf,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::general,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+                    Error::Timeout
+                }))
+                .timeout(REQUEST_TIMEOUT),
+        )
+        .layer(middleware::from_fn(security::headers))
         .layer(middleware::from_fn(request_id::middleware))
+        .with_state(state)
 }
 
 async fn api_not_found() -> Error {

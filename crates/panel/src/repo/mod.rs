@@ -2,10 +2,13 @@
 //! mapped by `From<DbErr> for Error`: unique → Conflict, foreign key → Validation.
 
 pub mod alts;
+pub mod api_keys;
 pub mod ctrls;
 pub mod nodes;
 pub mod permissions;
 pub mod servers;
+pub mod sessions;
+pub mod subusers;
 pub mod users;
 
 /// A new time-ordered id for a row.

@@ -1,9 +1,11 @@
 //! Per-user permission grants and revocations.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use std::collections::BTreeSet;
 
-use crate::db::entities::user_permission;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use crate::db::entities::{role_permission, user_permission};
 use crate::error::Result;
 
 /// Records a grant (`granted = true`) or a revocation of `permission` for `user_id`.
@@ -21,4 +23,31 @@ pub async fn set(
         created_at: Set(Utc::now()),
     };
     Ok(model.insert(db).await?)
+}
+
+/// A user's effective permission keys: their role's set, plus grants, minus revocations.
+pub async fn effective(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    role: &str,
+) -> Result<BTreeSet<String>> {
+    let mut keys: BTreeSet<String> = role_permission::Entity::find()
+        .filter(role_permission::Column::Role.eq(role))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| row.permission_id)
+        .collect();
+    let overrides = user_permission::Entity::find()
+        .filter(user_permission::Column::UserId.eq(user_id))
+        .all(db)
+        .await?;
+    for row in overrides {
+        if row.granted {
+            keys.insert(row.permission_id);
+        } else {
+            keys.remove(&row.permission_id);
+        }
+    }
+    Ok(keys)
 }

@@ -1,7 +1,7 @@
 //! Game servers.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 
 use crate::db::entities::server;
 use crate::error::Result;
@@ -39,4 +39,8 @@ pub async fn create(db: &impl ConnectionTrait, new: NewServer) -> Result<server:
         updated_at: Set(now),
     };
     Ok(model.insert(db).await?)
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<server::Model>> {
+    Ok(server::Entity::find_by_id(id).one(db).await?)
 }

@@ -1,7 +1,11 @@
 //! Users.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, Set,
+};
 
 use crate::db::entities::user;
 use crate::error::Result;
@@ -34,4 +38,42 @@ pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Mod
 
 pub async fn count(db: &impl ConnectionTrait) -> Result<u64> {
     Ok(user::Entity::find().count(db).await?)
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<user::Model>> {
+    Ok(user::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Looks a user up by username or (case-insensitively) e-mail.
+pub async fn find_by_login(db: &impl ConnectionTrait, login: &str) -> Result<Option<user::Model>> {
+    let condition = Condition::any()
+        .add(user::Column::Username.eq(login))
+        .add(user::Column::Email.eq(login.to_lowercase()));
+    Ok(user::Entity::find().filter(condition).one(db).await?)
+}
+
+pub async fn record_login(db: &impl ConnectionTrait, id: &str) -> Result<()> {
+    user::Entity::update_many()
+        .col_expr(user::Column::LastLoginAt, Expr::value(Utc::now()))
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Stores a new password hash; tokens issued before now stop working.
+pub async fn set_password(
+    db: &impl ConnectionTrait,
+    id: &str,
+    password_hash: String,
+) -> Result<()> {
+    let now = Utc::now();
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
+        .col_expr(user::Column::PasswordChangedAt, Expr::value(now))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -3,6 +3,9 @@
 //! (e.g. postgres://cap:cap@127.0.0.1/postgres) to run the same suite on PostgreSQL.
 
 mod api_basics;
+mod auth;
+mod rbac;
 mod schema;
+mod security;
 mod startup;
 mod support;

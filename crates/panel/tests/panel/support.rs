@@ -3,9 +3,11 @@
 
 use std::net::SocketAddr;
 
-use cap_panel::config::{Config, LogFormat};
+use cap_panel::bootstrap::InitialAdmin;
+use cap_panel::config::Config;
 use cap_panel::db::entities::{alt, ctrl, node, server, user};
 use cap_panel::repo::{self, alts::NewAlt, nodes::NewNode, servers::NewServer, users::NewUser};
+use cap_panel::state::AppState;
 use cap_panel::Application;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use tempfile::TempDir;
@@ -61,6 +63,9 @@ pub async fn fresh_db() -> (DatabaseConnection, TestDb) {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
+    pub admin: InitialAdmin,
+    pub db: DatabaseConnection,
+    pub state: AppState,
     _data: TempDir,
     _database: TestDb,
     stop: Option<oneshot::Sender<()>>,
@@ -68,16 +73,29 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with a chance to adjust the configuration first.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let data = tempfile::tempdir().expect("temp dir");
         let database = TestDb::new().await;
-        let config = Config {
+        let mut config = Config {
             listen: "127.0.0.1:0".parse().expect("addr"),
             data_dir: data.path().join("data"),
             database_url: Some(database.url.clone()),
             log_level: "warn".into(),
-            log_format: LogFormat::Text,
+            requests_per_second: 0,
+            login_attempts_per_minute: 1000,
+            ..Config::default()
         };
-        let app = Application::build(config).await.expect("panel builds");
+        adjust(&mut config);
+        let mut app = Application::build(config).await.expect("panel builds");
+        let admin = app
+            .take_initial_admin()
+            .expect("first start creates an admin");
+        let db = app.state().db().clone();
+        let state = app.state().clone();
         let addr = app.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
@@ -86,6 +104,9 @@ impl TestApp {
         TestApp {
             addr,
             client: reqwest::Client::new(),
+            admin,
+            db,
+            state,
             _data: data,
             _database: database,
             stop: Some(stop),
@@ -94,6 +115,45 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// A client with its own cookie jar, logged in as `login`.
+    pub async fn login_as(&self, login: &str, password: &str) -> reqwest::Client {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client");
+        let response = client
+            .post(self.url("/api/auth/login"))
+            .json(&serde_json::json!({ "login": login, "password": password }))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(response.status(), 200, "login as {login}");
+        client
+    }
+
+    pub async fn admin_client(&self) -> reqwest::Client {
+        self.login_as(&self.admin.username, &self.admin.password)
+            .await
+    }
+
+    /// A `user`-role account with a real password (`password-<name>`).
+    pub async fn create_user(&self, name: &str) -> user::Model {
+        let hash = cap_panel::auth::password::hash(format!("password-{name}"))
+            .await
+            .expect("hash");
+        repo::users::create(
+            &self.db,
+            NewUser {
+                username: name.into(),
+                email: format!("{name}@example.com"),
+                password_hash: hash,
+                role: "user".into(),
+            },
+        )
+        .await
+        .expect("create user")
     }
 }
 

@@ -1,0 +1,147 @@
+//! Who is calling: resolved from the access-token cookie or an API key, on every request.
+
+use std::collections::BTreeSet;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use axum_extra::extract::CookieJar;
+use subtle::ConstantTimeEq;
+
+use super::tokens;
+use crate::db::entities::user;
+use crate::error::{Error, Result};
+use crate::permissions::ADMIN_ROLE;
+use crate::repo;
+use crate::state::AppState;
+
+pub const ACCESS_COOKIE: &str = "cap_access";
+pub const REFRESH_COOKIE: &str = "cap_refresh";
+/// API keys look like `cap_<prefix>_<secret>`.
+pub const API_KEY_PREFIX: &str = "cap_";
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// Browser session (cookie); the family id of its refresh-token chain.
+    Session { family_id: String },
+    /// `Authorization: Bearer` API key.
+    ApiKey { id: String },
+}
+
+/// An authenticated caller and their effective permissions.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: user::Model,
+    pub permissions: BTreeSet<String>,
+    pub credential: Credential,
+}
+
+impl Principal {
+    pub fn id(&self) -> &str {
+        &self.user.id
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.role == ADMIN_ROLE
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.permissions.contains(key)
+    }
+
+    pub fn uses_cookie(&self) -> bool {
+        matches!(self.credential, Credential::Session { .. })
+    }
+}
+
+/// Resolves the caller, if the request carries credentials. Bad credentials are an error
+/// (401), absent ones are `None`.
+pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>> {
+    if let Some(bearer) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return from_api_key(state, bearer.trim()).await.map(Some);
+    }
+    let jar = CookieJar::from_headers(headers);
+    match jar.get(ACCESS_COOKIE) {
+        Some(cookie) => from_access_token(state, cookie.value()).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+fn rejected() -> Error {
+    Error::Unauthorized("invalid or expired session".into())
+}
+
+async fn active_user(state: &AppState, id: &str) -> Result<user::Model> {
+    match repo::users::find(state.db(), id).await? {
+        Some(user) if !user.disabled => Ok(user),
+        _ => Err(rejected()),
+    }
+}
+
+async fn from_access_token(state: &AppState, token: &str) -> Result<Principal> {
+    let claims = tokens::verify_access(state.secrets().jwt_key(), token)?;
+    let user = active_user(state, &claims.sub).await?;
+    if claims.iat < user.password_changed_at.timestamp()
+        || !repo::sessions::family_is_live(state.db(), &claims.sid).await?
+    {
+        return Err(rejected());
+    }
+    let permissions = repo::permissions::effective(state.db(), &user.id, &user.role).await?;
+    Ok(Principal {
+        user,
+        permissions,
+        credential: Credential::Session {
+            family_id: claims.sid,
+        },
+    })
+}
+
+async fn from_api_key(state: &AppState, presented: &str) -> Result<Principal> {
+    let (prefix, _) = presented
+        .strip_prefix(API_KEY_PREFIX)
+        .and_then(|rest| rest.split_once('_'))
+        .ok_or_else(|| Error::Unauthorized("malformed API key".into()))?;
+    let key = repo::api_keys::find_by_prefix(state.db(), prefix)
+        .await?
+        .ok_or_else(rejected)?;
+    let matches: bool = tokens::hash_secret(presented)
+        .as_bytes()
+        .ct_eq(key.secret_hash.as_bytes())
+        .into();
+    if !matches || key.expires_at.is_some_and(|at| at < chrono::Utc::now()) {
+        return Err(rejected());
+    }
+    let user = active_user(state, &key.user_id).await?;
+    let owner = repo::permissions::effective(state.db(), &user.id, &user.role).await?;
+    let granted: BTreeSet<String> =
+        serde_json::from_value(key.permissions.clone()).unwrap_or_default();
+    if key
+        .last_used_at
+        .is_none_or(|at| chrono::Utc::now() - at > chrono::Duration::minutes(1))
+    {
+        repo::api_keys::touch(state.db(), &key.id).await?;
+    }
+    Ok(Principal {
+        user,
+        permissions: owner.intersection(&granted).cloned().collect(),
+        credential: Credential::ApiKey { id: key.id },
+    })
+}
+
+/// Handlers take `Principal` as an argument; the access layer has put it in place.
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| Error::Unauthorized("authentication required".into()))
+    }
+}

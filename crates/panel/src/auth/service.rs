@@ -1,0 +1,202 @@
+//! Login, refresh-token rotation, logout, password change and API keys.
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use chrono::Utc;
+
+use super::{password, tokens};
+use crate::db::entities::{api_key, user};
+use crate::domain::Password;
+use crate::error::{Error, Result};
+use crate::repo::{self, api_keys::NewApiKey, sessions::NewSession};
+use crate::state::AppState;
+
+/// Where a request came from, for sessions and the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// A fresh access + refresh token pair for a user.
+pub struct IssuedSession {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub user: user::Model,
+    pub permissions: BTreeSet<String>,
+}
+
+fn bad_login() -> Error {
+    Error::Unauthorized("invalid username or password".into())
+}
+
+/// A real hash to verify against when the account does not exist, so both cases take
+/// the same time and usernames cannot be probed.
+async fn dummy_hash() -> Result<String> {
+    static HASH: OnceLock<String> = OnceLock::new();
+    if let Some(hash) = HASH.get() {
+        return Ok(hash.clone());
+    }
+    let hash = password::hash(tokens::random_secret(24)).await?;
+    Ok(HASH.get_or_init(|| hash).clone())
+}
+
+pub async fn login(
+    state: &AppState,
+    login: &str,
+    pass: &str,
+    client: &Client,
+) -> Result<IssuedSession> {
+    let Some(user) = repo::users::find_by_login(state.db(), login.trim()).await? else {
+        password::verify(pass.to_owned(), dummy_hash().await?).await?;
+        return Err(bad_login());
+    };
+    if !password::verify(pass.to_owned(), user.password_hash.clone()).await? {
+        return Err(bad_login());
+    }
+    if user.disabled {
+        return Err(Error::Unauthorized("this account is disabled".into()));
+    }
+    repo::users::record_login(state.db(), &user.id).await?;
+    let family_id = repo::new_id();
+    issue(state, user, &family_id, client).await
+}
+
+async fn issue(
+    state: &AppState,
+    user: user::Model,
+    family_id: &str,
+    client: &Client,
+) -> Result<IssuedSession> {
+    let refresh_token = tokens::random_secret(48);
+    repo::sessions::create(
+        state.db(),
+        NewSession {
+            user_id: &user.id,
+            family_id,
+            token_hash: tokens::hash_secret(&refresh_token),
+            expires_at: Utc::now() + tokens::REFRESH_TTL,
+            user_agent: &client.user_agent,
+            ip: &client.ip,
+        },
+    )
+    .await?;
+    let access_token = tokens::issue_access(state.secrets().jwt_key(), &user.id, family_id)?;
+    let permissions = repo::permissions::effective(state.db(), &user.id, &user.role).await?;
+    Ok(IssuedSession {
+        access_token,
+        refresh_token,
+        user,
+        permissions,
+    })
+}
+
+/// Outcome of presenting a refresh token that was already used.
+pub const REUSE_MESSAGE: &str =
+    "this refresh token was already used; every session of this login has been revoked";
+
+/// Rotates a refresh token. Presenting one that was already rotated revokes the family.
+pub async fn refresh(state: &AppState, presented: &str, client: &Client) -> Result<IssuedSession> {
+    let expired = || Error::Unauthorized("session expired, please log in again".into());
+    let session = repo::sessions::find_by_hash(state.db(), &tokens::hash_secret(presented))
+        .await?
+        .ok_or_else(expired)?;
+    if session.revoked_at.is_some() || !repo::sessions::revoke_one(state.db(), &session.id).await? {
+        repo::sessions::revoke_family(state.db(), &session.family_id).await?;
+        tracing::warn!(user_id = %session.user_id, "refresh token reuse detected");
+        return Err(Error::Unauthorized(REUSE_MESSAGE.into()));
+    }
+    if session.expires_at < Utc::now() {
+        return Err(expired());
+    }
+    let user = match repo::users::find(state.db(), &session.user_id).await? {
+        Some(user) if !user.disabled => user,
+        _ => return Err(expired()),
+    };
+    issue(state, user, &session.family_id, client).await
+}
+
+/// Ends the login the refresh token (or the access token's family) belongs to.
+pub async fn logout(
+    state: &AppState,
+    refresh_token: Option<&str>,
+    family_id: Option<&str>,
+) -> Result<()> {
+    if let Some(token) = refresh_token {
+        if let Some(session) =
+            repo::sessions::find_by_hash(state.db(), &tokens::hash_secret(token)).await?
+        {
+            repo::sessions::revoke_family(state.db(), &session.family_id).await?;
+        }
+    }
+    if let Some(family_id) = family_id {
+        repo::sessions::revoke_family(state.db(), family_id).await?;
+    }
+    Ok(())
+}
+
+/// Changes the password after checking the current one; every other session ends and a
+/// new one is issued for the caller.
+pub async fn change_password(
+    state: &AppState,
+    user: &user::Model,
+    current: &str,
+    new: &Password,
+    client: &Client,
+) -> Result<IssuedSession> {
+    if !password::verify(current.to_owned(), user.password_hash.clone()).await? {
+        return Err(Error::validation(
+            "currentPassword",
+            "is not your current password",
+        ));
+    }
+    let hash = password::hash(new.expose().to_owned()).await?;
+    repo::users::set_password(state.db(), &user.id, hash).await?;
+    repo::sessions::revoke_user(state.db(), &user.id).await?;
+    let user = repo::users::find(state.db(), &user.id)
+        .await?
+        .ok_or_else(|| Error::not_found("user"))?;
+    issue(state, user, &repo::new_id(), client).await
+}
+
+/// Creates an API key for `user`, limited to `permissions` (which must be the user's own).
+/// Returns the stored key and the secret, which is shown exactly once.
+pub async fn create_api_key(
+    state: &AppState,
+    user: &user::Model,
+    own_permissions: &BTreeSet<String>,
+    name: String,
+    permissions: Option<Vec<String>>,
+) -> Result<(api_key::Model, String)> {
+    let permissions = match permissions {
+        None => own_permissions.iter().cloned().collect(),
+        Some(requested) => {
+            if let Some(missing) = requested.iter().find(|k| !own_permissions.contains(*k)) {
+                return Err(Error::validation(
+                    "permissions",
+                    format!("'{missing}' is not a permission you hold"),
+                ));
+            }
+            requested
+        }
+    };
+    let prefix = tokens::random_secret(12);
+    let secret = format!(
+        "{}{prefix}_{}",
+        super::principal::API_KEY_PREFIX,
+        tokens::random_secret(40)
+    );
+    let key = repo::api_keys::create(
+        state.db(),
+        NewApiKey {
+            user_id: user.id.clone(),
+            name,
+            prefix,
+            secret_hash: tokens::hash_secret(&secret),
+            permissions,
+        },
+    )
+    .await?;
+    Ok((key, secret))
+}

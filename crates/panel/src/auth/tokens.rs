@@ -1,0 +1,103 @@
+//! Access tokens (short-lived HS256 JWTs) and opaque secrets (refresh tokens, API keys),
+//! of which only SHA-256 hashes are stored.
+
+use chrono::{Duration, Utc};
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::distributions::{Alphanumeric, DistString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// How long an access token is accepted.
+pub const ACCESS_TTL: Duration = Duration::minutes(15);
+/// How long a refresh token (a session) lasts without being used.
+pub const REFRESH_TTL: Duration = Duration::days(30);
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    /// User id.
+    pub sub: String,
+    /// Session family id: logout or detected refresh reuse revokes it.
+    pub sid: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+pub fn issue_access(key: &[u8], user_id: &str, family_id: &str) -> Result<String> {
+    let now = Utc::now();
+    let claims = AccessClaims {
+        sub: user_id.to_owned(),
+        sid: family_id.to_owned(),
+        iat: now.timestamp(),
+        exp: (now + ACCESS_TTL).timestamp(),
+    };
+    encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(key),
+    )
+    .map_err(|e| Error::internal(format!("cannot sign token: {e}")))
+}
+
+/// Verifies signature, algorithm (HS256 only: `none` and others are refused) and expiry.
+pub fn verify_access(key: &[u8], token: &str) -> Result<AccessClaims> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 0;
+    validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+    decode::<AccessClaims>(token, &DecodingKey::from_secret(key), &validation)
+        .map(|data| data.claims)
+        .map_err(|_| Error::Unauthorized("invalid or expired session".into()))
+}
+
+/// A random secret of `len` alphanumeric characters.
+pub fn random_secret(len: usize) -> String {
+    Alphanumeric.sample_string(&mut rand::thread_rng(), len)
+}
+
+/// Hex SHA-256, for storing and looking up high-entropy secrets.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn round_trips_and_rejects_tampering() {
+        let token = issue_access(KEY, "user-1", "family-1").unwrap();
+        let claims = verify_access(KEY, &token).unwrap();
+        assert_eq!(
+            (claims.sub.as_str(), claims.sid.as_str()),
+            ("user-1", "family-1")
+        );
+        assert!(verify_access(b"another key entirely, same length", &token).is_err());
+
+        let parts: Vec<&str> = token.split('.').collect();
+        let mut payload: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        payload["sub"] = "admin-id".into();
+        let edited = URL_SAFE_NO_PAD.encode(payload.to_string());
+        assert!(verify_access(KEY, &format!("{}.{edited}.{}", parts[0], parts[2])).is_err());
+
+        let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        assert!(verify_access(KEY, &format!("{none_header}.{}.", parts[1])).is_err());
+    }
+
+    #[test]
+    fn expired_tokens_are_rejected() {
+        let claims = AccessClaims {
+            sub: "u".into(),
+            sid: "f".into(),
+            iat: 0,
+            exp: Utc::now().timestamp() - 1,
+        };
+        let token = encode(&Header::default(), &claims, &EncodingKey::from_secret(KEY)).unwrap();
+        assert!(verify_access(KEY, &token).is_err());
+    }
+}

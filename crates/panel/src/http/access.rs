@@ -1,0 +1,192 @@
+//! Every API route is declared with the access it requires, in one registry. The same
+//! registry builds the router and lists the routes for the RBAC matrix test, so a route
+//! cannot exist without a declared permission.
+
+use std::collections::BTreeSet;
+
+use axum::extract::{RawPathParams, Request, State};
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{on, MethodFilter};
+use axum::Router;
+
+use crate::auth::principal::{self, Principal};
+use crate::db::entities::server;
+use crate::error::{Error, Result};
+use crate::repo;
+use crate::state::AppState;
+
+/// What a route requires of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, e.g. login.
+    Public,
+    /// Any logged-in user, e.g. their own profile.
+    Authenticated,
+    /// A global permission key.
+    Permission(&'static str),
+    /// A permission on the server named by the `{id}` path parameter: admins need the key,
+    /// owners need the key, subusers need it in their grant for that server; anyone else
+    /// gets 404, as if the server did not exist.
+    Server(&'static str),
+}
+
+/// One declared route.
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: String,
+    pub access: Access,
+}
+
+/// The caller's rights on the server of a [`Access::Server`] route.
+#[derive(Debug, Clone)]
+pub struct ServerScope {
+    pub server: server::Model,
+    pub permissions: BTreeSet<String>,
+}
+
+impl axum::extract::FromRequestParts<AppState> for ServerScope {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &AppState,
+    ) -> Result<Self> {
+        parts
+            .extensions
+            .get::<ServerScope>()
+            .cloned()
+            .ok_or_else(|| Error::internal("server scope requested on a route without one"))
+    }
+}
+
+/// Collects routes with their access rules.
+pub struct ApiRoutes {
+    state: AppState,
+    router: Router<AppState>,
+    specs: Vec<RouteSpec>,
+}
+
+impl ApiRoutes {
+    pub fn new(state: AppState) -> Self {
+        ApiRoutes {
+            state,
+            router: Router::new(),
+            specs: Vec::new(),
+        }
+    }
+
+    /// Adds `method path` served by `handler`, guarded by `access`. `path` is relative to
+    /// `/api`.
+    pub fn add<H, T>(mut self, method: Method, path: &str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone())
+            .unwrap_or_else(|_| panic!("unsupported method {method} for {path}"));
+        let guarded = on(filter, handler).route_layer(middleware::from_fn_with_state(
+            (self.state.clone(), access),
+            authorize,
+        ));
+        self.router = self.router.route(path, guarded);
+        self.specs.push(RouteSpec {
+            method,
+            path: format!("/api{path}"),
+            access,
+        });
+        self
+    }
+
+    pub fn into_parts(self) -> (Router<AppState>, Vec<RouteSpec>) {
+        (self.router, self.specs)
+    }
+}
+
+/// authenticate → authorize, then the handler runs with `Principal` (and `ServerScope`)
+/// in the request extensions.
+async fn authorize(
+    State((state, access)): State<(AppState, Access)>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response> {
+    if access == Access::Public {
+        return Ok(next.run(request).await);
+    }
+    let principal = principal::resolve(&state, request.headers())
+        .await?
+        .ok_or_else(|| Error::Unauthorized("authentication required".into()))?;
+    match access {
+        Access::Public | Access::Authenticated => {}
+        Access::Permission(key) => require(&principal, key)?,
+        Access::Server(key) => {
+            let id = server_id(&mut request).await?;
+            let scope = server_scope(&state, &principal, &id, key).await?;
+            request.extensions_mut().insert(scope);
+        }
+    }
+    request.extensions_mut().insert(principal);
+    Ok(next.run(request).await)
+}
+
+fn require(principal: &Principal, key: &str) -> Result<()> {
+    if principal.has(key) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!("missing permission {key}")))
+    }
+}
+
+async fn server_id(request: &mut Request) -> Result<String> {
+    let (mut parts, body) = std::mem::take(request).into_parts();
+    let params = axum::RequestPartsExt::extract::<RawPathParams>(&mut parts).await;
+    *request = Request::from_parts(parts, body);
+    params
+        .ok()
+        .and_then(|params| {
+            params
+                .iter()
+                .find(|(name, _)| *name == "id")
+                .map(|(_, value)| value.to_owned())
+        })
+        .ok_or_else(|| Error::internal("server route without an {id} parameter"))
+}
+
+async fn server_scope(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    key: &str,
+) -> Result<ServerScope> {
+    let not_found = || Error::not_found("server");
+    let server = repo::servers::find(state.db(), id)
+        .await?
+        .ok_or_else(not_found)?;
+    let permissions = if principal.is_admin() || server.owner_id == principal.id() {
+        principal.permissions.clone()
+    } else {
+        let subuser = repo::subusers::find(state.db(), &server.id, principal.id())
+            .await?
+            .ok_or_else(not_found)?;
+        let mut granted = repo::subusers::permissions(&subuser);
+        // Being invited to a server implies seeing it.
+        granted.insert("server:view".to_owned());
+        // An API key never exceeds what it was created with.
+        if !principal.uses_cookie() {
+            granted.retain(|k| principal.has(k));
+        }
+        granted
+    };
+    if !permissions.contains(key) {
+        return Err(Error::Forbidden(format!(
+            "missing permission {key} on this server"
+        )));
+    }
+    Ok(ServerScope {
+        server,
+        permissions,
+    })
+}

@@ -1,0 +1,352 @@
+//! `/api/auth`: login, refresh, logout, profile, password, API keys.
+
+use axum::extract::{Path, State};
+use axum::http::Method;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::CookieJar;
+use chrono::{DateTime, Utc};
+use garde::Validate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::auth::principal::{Credential, Principal, ACCESS_COOKIE, REFRESH_COOKIE};
+use crate::auth::service::{self, Client, IssuedSession};
+use crate::auth::tokens::{ACCESS_TTL, REFRESH_TTL};
+use crate::db::entities::{api_key, user};
+use crate::domain::Password;
+use crate::error::{Error, Result};
+use crate::http::access::{Access, ApiRoutes};
+use crate::http::envelope::Envelope;
+use crate::http::extract::ValidJson;
+use crate::repo;
+use crate::services::audit::{self, Entry};
+use crate::state::AppState;
+
+pub fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.add(Method::POST, "/auth/login", Access::Public, login)
+        .add(Method::POST, "/auth/refresh", Access::Public, refresh)
+        .add(Method::POST, "/auth/logout", Access::Public, logout)
+        .add(Method::GET, "/auth/me", Access::Authenticated, me)
+        .add(
+            Method::POST,
+            "/auth/password",
+            Access::Authenticated,
+            change_password,
+        )
+        .add(
+            Method::GET,
+            "/auth/api-keys",
+            Access::Authenticated,
+            list_api_keys,
+        )
+        .add(
+            Method::POST,
+            "/auth/api-keys",
+            Access::Authenticated,
+            create_api_key,
+        )
+        .add(
+            Method::DELETE,
+            "/auth/api-keys/{key_id}",
+            Access::Authenticated,
+            delete_api_key,
+        )
+}
+
+/// A user as the API shows it (never the password hash).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+impl From<user::Model> for UserView {
+    fn from(u: user::Model) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            role: u.role,
+            disabled: u.disabled,
+            created_at: u.created_at,
+            last_login_at: u.last_login_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Me {
+    user: UserView,
+    permissions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Username or e-mail.
+    #[garde(length(min = 1, max = 191))]
+    login: String,
+    #[garde(length(min = 1, max = 256))]
+    password: String,
+}
+
+fn session_cookies(jar: CookieJar, issued: &IssuedSession) -> CookieJar {
+    let access = Cookie::build((ACCESS_COOKIE, issued.access_token.clone()))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .max_age(time_duration(ACCESS_TTL));
+    let refresh = Cookie::build((REFRESH_COOKIE, issued.refresh_token.clone()))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/api/auth")
+        .max_age(time_duration(REFRESH_TTL));
+    jar.add(access).add(refresh)
+}
+
+fn time_duration(d: chrono::Duration) -> cookie::time::Duration {
+    cookie::time::Duration::seconds(d.num_seconds())
+}
+
+fn cleared(jar: CookieJar) -> CookieJar {
+    jar.remove(Cookie::build(ACCESS_COOKIE).path("/"))
+        .remove(Cookie::build(REFRESH_COOKIE).path("/api/auth"))
+}
+
+fn me_of(issued: IssuedSession) -> Me {
+    Me {
+        user: issued.user.into(),
+        permissions: issued.permissions.into_iter().collect(),
+    }
+}
+
+async fn login(
+    State(state): State<AppState>,
+    client: Client,
+    jar: CookieJar,
+    ValidJson(body): ValidJson<LoginRequest>,
+) -> Result<(CookieJar, Envelope<Me>)> {
+    state.limits().check_login(&client.ip, Some(&body.login))?;
+    match service::login(&state, &body.login, &body.password, &client).await {
+        Ok(issued) => {
+            audit::record(
+                state.db(),
+                &client,
+                Entry {
+                    user_id: Some(&issued.user.id),
+                    action: "auth.login",
+                    target_type: "user",
+                    target_id: Some(&issued.user.id),
+                    details: json!({}),
+                },
+            )
+            .await?;
+            Ok((session_cookies(jar, &issued), Envelope::ok(me_of(issued))))
+        }
+        Err(e) => {
+            audit::record(
+                state.db(),
+                &client,
+                Entry {
+                    user_id: None,
+                    action: "auth.login_failed",
+                    target_type: "user",
+                    target_id: None,
+                    details: json!({ "login": body.login }),
+                },
+            )
+            .await?;
+            Err(e)
+        }
+    }
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    client: Client,
+    jar: CookieJar,
+) -> Result<(CookieJar, Envelope<Me>)> {
+    state.limits().check_login(&client.ip, None)?;
+    let token = jar
+        .get(REFRESH_COOKIE)
+        .map(|c| c.value().to_owned())
+        .ok_or_else(|| Error::Unauthorized("no session to refresh, please log in".into()))?;
+    let issued = service::refresh(&state, &token, &client).await?;
+    Ok((session_cookies(jar, &issued), Envelope::ok(me_of(issued))))
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+) -> Result<(CookieJar, Envelope<()>)> {
+    let refresh = jar.get(REFRESH_COOKIE).map(|c| c.value().to_owned());
+    // The access token names its family too, so logging out works even without the
+    // refresh cookie (which is scoped to /api/auth).
+    let family = jar
+        .get(ACCESS_COOKIE)
+        .and_then(|c| crate::auth::tokens::verify_access(state.secrets().jwt_key(), c.value()).ok())
+        .map(|claims| claims.sid);
+    service::logout(&state, refresh.as_deref(), family.as_deref()).await?;
+    Ok((cleared(jar), Envelope::ok(()).with_message("logged out")))
+}
+
+async fn me(principal: Principal) -> Envelope<Me> {
+    Envelope::ok(Me {
+        user: principal.user.into(),
+        permissions: principal.permissions.into_iter().collect(),
+    })
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ChangePassword {
+    #[garde(length(min = 1, max = 256))]
+    current_password: String,
+    #[garde(skip)]
+    new_password: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    jar: CookieJar,
+    ValidJson(body): ValidJson<ChangePassword>,
+) -> Result<(CookieJar, Envelope<Me>)> {
+    if !matches!(principal.credential, Credential::Session { .. }) {
+        return Err(Error::Forbidden(
+            "log in with your password to change it".into(),
+        ));
+    }
+    let new =
+        Password::parse(&body.new_password).map_err(|e| Error::validation("newPassword", e))?;
+    let issued = service::change_password(
+        &state,
+        &principal.user,
+        &body.current_password,
+        &new,
+        &client,
+    )
+    .await?;
+    audit::record(
+        state.db(),
+        &client,
+        Entry {
+            user_id: Some(principal.id()),
+            action: "auth.password_changed",
+            target_type: "user",
+            target_id: Some(principal.id()),
+            details: json!({}),
+        },
+    )
+    .await?;
+    Ok((session_cookies(jar, &issued), Envelope::ok(me_of(issued))))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyView {
+    id: String,
+    name: String,
+    prefix: String,
+    permissions: serde_json::Value,
+    last_used_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    /// Only in the response that creates the key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+impl From<api_key::Model> for ApiKeyView {
+    fn from(k: api_key::Model) -> Self {
+        ApiKeyView {
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            permissions: k.permissions,
+            last_used_at: k.last_used_at,
+            created_at: k.created_at,
+            secret: None,
+        }
+    }
+}
+
+async fn list_api_keys(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Envelope<Vec<ApiKeyView>>> {
+    let keys = repo::api_keys::list_for_user(state.db(), principal.id()).await?;
+    Ok(Envelope::ok(
+        keys.into_iter().map(ApiKeyView::from).collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    #[garde(length(min = 1, max = 100))]
+    name: String,
+    #[garde(length(max = 36))]
+    permissions: Option<Vec<String>>,
+}
+
+async fn create_api_key(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    ValidJson(body): ValidJson<CreateApiKey>,
+) -> Result<Envelope<ApiKeyView>> {
+    let (key, secret) = service::create_api_key(
+        &state,
+        &principal.user,
+        &principal.permissions,
+        body.name,
+        body.permissions,
+    )
+    .await?;
+    audit::record(
+        state.db(),
+        &client,
+        Entry {
+            user_id: Some(principal.id()),
+            action: "api_key.created",
+            target_type: "api_key",
+            target_id: Some(&key.id),
+            details: json!({ "name": key.name }),
+        },
+    )
+    .await?;
+    let mut view = ApiKeyView::from(key);
+    view.secret = Some(secret);
+    Ok(Envelope::ok(view).with_message("store the secret now: it is not shown again"))
+}
+
+async fn delete_api_key(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    Path(key_id): Path<String>,
+) -> Result<Envelope<()>> {
+    if !repo::api_keys::delete_for_user(state.db(), principal.id(), &key_id).await? {
+        return Err(Error::not_found("API key"));
+    }
+    audit::record(
+        state.db(),
+        &client,
+        Entry {
+            user_id: Some(principal.id()),
+            action: "api_key.deleted",
+            target_type: "api_key",
+            target_id: Some(&key_id),
+            details: json!({}),
+        },
+    )
+    .await?;
+    Ok(Envelope::ok(()).with_message("API key revoked"))
+}

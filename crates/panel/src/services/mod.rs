@@ -1,0 +1,3 @@
+//! Business logic that spans repositories.
+
+pub mod audit;

@@ -1,0 +1,348 @@
+//! Login, refresh rotation and reuse detection, logout, tokens, API keys.
+
+use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::TestApp;
+
+fn cookie_value(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("{name} cookie set"))
+        .to_owned()
+}
+
+async fn login_raw(app: &TestApp, login: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "login": login, "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn me_with_access(app: &TestApp, access: &str) -> StatusCode {
+    app.client
+        .get(app.url("/api/auth/me"))
+        .header(COOKIE, format!("cap_access={access}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn refresh_with(app: &TestApp, refresh: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/auth/refresh"))
+        .header(COOKIE, format!("cap_refresh={refresh}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn login_by_username_or_email_sets_strict_http_only_cookies() {
+    let app = TestApp::spawn().await;
+    app.create_user("carol").await;
+    for login in ["carol", "Carol@Example.com"] {
+        let response = login_raw(&app, login, "password-carol").await;
+        assert_eq!(response.status(), 200, "{login}");
+        let set_cookies: Vec<String> = response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        for name in ["cap_access=", "cap_refresh="] {
+            let cookie = set_cookies
+                .iter()
+                .find(|c| c.starts_with(name))
+                .expect("cookie");
+            assert!(
+                cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+                "{cookie}"
+            );
+        }
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["data"]["user"]["username"], "carol");
+        assert!(body["data"]["user"].get("passwordHash").is_none());
+        assert!(body["data"]["permissions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("server:view")));
+    }
+    let wrong = login_raw(&app, "carol", "nope").await;
+    assert_eq!(wrong.status(), 401);
+    let unknown = login_raw(&app, "nobody", "nope").await;
+    assert_eq!(unknown.status(), 401);
+    let body: Value = unknown.json().await.unwrap();
+    assert_eq!(body["code"], "UNAUTHORIZED");
+}
+
+#[tokio::test]
+async fn me_returns_profile_and_effective_permissions() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_client().await;
+    let body: Value = admin
+        .get(app.url("/api/auth/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["user"]["role"], "admin");
+    assert_eq!(body["data"]["permissions"].as_array().unwrap().len(), 36);
+    let anonymous = app
+        .client
+        .get(app.url("/api/auth/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let app = TestApp::spawn().await;
+    app.create_user("dave").await;
+    let first = login_raw(&app, "dave", "password-dave").await;
+    let access1 = cookie_value(&first, "cap_access");
+    let refresh1 = cookie_value(&first, "cap_refresh");
+
+    let second = refresh_with(&app, &refresh1).await;
+    assert_eq!(second.status(), 200);
+    let access2 = cookie_value(&second, "cap_access");
+    let refresh2 = cookie_value(&second, "cap_refresh");
+    assert_ne!(refresh1, refresh2);
+    assert_eq!(me_with_access(&app, &access2).await, 200);
+
+    // Presenting the rotated token again is theft or a replay: the whole login ends.
+    let reused = refresh_with(&app, &refresh1).await;
+    assert_eq!(reused.status(), 401);
+    assert_eq!(refresh_with(&app, &refresh2).await.status(), 401);
+    assert_eq!(me_with_access(&app, &access2).await, 401);
+    assert_eq!(me_with_access(&app, &access1).await, 401);
+}
+
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_client().await;
+    assert_eq!(
+        admin
+            .get(app.url("/api/auth/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let response = admin
+        .post(app.url("/api/auth/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        admin
+            .get(app.url("/api/auth/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        admin
+            .post(app.url("/api/auth/refresh"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn tampered_tokens_are_rejected() {
+    let app = TestApp::spawn().await;
+    app.create_user("erin").await;
+    let response = login_raw(&app, "erin", "password-erin").await;
+    let access = cookie_value(&response, "cap_access");
+    let mut parts: Vec<String> = access.split('.').map(str::to_owned).collect();
+    parts[2] = parts[2].chars().rev().collect();
+    assert_eq!(me_with_access(&app, &parts.join(".")).await, 401);
+    assert_eq!(me_with_access(&app, "not.a.jwt").await, 401);
+    // Signed with another key (another panel's).
+    let other = TestApp::spawn().await;
+    other.create_user("erin").await;
+    let foreign = cookie_value(
+        &login_raw(&other, "erin", "password-erin").await,
+        "cap_access",
+    );
+    assert_eq!(me_with_access(&app, &foreign).await, 401);
+}
+
+#[tokio::test]
+async fn disabled_users_cannot_log_in_and_their_tokens_stop_working() {
+    use cap_panel::db::entities::user;
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+
+    let app = TestApp::spawn().await;
+    let frank = app.create_user("frank").await;
+    let client = app.login_as("frank", "password-frank").await;
+    let mut model = frank.into_active_model();
+    model.disabled = Set(true);
+    let _: user::Model = model.update(&app.db).await.unwrap();
+    assert_eq!(
+        client
+            .get(app.url("/api/auth/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        login_raw(&app, "frank", "password-frank").await.status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn changing_the_password_requires_the_current_one_and_ends_other_sessions() {
+    let app = TestApp::spawn().await;
+    app.create_user("gina").await;
+    let laptop = app.login_as("gina", "password-gina").await;
+    let phone = app.login_as("gina", "password-gina").await;
+    let wrong = laptop
+        .post(app.url("/api/auth/password"))
+        .json(&json!({ "currentPassword": "guess", "newPassword": "a brand new password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 422);
+    let weak = laptop
+        .post(app.url("/api/auth/password"))
+        .json(&json!({ "currentPassword": "password-gina", "newPassword": "short" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(weak.status(), 422);
+    let body: Value = weak.json().await.unwrap();
+    assert!(body["details"]["newPassword"].is_array(), "{body}");
+    let ok = laptop
+        .post(app.url("/api/auth/password"))
+        .json(&json!({ "currentPassword": "password-gina", "newPassword": "a brand new password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        laptop
+            .get(app.url("/api/auth/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        phone
+            .get(app.url("/api/auth/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(login_raw(&app, "gina", "password-gina").await.status(), 401);
+    assert_eq!(
+        login_raw(&app, "gina", "a brand new password")
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn api_keys_authenticate_within_their_owners_permissions() {
+    let app = TestApp::spawn().await;
+    app.create_user("hank").await;
+    let hank = app.login_as("hank", "password-hank").await;
+    let too_much = hank
+        .post(app.url("/api/auth/api-keys"))
+        .json(&json!({ "name": "ci", "permissions": ["admin:nodes"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_much.status(), 422);
+
+    let created: Value = hank
+        .post(app.url("/api/auth/api-keys"))
+        .json(&json!({ "name": "ci", "permissions": ["server:view"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = created["data"]["secret"]
+        .as_str()
+        .expect("secret shown once")
+        .to_owned();
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+
+    let me: Value = app
+        .client
+        .get(app.url("/api/auth/me"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["data"]["user"]["username"], "hank");
+    assert_eq!(me["data"]["permissions"], json!(["server:view"]));
+
+    let listed: Value = hank
+        .get(app.url("/api/auth/api-keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(listed["data"][0].get("secret").is_none());
+    let forged = format!("{}x", &secret[..secret.len() - 1]);
+    let status = |s: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/api/auth/me"))
+                .bearer_auth(s)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(status(forged).await, 401);
+    assert_eq!(status("cap_garbage".into()).await, 401);
+
+    let revoked = hank
+        .delete(app.url(&format!("/api/auth/api-keys/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    assert_eq!(status(secret).await, 401);
+}

@@ -1,0 +1,165 @@
+//! Validation errors, body limits, rate limits, CSRF and security headers over HTTP.
+
+use reqwest::header::{CONTENT_TYPE, COOKIE, ORIGIN};
+use serde_json::{json, Value};
+
+use crate::support::TestApp;
+
+async fn post_login(app: &TestApp, body: reqwest::Body) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/auth/login"))
+        .header(CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn bad_bodies_get_field_level_errors() {
+    let app = TestApp::spawn().await;
+    let missing = post_login(&app, json!({ "login": "x" }).to_string().into()).await;
+    assert_eq!(missing.status(), 422);
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(body["code"], "VALIDATION_ERROR");
+    assert!(
+        body["error"].as_str().unwrap().contains("password"),
+        "{body}"
+    );
+
+    let wrong_type = post_login(
+        &app,
+        json!({ "login": 5, "password": "x" }).to_string().into(),
+    )
+    .await;
+    assert_eq!(wrong_type.status(), 422);
+    let body: Value = wrong_type.json().await.unwrap();
+    assert!(body["details"]["login"].is_array(), "{body}");
+
+    let unknown = post_login(
+        &app,
+        json!({ "login": "a", "password": "b", "admin": true })
+            .to_string()
+            .into(),
+    )
+    .await;
+    assert_eq!(unknown.status(), 422);
+
+    let too_long = post_login(
+        &app,
+        json!({ "login": "a".repeat(300), "password": "b" })
+            .to_string()
+            .into(),
+    )
+    .await;
+    assert_eq!(too_long.status(), 422);
+    let body: Value = too_long.json().await.unwrap();
+    assert!(body["details"]["login"].is_array(), "{body}");
+
+    let malformed = post_login(&app, "{\"login\": ".into()).await;
+    assert_eq!(malformed.status(), 400);
+    let body: Value = malformed.json().await.unwrap();
+    assert_eq!(body["code"], "VALIDATION_ERROR");
+
+    let huge = post_login(
+        &app,
+        format!("{{\"login\": \"{}\"}}", "x".repeat(2 * 1024 * 1024)).into(),
+    )
+    .await;
+    assert_eq!(huge.status(), 413);
+
+    let not_json = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .body("login=a&password=b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 400);
+}
+
+#[tokio::test]
+async fn the_n_plus_first_login_attempt_is_rate_limited() {
+    let app = TestApp::spawn_with(|config| config.login_attempts_per_minute = 3).await;
+    for _ in 0..3 {
+        let response = post_login(
+            &app,
+            json!({ "login": "admin", "password": "wrong" })
+                .to_string()
+                .into(),
+        )
+        .await;
+        assert_eq!(response.status(), 401);
+    }
+    let limited = post_login(
+        &app,
+        json!({ "login": "admin", "password": "wrong" })
+            .to_string()
+            .into(),
+    )
+    .await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["code"], "RATE_LIMITED");
+}
+
+#[tokio::test]
+async fn security_headers_on_success_error_and_not_found() {
+    let app = TestApp::spawn().await;
+    let responses = [
+        app.client.get(app.url("/health")).send().await.unwrap(),
+        app.client
+            .get(app.url("/api/auth/me"))
+            .send()
+            .await
+            .unwrap(),
+        app.client.get(app.url("/api/nope")).send().await.unwrap(),
+    ];
+    for response in responses {
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert!(headers.contains_key("referrer-policy"));
+        assert!(headers.contains_key("x-request-id"));
+    }
+}
+
+#[tokio::test]
+async fn cross_site_cookie_writes_are_refused() {
+    let app = TestApp::spawn().await;
+    let login: Value = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "login": app.admin.username, "password": app.admin.password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(login["success"], true);
+    // A forged form post from another site, carrying the victim's cookie.
+    let forged = app
+        .client
+        .post(app.url("/api/auth/api-keys"))
+        .header(COOKIE, "cap_access=anything")
+        .header(ORIGIN, "https://evil.example")
+        .json(&json!({ "name": "stolen" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let cross = app
+        .client
+        .post(app.url("/api/auth/api-keys"))
+        .header(COOKIE, "cap_access=anything")
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({ "name": "stolen" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+}
