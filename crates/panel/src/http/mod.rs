@@ -30,7 +30,13 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 fn api(state: AppState) -> ApiRoutes {
     let api = ApiRoutes::new(state);
     let api = routes::auth::routes(api);
-    routes::permissions::routes(api)
+    let api = routes::permissions::routes(api);
+    let api = routes::users::routes(api);
+    let api = routes::audit::routes(api);
+    let api = routes::monitoring::routes(api);
+    let api = routes::templates::routes(api);
+    let api = routes::nodes::routes(api);
+    routes::servers::routes(api)
 }
 
 /// The declared API routes, for documentation and the RBAC matrix test.

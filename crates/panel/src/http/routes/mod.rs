@@ -1,4 +1,10 @@
 //! Route modules by domain (design §5). Each exposes `routes(ApiRoutes) -> ApiRoutes`.
 
+pub mod audit;
 pub mod auth;
+pub mod monitoring;
+pub mod nodes;
 pub mod permissions;
+pub mod servers;
+pub mod templates;
+pub mod users;

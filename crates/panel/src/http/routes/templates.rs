@@ -1,0 +1,7 @@
+//! Routes of the `templates` domain.
+
+use crate::http::access::ApiRoutes;
+
+pub fn routes(api: ApiRoutes) -> ApiRoutes {
+    api
+}
