@@ -10,7 +10,9 @@
 //! - [`render_startup`] / [`render_config_files`]: fill in placeholders for one server
 //!   described by a [`RenderContext`].
 //! - [`edit_text`]: apply rendered edits to a config file's text (the agent's part).
+//! - [`builtins`]: the templates the panel seeds on first start.
 
+mod builtin;
 mod edit;
 mod egg;
 mod error;
@@ -19,6 +21,7 @@ mod node;
 mod render;
 pub mod rules;
 
+pub use builtin::builtins;
 pub use edit::{edit_text, MAX_CONFIG_BYTES};
 pub use egg::{
     export_ptdl_v2, import_egg, EggFormat, ImportWarning, Imported, MAX_EGG_BYTES,

@@ -22,7 +22,7 @@ pub(super) fn edit(text: &str, edits: &[Edit]) -> String {
     let eol = line_ending(text);
     let mut lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
     let trailing_newline = text.ends_with('\n');
-    if trailing_newline {
+    if trailing_newline || text.is_empty() {
         lines.pop();
     }
     for edit in edits {

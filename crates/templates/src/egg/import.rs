@@ -294,7 +294,18 @@ impl Importer {
         let startup_commands = startup_commands(&mut top)?;
 
         let mut config = Fields::new(top.required("config")?, "config")?;
-        let stop_text = config.required_text("stop")?;
+        let stop_text = match config.required("stop")? {
+            Node::String(text) => text.clone(),
+            other => {
+                return Err(Error::field(
+                    "config.stop",
+                    format!(
+                        "must be a console command or a signal such as ^C, not {}",
+                        other.kind()
+                    ),
+                ))
+            }
+        };
         let stop: StopAction = stop_text
             .parse()
             .map_err(|m: String| Error::field("config.stop", m))?;
