@@ -14,6 +14,9 @@ pub enum AgentError {
     /// Malformed or invalid input (400).
     #[error("{0}")]
     Validation(String),
+    /// Well-formed JSON of the wrong shape (422).
+    #[error("{0}")]
+    Unprocessable(String),
     /// Invalid fields of a definition (422).
     #[error("invalid server definition")]
     InvalidFields(Vec<FieldError>),
@@ -50,7 +53,7 @@ impl AgentError {
     fn parts(&self) -> (StatusCode, ErrorCode) {
         match self {
             Self::Validation(_) => (StatusCode::BAD_REQUEST, ErrorCode::ValidationError),
-            Self::InvalidFields(_) => {
+            Self::InvalidFields(_) | Self::Unprocessable(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ValidationError)
             }
             Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::ValidationError),
@@ -82,9 +85,10 @@ impl IntoResponse for AgentError {
 impl From<JsonRejection> for AgentError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
-            JsonRejection::BytesRejection(_)
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-            {
+            JsonRejection::JsonDataError(_) => {
+                Self::Unprocessable(format!("invalid request: {}", rejection.body_text()))
+            }
+            _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Self::TooLarge("request body too large".into())
             }
             _ => Self::Validation(format!("invalid JSON body: {}", rejection.body_text())),

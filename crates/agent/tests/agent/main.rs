@@ -1,0 +1,10 @@
+//! Integration tests of the agent: real processes (the `cap-testgame` binary, and the real
+//! `cap-agent` binary where the agent itself is killed), real sockets on 127.0.0.1, real
+//! files in temporary directories.
+
+mod api;
+mod files;
+mod flood;
+mod lifecycle;
+mod restore;
+mod support;
