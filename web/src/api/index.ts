@@ -69,7 +69,7 @@ export const api = {
     stats: (id: string) => http.get<Stats>(srv(id, '/stats')),
     variables: (id: string) => http.get<ServerVariable[]>(srv(id, '/variables')),
     setVariables: (id: string, variables: Record<string, string>) =>
-      http.put<ServerVariable[]>(srv(id, '/variables'), { variables }),
+      http.put<unknown>(srv(id, '/variables'), { variables }),
     subusers: (id: string) => http.get<Subuser[] | Page<Subuser>>(srv(id, '/subusers')),
     addSubuser: (id: string, username: string, permissions: string[]) =>
       http.post<Subuser>(srv(id, '/subusers'), { username, permissions }),

@@ -1,0 +1,130 @@
+import { NavLink, Navigate, Route, Routes, useParams } from 'react-router';
+import { api, type Server } from '../../api';
+import { useAuth } from '../../auth/AuthContext';
+import { ErrorMessage } from '../../components/ErrorMessage';
+import { PowerButtons } from '../../components/PowerButtons';
+import { Sparkline } from '../../components/Sparkline';
+import { Spinner } from '../../components/Spinner';
+import { StateBadge } from '../../components/StateBadge';
+import { serverAccess, type ServerTab } from '../../lib/access';
+import { formatBytes, formatPercent, formatUptime } from '../../lib/format';
+import { useApi } from '../../lib/useApi';
+import { useServerLive, STATS_POINTS, type ServerLive } from '../../lib/useServerLive';
+import { ConsoleTab } from './ConsoleTab';
+import { FilesTab } from './FilesTab';
+import { SettingsTab } from './SettingsTab';
+import { StartupTab } from './StartupTab';
+import { SubusersTab } from './SubusersTab';
+
+const TAB_LABELS: Record<ServerTab, string> = {
+  console: 'Console',
+  files: 'Files',
+  startup: 'Startup',
+  subusers: 'Subusers',
+  settings: 'Settings',
+};
+
+function StatsRow({ server, live }: { server: Server; live: ServerLive }) {
+  const s = live.stats;
+  const memLimit = s?.memoryLimitBytes || server.limits.memoryMb * 1024 * 1024;
+  const cpuMax = server.limits.cpuPercent > 0 ? server.limits.cpuPercent : 100;
+  return (
+    <div className="stats-row" aria-label="Resource use">
+      <div className="card stat">
+        <div className="stat-label">CPU</div>
+        <div className="stat-value" data-testid="stat-cpu">
+          {formatPercent(s?.cpuPercent)}
+          <span className="muted"> / {server.limits.cpuPercent > 0 ? `${server.limits.cpuPercent}%` : '∞'}</span>
+        </div>
+        <Sparkline values={live.cpu} max={cpuMax} capacity={STATS_POINTS} label="CPU use over the last minute" />
+      </div>
+      <div className="card stat">
+        <div className="stat-label">Memory</div>
+        <div className="stat-value" data-testid="stat-memory">
+          {formatBytes(s?.memoryBytes)}
+          <span className="muted"> / {memLimit ? formatBytes(memLimit) : '∞'}</span>
+        </div>
+        <Sparkline values={live.memory} max={memLimit} capacity={STATS_POINTS} label="Memory use over the last minute" />
+      </div>
+      <div className="card stat">
+        <div className="stat-label">Disk</div>
+        <div className="stat-value">
+          {formatBytes(s?.diskBytes)}
+          <span className="muted"> / {server.limits.diskMb ? formatBytes(server.limits.diskMb * 1048576) : '∞'}</span>
+        </div>
+        <div className="stat-label" style={{ marginTop: 10 }}>
+          Uptime
+        </div>
+        <div className="stat-value">{formatUptime(s?.uptimeSecs)}</div>
+      </div>
+    </div>
+  );
+}
+
+export function ServerPage() {
+  const { id = '' } = useParams();
+  const { session } = useAuth();
+  const server = useApi(() => api.servers.get(id), [id], 5000);
+  const data = server.data;
+  const access = data ? serverAccess(data, session) : null;
+  const live = useServerLive(id, !!access?.tabs.includes('console'));
+
+  if (server.loading && !data) return <Spinner label="Loading server" />;
+  if (!data || !access) return <ErrorMessage error={server.error} />;
+
+  const state = live.state ?? data.state;
+  const current = { ...data, state };
+  const first = access.tabs[0];
+
+  return (
+    <section className="page">
+      <div className="server-head">
+        <h1>{data.name}</h1>
+        <StateBadge state={state} />
+        <div style={{ marginLeft: 'auto' }}>
+          <PowerButtons server={current} onDone={() => void server.reload()} />
+        </div>
+      </div>
+      <div className="server-meta">
+        <span>
+          Address <code>{data.allocation ? `${data.allocation.ip}:${data.allocation.port}` : '—'}</code>
+        </span>
+        <span>Node {data.node?.name ?? '—'}</span>
+        <span>Template {data.alt.name}</span>
+        <span>Owner {data.owner.username}</span>
+      </div>
+      <ErrorMessage error={server.error} />
+      <StatsRow server={data} live={live} />
+      <nav className="tabs" aria-label="Server sections">
+        {access.tabs.map((t) => (
+          <NavLink key={t} to={t === 'console' ? `/servers/${id}` : `/servers/${id}/${t}`} end>
+            {TAB_LABELS[t]}
+          </NavLink>
+        ))}
+      </nav>
+      <Routes>
+        <Route
+          index
+          element={
+            access.tabs.includes('console') ? (
+              <ConsoleTab live={live} canSend={access.sendCommand} />
+            ) : first ? (
+              <Navigate to={first} replace />
+            ) : (
+              <p className="muted">You can see this server's status, but nothing more.</p>
+            )
+          }
+        />
+        {access.tabs.includes('files') && <Route path="files" element={<FilesTab serverId={id} access={access} />} />}
+        {access.tabs.includes('startup') && (
+          <Route path="startup" element={<StartupTab serverId={id} editable={access.editStartup} />} />
+        )}
+        {access.tabs.includes('subusers') && <Route path="subusers" element={<SubusersTab serverId={id} />} />}
+        {access.tabs.includes('settings') && (
+          <Route path="settings" element={<SettingsTab server={data} access={access} onSaved={server.setData} />} />
+        )}
+        <Route path="*" element={<p className="muted">This section is not available to you.</p>} />
+      </Routes>
+    </section>
+  );
+}
