@@ -76,7 +76,8 @@ export function toQueryString(query: Query): string {
 function currentPath(): string {
   if (typeof window === 'undefined' || !window.location) return '/';
   const { pathname, search } = window.location;
-  return pathname.startsWith('/login') ? '/' : `${pathname}${search}`;
+  if (pathname.startsWith('/login')) return new URLSearchParams(search).get('next') ?? '/';
+  return `${pathname}${search}`;
 }
 
 export interface RequestOptions {
@@ -88,6 +89,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Do not attempt refresh/redirect on 401 (used by the auth calls themselves). */
   noRefresh?: boolean;
+  /** Refresh on 401 but leave the redirect to the caller (the initial session check). */
+  noRedirect?: boolean;
 }
 
 interface Envelope {
@@ -202,7 +205,7 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
     if (await refreshSession()) res = await send(method, path, opts);
     if (res.status === 401) {
       const err = await errorFromResponse(res);
-      config.onUnauthorized(currentPath());
+      if (!opts.noRedirect) config.onUnauthorized(currentPath());
       throw err;
     }
   }

@@ -46,7 +46,7 @@ export const api = {
       http.post<Session>('/api/auth/login', { login, password }, { noRefresh: true }),
     logout: () => http.post<void>('/api/auth/logout', undefined, { noRefresh: true }),
     /** The current session, or an UNAUTHORIZED error (no redirect: the caller decides). */
-    me: () => http.get<Session>('/api/auth/me'),
+    me: () => http.get<Session>('/api/auth/me', { noRedirect: true }),
     changePassword: (currentPassword: string, newPassword: string) =>
       http.post<void>('/api/auth/password', { currentPassword, newPassword }),
     apiKeys: () => http.get<ApiKey[] | Page<ApiKey>>('/api/auth/api-keys'),

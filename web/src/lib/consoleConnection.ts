@@ -21,6 +21,8 @@ export interface ConsoleConnectionOptions {
   onMessage: (msg: ConsoleMessage) => void;
   onStatus: (status: ConnectionStatus) => void;
   backoff?: Backoff;
+  /** A connection that stayed open this long counts as healthy: back-off starts over. */
+  stableMs?: number;
   /** Injectable for tests that run outside a browser. */
   WebSocketImpl?: typeof WebSocket;
   random?: () => number;
@@ -30,13 +32,15 @@ export interface ConsoleConnectionOptions {
 const TERMINAL_CLOSE_CODES = new Set([1008, 4401, 4403, 4404]);
 
 /** The console WebSocket with automatic reconnect and exponential back-off. The attempt
- * counter resets once a connection has opened, so a flaky network does not leave the user
- * waiting the maximum delay after a single hiccup. */
+ * counter resets only after a connection stayed up for `stableMs`, so a panel that accepts
+ * and immediately drops the socket is not hammered, while a single hiccup after a long
+ * healthy session reconnects at once. */
 export class ConsoleConnection {
   private ws: WebSocket | null = null;
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
+  private openedAt: number | null = null;
   private readonly opts: ConsoleConnectionOptions;
 
   constructor(opts: ConsoleConnectionOptions) {
@@ -85,7 +89,7 @@ export class ConsoleConnection {
     const ws = new Impl(this.opts.url);
     this.ws = ws;
     ws.onopen = () => {
-      this.attempt = 0;
+      this.openedAt = Date.now();
       this.opts.onStatus({ kind: 'open' });
     };
     ws.onmessage = (ev: MessageEvent) => {
@@ -101,6 +105,8 @@ export class ConsoleConnection {
     ws.onclose = (ev: CloseEvent) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      if (this.openedAt !== null && Date.now() - this.openedAt >= (this.opts.stableMs ?? 5000)) this.attempt = 0;
+      this.openedAt = null;
       if (this.stopped) return;
       if (TERMINAL_CLOSE_CODES.has(ev.code)) {
         this.opts.onStatus({ kind: 'denied', reason: ev.reason || 'The console is not available to you.' });
