@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::secrets::Secrets;
 use crate::state::AppState;
-use crate::{db, http, listener};
+use crate::{db, http, listener, services};
 
 pub struct Application {
     listener: TcpListener,
@@ -30,6 +30,7 @@ impl Application {
         let secrets = Secrets::load_or_create(&config.data_dir)?;
         let db = db::connect(&config.database_url()).await?;
         db::migrate(&db).await?;
+        services::templates::seed_builtins(&db).await?;
         let initial_admin = bootstrap::ensure_initial_admin(&db).await?;
         let listener = listener::bind(config.listen).await?;
         let state = AppState::new(db, config, secrets);

@@ -1,9 +1,12 @@
 //! Template categories.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
+};
 
-use crate::db::entities::ctrl;
+use crate::db::entities::{alt, ctrl, server};
 use crate::error::Result;
 
 pub async fn create(
@@ -20,4 +23,61 @@ pub async fn create(
         updated_at: Set(now),
     };
     Ok(model.insert(db).await?)
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<ctrl::Model>> {
+    Ok(ctrl::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn find_by_name(db: &impl ConnectionTrait, name: &str) -> Result<Option<ctrl::Model>> {
+    Ok(ctrl::Entity::find()
+        .filter(ctrl::Column::Name.eq(name))
+        .one(db)
+        .await?)
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    name: Option<&str>,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<ctrl::Model>, u64)> {
+    let mut query = ctrl::Entity::find().order_by_asc(ctrl::Column::Name);
+    if let Some(name) = name {
+        query = query.filter(super::name_contains(ctrl::Column::Name, name));
+    }
+    let paginator = query.paginate(db, per_page);
+    let total = paginator.num_items().await?;
+    Ok((paginator.fetch_page(page - 1).await?, total))
+}
+
+pub async fn update(
+    db: &impl ConnectionTrait,
+    existing: ctrl::Model,
+    name: Option<String>,
+    description: Option<String>,
+) -> Result<ctrl::Model> {
+    let mut model: ctrl::ActiveModel = existing.into();
+    if let Some(name) = name {
+        model.name = Set(name);
+    }
+    if let Some(description) = description {
+        model.description = Set(description);
+    }
+    model.updated_at = Set(Utc::now());
+    Ok(model.update(db).await?)
+}
+
+pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<()> {
+    ctrl::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// How many servers use a template of this category.
+pub async fn servers_using(db: &impl ConnectionTrait, ctrl_id: &str) -> Result<u64> {
+    Ok(server::Entity::find()
+        .join(JoinType::InnerJoin, server::Relation::Alt.def())
+        .filter(alt::Column::CtrlId.eq(ctrl_id))
+        .count(db)
+        .await?)
 }

@@ -1,6 +1,8 @@
 //! Repositories: the only place that talks SQL (through SeaORM). Database errors are
 //! mapped by `From<DbErr> for Error`: unique → Conflict, foreign key → Validation.
 
+use sea_orm::sea_query::{Expr, Func, LikeExpr, SimpleExpr};
+
 pub mod alts;
 pub mod api_keys;
 pub mod ctrls;
@@ -8,10 +10,23 @@ pub mod nodes;
 pub mod permissions;
 pub mod servers;
 pub mod sessions;
+pub mod settings;
 pub mod subusers;
 pub mod users;
 
 /// A new time-ordered id for a row.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+/// Case-insensitive "name contains" filter for list endpoints: `LOWER(column) LIKE
+/// %fragment%`, with LIKE wildcards in the fragment escaped.
+pub fn name_contains<C: sea_orm::ColumnTrait>(column: C, fragment: &str) -> SimpleExpr {
+    let escaped = fragment
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Expr::expr(Func::lower(Expr::col(column)))
+        .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }

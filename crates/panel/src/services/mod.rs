@@ -1,3 +1,4 @@
 //! Business logic that spans repositories.
 
 pub mod audit;
+pub mod templates;

@@ -9,3 +9,4 @@ mod schema;
 mod security;
 mod startup;
 mod support;
+mod templates_api;

@@ -4,7 +4,7 @@ use cap_panel::db::entities::{
     alt, alt_variable, ctrl, node, permission, role, role_permission, server, server_variable,
     user, user_permission,
 };
-use cap_panel::repo::{self, alts::NewVariable};
+use cap_panel::repo;
 use cap_panel::Error;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -93,18 +93,8 @@ async fn deleting_a_node_keeps_its_servers_without_a_node() {
 async fn deleting_a_ctrl_deletes_its_alts_and_their_servers() {
     let (db, _guard) = fresh_db().await;
     let w = world(&db, "a").await;
-    let variable = repo::alts::add_variable(
-        &db,
-        &w.alt.id,
-        NewVariable {
-            name: "Version".into(),
-            env_variable: "VERSION".into(),
-            rules: "required|string".into(),
-            ..NewVariable::default()
-        },
-    )
-    .await
-    .unwrap();
+    let variables = repo::alts::variables(&db, &w.alt.id).await.unwrap();
+    let variable = variables.first().expect("the test game has variables");
     ctrl::Entity::delete_by_id(&w.ctrl.id)
         .exec(&db)
         .await

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use cap_panel::bootstrap::InitialAdmin;
 use cap_panel::config::Config;
 use cap_panel::db::entities::{alt, ctrl, node, server, user};
-use cap_panel::repo::{self, alts::NewAlt, nodes::NewNode, servers::NewServer, users::NewUser};
+use cap_panel::repo::{self, nodes::NewNode, servers::NewServer, users::NewUser};
+use cap_panel::services::templates;
 use cap_panel::state::AppState;
 use cap_panel::Application;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
@@ -210,19 +211,10 @@ pub async fn world(db: &DatabaseConnection, tag: &str) -> World {
     let ctrl = repo::ctrls::create(db, &format!("ctrl-{tag}"), "")
         .await
         .expect("create ctrl");
-    let alt = repo::alts::create(
-        db,
-        NewAlt {
-            ctrl_id: ctrl.id.clone(),
-            name: format!("alt-{tag}"),
-            startup: "cap-testgame".into(),
-            stop_command: "stop".into(),
-            done_patterns: vec!["Done (".into()],
-            ..NewAlt::default()
-        },
-    )
-    .await
-    .expect("create alt");
+    let alt = templates::create(db, &ctrl.id, &test_game(&format!("alt-{tag}")))
+        .await
+        .expect("create alt")
+        .row;
     let server = repo::servers::create(db, new_server(&user.id, Some(&node.id), &alt.id))
         .await
         .expect("create server");
@@ -246,4 +238,16 @@ pub fn new_server(owner: &str, node: Option<&str>, alt: &str) -> NewServer {
         cpu_percent: 100,
         disk_mb: 2048,
     }
+}
+
+/// The built-in test-game template under another name.
+pub fn test_game(name: &str) -> cap_templates::Alt {
+    let mut alt = cap_templates::builtins()
+        .expect("built-ins parse")
+        .into_iter()
+        .find(|alt| alt.startup().contains("cap-testgame"))
+        .expect("test game template");
+    alt.name = name.to_owned();
+    alt.uuid = None;
+    alt
 }

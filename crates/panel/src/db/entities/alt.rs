@@ -1,6 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-/// A server template (Pterodactyl "egg"). Structured parts are stored as JSON.
+/// A server template (Pterodactyl "egg"). `definition` holds the whole
+/// `cap_templates::Alt` except its variables (rows of `alt_variables`); name,
+/// description, author and uuid are copied out of it for listing and uniqueness.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "alts")]
 pub struct Model {
@@ -10,18 +12,8 @@ pub struct Model {
     pub name: String,
     pub description: String,
     pub author: String,
-    pub startup: String,
-    pub stop_command: String,
-    pub done_patterns: Json,
-    pub config_files: Json,
-    pub install_script: String,
-    pub install_interpreter: String,
-    pub install_image: String,
-    pub docker_images: Json,
-    pub file_denylist: Json,
-    pub features: Json,
-    /// Anything else an imported egg carried, kept so export loses nothing.
-    pub extra: Json,
+    pub uuid: Option<String>,
+    pub definition: Json,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -13,6 +13,7 @@ pub mod role_permission;
 pub mod server;
 pub mod server_variable;
 pub mod session;
+pub mod setting;
 pub mod subuser;
 pub mod user;
 pub mod user_permission;

@@ -77,17 +77,8 @@ enum Alts {
     Name,
     Description,
     Author,
-    Startup,
-    StopCommand,
-    DonePatterns,
-    ConfigFiles,
-    InstallScript,
-    InstallInterpreter,
-    InstallImage,
-    DockerImages,
-    FileDenylist,
-    Features,
-    Extra,
+    Uuid,
+    Definition,
     CreatedAt,
     UpdatedAt,
 }
@@ -97,14 +88,17 @@ enum AltVariables {
     Table,
     Id,
     AltId,
-    Name,
-    Description,
     EnvVariable,
-    DefaultValue,
-    Rules,
-    UserViewable,
-    UserEditable,
     SortOrder,
+    Definition,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Settings {
+    Table,
+    Key,
+    Value,
+    UpdatedAt,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -317,7 +311,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let tables: [DynIden; 16] = [
+        let tables: [DynIden; 17] = [
             AuditLog::Table.into_iden(),
             ApiKeys::Table.into_iden(),
             Sessions::Table.into_iden(),
@@ -327,6 +321,7 @@ impl MigrationTrait for Migration {
             Servers::Table.into_iden(),
             Nodes::Table.into_iden(),
             AltVariables::Table.into_iden(),
+            Settings::Table.into_iden(),
             Alts::Table.into_iden(),
             Ctrls::Table.into_iden(),
             UserPermissions::Table.into_iden(),
@@ -456,17 +451,9 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(name_column(Alts::Name))
             .col(text(Alts::Description))
             .col(text(Alts::Author))
-            .col(text(Alts::Startup))
-            .col(text(Alts::StopCommand))
-            .col(json(Alts::DonePatterns))
-            .col(json(Alts::ConfigFiles))
-            .col(text(Alts::InstallScript))
-            .col(text(Alts::InstallInterpreter))
-            .col(text(Alts::InstallImage))
-            .col(json(Alts::DockerImages))
-            .col(json(Alts::FileDenylist))
-            .col(json(Alts::Features))
-            .col(json(Alts::Extra))
+            .col(ColumnDef::new(Alts::Uuid).string_len(36).null())
+            // The whole template (cap_templates::Alt) except its variables.
+            .col(json(Alts::Definition))
             .col(timestamp(Alts::CreatedAt))
             .col(timestamp(Alts::UpdatedAt))
             .foreign_key(&mut fk(
@@ -479,23 +466,30 @@ fn tables() -> Vec<TableCreateStatement> {
             .table(AltVariables::Table)
             .col(id(AltVariables::Id))
             .col(reference(AltVariables::AltId))
-            .col(name_column(AltVariables::Name))
-            .col(text(AltVariables::Description))
             .col(
                 ColumnDef::new(AltVariables::EnvVariable)
                     .string_len(191)
                     .not_null(),
             )
-            .col(text(AltVariables::DefaultValue))
-            .col(text(AltVariables::Rules))
-            .col(flag(AltVariables::UserViewable, true))
-            .col(flag(AltVariables::UserEditable, true))
             .col(int(AltVariables::SortOrder))
+            // The variable (cap_templates::Variable): name, rules, flags, default, ...
+            .col(json(AltVariables::Definition))
             .foreign_key(&mut fk(
                 (AltVariables::Table, AltVariables::AltId),
                 (Alts::Table, Alts::Id),
                 Cascade,
             ))
+            .to_owned(),
+        Table::create()
+            .table(Settings::Table)
+            .col(
+                ColumnDef::new(Settings::Key)
+                    .string_len(64)
+                    .not_null()
+                    .primary_key(),
+            )
+            .col(json(Settings::Value))
+            .col(timestamp(Settings::UpdatedAt))
             .to_owned(),
         Table::create()
             .table(Nodes::Table)

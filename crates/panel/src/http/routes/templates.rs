@@ -1,7 +1,492 @@
-//! Routes of the `templates` domain.
+//! `/api/ctrls` and `/api/alts`: template categories and templates, egg import/export.
 
-use crate::http::access::ApiRoutes;
+use axum::extract::{Path, State};
+use axum::http::{header, Method};
+use axum::response::IntoResponse;
+use cap_templates::Alt;
+use chrono::{DateTime, Utc};
+use garde::Validate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use serde_json::value::RawValue;
+
+use crate::auth::service::Client;
+use crate::auth::Principal;
+use crate::db::entities::ctrl;
+use crate::error::{Error, Result};
+use crate::http::access::{Access, ApiRoutes};
+use crate::http::envelope::Envelope;
+use crate::http::extract::{Page, PageQuery, ValidJson, ValidQuery};
+use crate::repo;
+use crate::services::audit::{self, Entry};
+use crate::services::templates::{self, Template};
+use crate::state::AppState;
+
+/// Reading templates is needed to create servers; changing them is an admin's job.
+const READ: Access = Access::Permission("server:create");
+const WRITE: Access = Access::Permission("admin:templates");
 
 pub fn routes(api: ApiRoutes) -> ApiRoutes {
-    api
+    api.add(Method::GET, "/ctrls", READ, list_ctrls)
+        .add(Method::POST, "/ctrls", WRITE, create_ctrl)
+        .add(Method::GET, "/ctrls/{ctrl_id}", READ, get_ctrl)
+        .add(Method::PATCH, "/ctrls/{ctrl_id}", WRITE, update_ctrl)
+        .add(Method::DELETE, "/ctrls/{ctrl_id}", WRITE, delete_ctrl)
+        .add(Method::GET, "/alts", READ, list_alts)
+        .add(Method::POST, "/alts", WRITE, create_alt)
+        .add(Method::POST, "/alts/import", WRITE, import_alt)
+        .add(Method::GET, "/alts/{alt_id}", READ, get_alt)
+        .add(Method::PUT, "/alts/{alt_id}", WRITE, replace_alt)
+        .add(Method::DELETE, "/alts/{alt_id}", WRITE, delete_alt)
+        .add(Method::GET, "/alts/{alt_id}/export", WRITE, export_alt)
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CtrlView {
+    id: String,
+    name: String,
+    description: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<ctrl::Model> for CtrlView {
+    fn from(c: ctrl::Model) -> Self {
+        CtrlView {
+            id: c.id,
+            name: c.name,
+            description: c.description,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariableView {
+    id: String,
+    name: String,
+    description: String,
+    env_variable: String,
+    default_value: String,
+    rules: String,
+    user_viewable: bool,
+    user_editable: bool,
+    sort_order: i32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AltView {
+    id: String,
+    ctrl_id: String,
+    name: String,
+    description: String,
+    author: String,
+    uuid: Option<String>,
+    startup: String,
+    stop_command: String,
+    done_patterns: Vec<String>,
+    docker_images: Vec<String>,
+    variables: Vec<VariableView>,
+    /// The complete template, for editing and `PUT /api/alts/{id}`.
+    template: Alt,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Template> for AltView {
+    fn from(t: Template) -> Self {
+        let variables = t
+            .variables
+            .iter()
+            .zip(&t.alt.variables)
+            .map(|(row, v)| VariableView {
+                id: row.id.clone(),
+                name: v.name.clone(),
+                description: v.description.clone(),
+                env_variable: v.env_variable.clone(),
+                default_value: v.default_value.clone(),
+                rules: v.rules.to_pipe_string(),
+                user_viewable: v.user_viewable,
+                user_editable: v.user_editable,
+                sort_order: row.sort_order,
+            })
+            .collect();
+        AltView {
+            id: t.row.id,
+            ctrl_id: t.row.ctrl_id,
+            name: t.row.name,
+            description: t.row.description,
+            author: t.row.author,
+            uuid: t.row.uuid,
+            startup: t.alt.startup().to_owned(),
+            stop_command: t.alt.stop.as_egg_str().to_owned(),
+            done_patterns: t
+                .alt
+                .startup_detection
+                .done
+                .iter()
+                .map(|p| p.to_egg_string())
+                .collect(),
+            docker_images: t.alt.docker_images.values().cloned().collect(),
+            variables,
+            template: t.alt,
+            created_at: t.row.created_at,
+            updated_at: t.row.updated_at,
+        }
+    }
+}
+
+async fn audit_write(
+    state: &AppState,
+    principal: &Principal,
+    client: &Client,
+    action: &str,
+    kind: &str,
+    id: &str,
+    details: serde_json::Value,
+) -> Result<()> {
+    audit::record(
+        state.db(),
+        client,
+        Entry {
+            user_id: Some(principal.id()),
+            action,
+            target_type: kind,
+            target_id: Some(id),
+            details,
+        },
+    )
+    .await
+}
+
+async fn list_ctrls(
+    State(state): State<AppState>,
+    ValidQuery(q): ValidQuery<PageQuery>,
+) -> Result<Envelope<Page<CtrlView>>> {
+    let (rows, total) =
+        repo::ctrls::list(state.db(), q.name_filter(), q.page(), q.per_page()).await?;
+    Ok(Envelope::ok(Page {
+        items: rows.into_iter().map(CtrlView::from).collect(),
+        total,
+        page: q.page(),
+        per_page: q.per_page(),
+    }))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CtrlBody {
+    #[garde(length(min = 1, max = 191))]
+    name: String,
+    #[serde(default)]
+    #[garde(length(max = 4000))]
+    description: String,
+}
+
+async fn create_ctrl(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    ValidJson(body): ValidJson<CtrlBody>,
+) -> Result<Envelope<CtrlView>> {
+    let ctrl = repo::ctrls::create(state.db(), body.name.trim(), &body.description).await?;
+    audit_write(
+        &state,
+        &principal,
+        &client,
+        "ctrl.created",
+        "ctrl",
+        &ctrl.id,
+        json!({ "name": ctrl.name }),
+    )
+    .await?;
+    Ok(Envelope::ok(CtrlView::from(ctrl)).with_message("category created"))
+}
+
+async fn find_ctrl(state: &AppState, id: &str) -> Result<ctrl::Model> {
+    repo::ctrls::find(state.db(), id)
+        .await?
+        .ok_or_else(|| Error::not_found("template category"))
+}
+
+async fn get_ctrl(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Envelope<CtrlView>> {
+    Ok(Envelope::ok(find_ctrl(&state, &id).await?.into()))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CtrlPatch {
+    #[garde(inner(length(min = 1, max = 191)))]
+    name: Option<String>,
+    #[garde(inner(length(max = 4000)))]
+    description: Option<String>,
+}
+
+async fn update_ctrl(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    Path(id): Path<String>,
+    ValidJson(body): ValidJson<CtrlPatch>,
+) -> Result<Envelope<CtrlView>> {
+    let existing = find_ctrl(&state, &id).await?;
+    let name = body.name.map(|n| n.trim().to_owned());
+    let ctrl = repo::ctrls::update(state.db(), existing, name, body.description).await?;
+    audit_write(
+        &state,
+        &principal,
+        &client,
+        "ctrl.updated",
+        "ctrl",
+        &ctrl.id,
+        json!({ "name": ctrl.name }),
+    )
+    .await?;
+    Ok(Envelope::ok(CtrlView::from(ctrl)))
+}
+
+async fn delete_ctrl(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    Path(id): Path<String>,
+) -> Result<Envelope<()>> {
+    let ctrl = find_ctrl(&state, &id).await?;
+    let in_use = repo::ctrls::servers_using(state.db(), &id).await?;
+    if in_use > 0 {
+        return Err(Error::Conflict(format!(
+            "{in_use} server(s) use templates of this category; delete or move them first"
+        )));
+    }
+    repo::ctrls::delete(state.db(), &id).await?;
+    audit_write(
+        &state,
+        &principal,
+        &client,
+        "ctrl.deleted",
+        "ctrl",
+        &id,
+        json!({ "name": ctrl.name }),
+    )
+    .await?;
+    Ok(Envelope::ok(()).with_message("category deleted"))
+}
+
+/// `?ctrlId=` plus the usual paging (serde's `flatten` cannot carry typed query values).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AltQuery {
+    #[serde(default)]
+    ctrl_id: Option<String>,
+    #[serde(default)]
+    page: Option<u64>,
+    #[serde(default)]
+    per_page: Option<u64>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+async fn list_alts(
+    State(state): State<AppState>,
+    ValidQuery(q): ValidQuery<AltQuery>,
+) -> Result<Envelope<Page<AltView>>> {
+    let page = &PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+        name: q.name,
+    };
+    let (rows, total) = repo::alts::list(
+        state.db(),
+        q.ctrl_id.as_deref(),
+        page.name_filter(),
+        page.page(),
+        page.per_page(),
+    )
+    .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        items.push(templates::load(state.db(), &row.id).await?.into());
+    }
+    Ok(Envelope::ok(Page {
+        items,
+        total,
+        page: page.page(),
+        per_page: page.per_page(),
+    }))
+}
+
+async fn get_alt(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Envelope<AltView>> {
+    Ok(Envelope::ok(templates::load(state.db(), &id).await?.into()))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateAlt {
+    #[garde(length(min = 1, max = 64))]
+    ctrl_id: String,
+    #[garde(skip)]
+    template: Alt,
+}
+
+async fn create_alt(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    ValidJson(body): ValidJson<CreateAlt>,
+) -> Result<Envelope<AltView>> {
+    let template = templates::create(state.db(), &body.ctrl_id, &body.template).await?;
+    audit_write(
+        &state,
+        &principal,
+        &client,
+        "alt.created",
+        "alt",
+        &template.row.id,
+        json!({ "name": template.row.name }),
+    )
+    .await?;
+    Ok(Envelope::ok(AltView::from(template)).with_message("template created"))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceAlt {
+    #[garde(skip)]
+    template: Alt,
+}
+
+async fn replace_alt(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    Path(id): Path<String>,
+    ValidJson(body): ValidJson<ReplaceAlt>,
+) -> Result<Envelope<AltView>> {
+    let template = templates::replace(state.db(), &id, &body.template).await?;
+    audit_write(
+        &state,
+        &principal,
+        &client,
+        "alt.updated",
+        "alt",
+        &id,
+        json!({ "name": template.row.name }),
+    )
+    .await?;
+    Ok(Envelope::ok(AltView::from(template)))
+}
+
+async fn delete_alt(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    Path(id): Path<String>,
+) -> Result<Envelope<()>> {
+    let template = templates::load(state.db(), &id).await?;
+    let in_use = repo::alts::servers_using(state.db(), &id).await?;
+    if in_use > 0 {
+        return Err(Error::Conflict(format!(
+            "{in_use} server(s) use this template; delete them first"
+        )));
+    }
+    repo::alts::delete(state.db(), &id).await?;
+    audit_write(
+        &state,
+        &principal,
+        &client,
+        "alt.deleted",
+        "alt",
+        &id,
+        json!({ "name": template.row.name }),
+    )
+    .await?;
+    Ok(Envelope::ok(()).with_message("template deleted"))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImportAlt {
+    #[garde(length(min = 1, max = 64))]
+    ctrl_id: String,
+    /// The egg: a JSON document, or its text (JSON or YAML) as a string.
+    #[garde(skip)]
+    egg: Box<RawValue>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImportResult {
+    alt: AltView,
+    warnings: Vec<String>,
+}
+
+async fn import_alt(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    ValidJson(body): ValidJson<ImportAlt>,
+) -> Result<Envelope<ImportResult>> {
+    let raw = body.egg.get();
+    let text = if raw.starts_with('"') {
+        serde_json::from_str::<String>(raw).map_err(|e| Error::validation("egg", e.to_string()))?
+    } else {
+        raw.to_owned()
+    };
+    let (template, warnings) = templates::import(state.db(), &body.ctrl_id, &text).await?;
+    let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    audit_write(
+        &state,
+        &principal,
+        &client,
+        "alt.imported",
+        "alt",
+        &template.row.id,
+        json!({ "name": template.row.name, "warnings": warnings.len() }),
+    )
+    .await?;
+    Ok(Envelope::ok(ImportResult {
+        alt: template.into(),
+        warnings,
+    })
+    .with_message("template imported"))
+}
+
+/// The PTDL_v2 egg as a download (a document, not an envelope).
+async fn export_alt(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse> {
+    let template = templates::load(state.db(), &id).await?;
+    let egg = templates::export(state.db(), &id).await?;
+    let slug: String = template
+        .row
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"egg-{slug}.json\""),
+            ),
+        ],
+        egg,
+    ))
 }
