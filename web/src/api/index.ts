@@ -11,6 +11,7 @@ import type {
   Ctrl,
   FileEntry,
   Health,
+  ImportResult,
   ListQuery,
   Limits,
   NewNode,
@@ -117,11 +118,12 @@ export const api = {
 
   alts: {
     list: (ctrlId?: string) =>
-      http.get<Page<Alt> | Alt[]>('/api/alts', { query: { ctrlId, perPage: 100 } }),
+      http.get<Page<Alt> | Alt[]>('/api/alts', { query: { ctrlId } }),
     get: (id: string) => http.get<Alt>(`/api/alts/${enc(id)}`),
-    update: (id: string, body: Partial<Omit<Alt, 'id' | 'ctrlId'>>) => http.patch<Alt>(`/api/alts/${enc(id)}`, body),
+    /** Replaces the whole template document. */
+    replace: (id: string, template: Record<string, unknown>) => http.put<Alt>(`/api/alts/${enc(id)}`, { template }),
     remove: (id: string) => http.del<void>(`/api/alts/${enc(id)}`),
-    import: (ctrlId: string, egg: unknown) => http.post<Alt>('/api/alts/import', { ctrlId, egg }),
+    import: (ctrlId: string, egg: unknown) => http.post<ImportResult>('/api/alts/import', { ctrlId, egg }),
     export: (id: string) => http.get<unknown>(`/api/alts/${enc(id)}/export`),
   },
 

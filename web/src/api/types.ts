@@ -45,7 +45,8 @@ export interface Session {
 export interface ApiKey {
   id: string;
   name: string;
-  permissions: string[];
+  prefix?: string;
+  permissions: string[] | null;
   createdAt: string;
   lastUsedAt?: string | null;
   /** Present only in the response that created the key. */
@@ -161,7 +162,6 @@ export interface Ctrl {
   id: string;
   name: string;
   description: string | null;
-  altCount?: number;
 }
 
 export interface AltVariable {
@@ -185,7 +185,15 @@ export interface Alt {
   startup: string;
   stopCommand: string;
   donePatterns: string[];
+  dockerImages?: string[];
   variables: AltVariable[];
+  /** The complete template document; edited as a whole and sent back with PUT. */
+  template: Record<string, unknown>;
+}
+
+export interface ImportResult {
+  alt: Alt;
+  warnings: string[];
 }
 
 export interface UserPermissions {

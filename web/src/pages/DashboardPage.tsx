@@ -74,8 +74,8 @@ export function DashboardPage() {
         </label>
       </div>
       <ErrorMessage error={list.error} />
-      {list.loading && !list.data ? (
-        <Spinner label="Loading servers" />
+      {!list.data ? (
+        list.loading && <Spinner label="Loading servers" />
       ) : items.length === 0 ? (
         <div className="empty" data-testid="empty-servers">
           {query ? (

@@ -42,6 +42,7 @@ export function TemplatesPage() {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [egg, setEgg] = useState('');
+  const [warnings, setWarnings] = useState<string[]>([]);
   const action = useAction();
   const ctrlItems = ctrls.data?.items ?? [];
   const current = ctrlItems.find((c) => c.id === ctrlId) ?? null;
@@ -88,6 +89,21 @@ export function TemplatesPage() {
         Paper, Vanilla). Pterodactyl and Pelican eggs import as alts.
       </p>
       <ErrorMessage error={ctrls.error ?? alts.error} />
+      {warnings.length > 0 && (
+        <div className="alert alert-info" role="status">
+          <div className="alert-body">
+            <strong>Imported with notes:</strong>
+            <ul className="alert-fields">
+              {warnings.map((w) => (
+                <li key={w}>{w}</li>
+              ))}
+            </ul>
+          </div>
+          <button type="button" className="btn-icon" aria-label="Dismiss" onClick={() => setWarnings([])}>
+            ×
+          </button>
+        </div>
+      )}
       {ctrls.loading && !ctrls.data ? (
         <Spinner label="Loading templates" />
       ) : ctrlItems.length === 0 ? (
@@ -204,7 +220,7 @@ export function TemplatesPage() {
           onSubmit={(e) => {
             e.preventDefault();
             if (!current) return;
-            void finish(() => api.alts.import(current.id, parseEgg(egg)));
+            void finish(async () => setWarnings((await api.alts.import(current.id, parseEgg(egg))).warnings ?? []));
           }}
         >
           <ErrorMessage error={action.error} />

@@ -9,7 +9,7 @@ import type { ServerAccess } from '../../lib/access';
 import { formatBytes, formatDate, joinPath, parentPath } from '../../lib/format';
 import { useAction, useApi } from '../../lib/useApi';
 
-const FileEditor = lazy(() => import('./FileEditor'));
+const CodeEditor = lazy(() => import('../../components/CodeEditor'));
 
 const ARCHIVE = /\.(zip|tar|tar\.gz|tgz|tar\.xz|tar\.bz2|gz)$/i;
 
@@ -94,7 +94,7 @@ function EditorView({
       <ErrorMessage error={file.error ?? save.error} onDismiss={() => save.setError(null)} />
       {file.data !== undefined && (
         <Suspense fallback={<Spinner label="Loading editor" />}>
-          <FileEditor
+          <CodeEditor
             path={path}
             initial={file.data}
             readOnly={!writable}

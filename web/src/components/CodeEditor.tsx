@@ -13,8 +13,9 @@ function languageFor(path: string): Extension[] {
   return [];
 }
 
-/** CodeMirror 6 editor for one text file. `onChange` gets the full text; Ctrl/Cmd+S saves. */
-export default function FileEditor({
+/** CodeMirror 6 editor; `path` picks the language and labels the content. `onChange` gets
+ * the full text; Ctrl/Cmd+S calls `onSave`. */
+export default function CodeEditor({
   path,
   initial,
   onChange,
@@ -62,5 +63,5 @@ export default function FileEditor({
     return () => view.destroy();
   }, [path, initial, readOnly]);
 
-  return <div className="editor-box" ref={host} data-testid="file-editor" />;
+  return <div className="editor-box" ref={host} data-testid="code-editor" />;
 }

@@ -1,0 +1,144 @@
+// Browser suite against a real panel: login, dashboard empty state, every admin page, and
+// a non-admin user who must not see any of them. Screenshots go to artifacts/screenshots/.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { apiCall, launchBrowser, login, screenshot, startPanel, startUi } from './support.mjs';
+
+const ADMIN_PAGES = [
+  { link: 'All servers', path: '/admin/servers', heading: 'All servers', shot: 'admin-servers' },
+  { link: 'Nodes', path: '/admin/nodes', heading: 'Nodes', shot: 'admin-nodes' },
+  { link: 'Templates', path: '/admin/templates', heading: 'Templates', shot: 'admin-templates' },
+  { link: 'Users', path: '/admin/users', heading: 'Users', shot: 'admin-users' },
+  { link: 'Monitoring', path: '/admin/monitoring', heading: 'Monitoring', shot: 'admin-monitoring' },
+  { link: 'Audit log', path: '/admin/audit', heading: 'Audit log', shot: 'admin-audit' },
+];
+
+describe('panel web UI', () => {
+  let panel;
+  let ui;
+  let browser;
+  let page;
+
+  before(async () => {
+    panel = await startPanel();
+    ui = await startUi(panel.url);
+    browser = await launchBrowser();
+    page = browser.page;
+    console.log(`# panel ${panel.url}, UI served by ${ui.via} at ${ui.url}`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await ui?.stop();
+    await panel?.stop();
+  });
+
+  test('an unknown address while signed out leads to the login page and back', async () => {
+    await page.goto(`${ui.url}/admin/nodes`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    assert.match(page.url(), /\/login\?next=%2Fadmin%2Fnodes$/);
+    await screenshot(page, 'login');
+  });
+
+  test('a wrong password shows the error with its request id', async () => {
+    await page.getByLabel('Username or email').fill(panel.username);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    const text = await alert.innerText();
+    assert.match(text, /UNAUTHORIZED/);
+    assert.match(text, /request [0-9a-f-]{8,}/);
+  });
+
+  test('the admin signs in and lands where they were going', async () => {
+    await page.getByLabel('Password').fill(panel.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Nodes', level: 1 }).waitFor();
+    assert.match(page.url(), /\/admin\/nodes$/);
+  });
+
+  test('the dashboard explains what to do when there are no servers', async () => {
+    await page.getByRole('link', { name: 'Servers', exact: true }).click();
+    await page.waitForLoadState('networkidle');
+    assert.deepEqual(await page.locator('.alert-error').allInnerTexts(), [], 'the dashboard shows an API error');
+    const empty = page.getByTestId('empty-servers');
+    await empty.waitFor();
+    assert.match(await empty.innerText(), /No servers yet/);
+    assert.ok(await empty.getByRole('link', { name: 'create your first server' }).isVisible());
+    await screenshot(page, 'dashboard-empty');
+  });
+
+  for (const p of ADMIN_PAGES) {
+    test(`admin page: ${p.link}`, async () => {
+      await page.getByTestId('admin-nav').getByRole('link', { name: p.link, exact: true }).click();
+      await page.getByRole('heading', { name: p.heading, level: 1 }).waitFor();
+      assert.ok(page.url().endsWith(p.path));
+      await page.waitForLoadState('networkidle');
+      const errors = await page.locator('.alert-error').allInnerTexts();
+      assert.deepEqual(errors, [], `${p.path} shows an API error`);
+      await screenshot(page, p.shot);
+    });
+  }
+
+  test('the create-server wizard lists the built-in templates', async () => {
+    await page.goto(`${ui.url}/admin/servers/new`);
+    await page.getByRole('heading', { name: 'Create server' }).waitFor();
+    await page.getByText('Test Game').first().waitFor();
+    await screenshot(page, 'create-server');
+  });
+
+  test('the user admin page shows the 10 × 36 permission grid', async () => {
+    await page.goto(`${ui.url}/admin/users`);
+    await page.getByRole('link', { name: panel.username, exact: true }).click();
+    await page.getByRole('heading', { name: 'Permissions' }).waitFor();
+    assert.equal(await page.locator('.perm-category').count(), 10);
+    assert.equal(await page.locator('.perm-item input[type=checkbox]').count(), 36);
+    assert.equal(await page.locator('.perm-item input[type=checkbox]:checked').count(), 36);
+    await screenshot(page, 'admin-user-permissions');
+  });
+
+  test('account page', async () => {
+    await page.goto(`${ui.url}/account`);
+    await page.getByRole('heading', { name: 'Change password' }).waitFor();
+    await screenshot(page, 'account');
+  });
+
+  test('a user without admin permissions sees no admin pages', async () => {
+    const created = await apiCall(page, 'POST', '/api/users', {
+      username: 'player1',
+      email: 'player1@example.com',
+      password: 'player-password-1',
+      role: 'user',
+    });
+    assert.equal(created.status < 300, true, `creating the user failed: ${JSON.stringify(created.body)}`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await login(page, ui.url, 'player1', 'player-password-1');
+    await page.getByTestId('empty-servers').waitFor();
+    assert.match(await page.getByTestId('empty-servers').innerText(), /Ask your host or an administrator/);
+    assert.equal(await page.getByTestId('admin-nav').count(), 0);
+    assert.equal(await page.getByRole('link', { name: 'Nodes' }).count(), 0);
+    await screenshot(page, 'dashboard-user');
+    await page.goto(`${ui.url}/admin/nodes`);
+    await page.getByRole('heading', { name: 'Not available' }).waitFor();
+    const forbidden = await apiCall(page, 'GET', '/api/agents');
+    assert.equal(forbidden.status, 403);
+  });
+
+  test('the phone layout keeps navigation behind the menu button', async () => {
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.goto(`${ui.url}/`);
+    const menu = page.getByRole('button', { name: 'Menu' });
+    await menu.waitFor();
+    assert.equal(await page.locator('#sidenav').isVisible(), false);
+    await menu.click();
+    assert.equal(await page.locator('#sidenav').isVisible(), true);
+    await screenshot(page, 'phone-menu');
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  test('no page errors or CSP violations happened', () => {
+    assert.deepEqual(browser.problems, []);
+  });
+});
