@@ -4,6 +4,7 @@ pub mod access;
 pub mod envelope;
 pub mod extract;
 mod health;
+pub mod metrics;
 pub mod rate_limit;
 mod request_id;
 pub mod routes;
@@ -47,8 +48,10 @@ pub fn route_specs(state: AppState) -> Vec<RouteSpec> {
 /// Builds the complete router with its middleware.
 pub fn router(state: AppState) -> Router {
     let (api, _) = api(state.clone()).into_parts();
+    let http_metrics = metrics::Metrics::new(state.clone());
     Router::new()
         .route("/health", get(health::liveness))
+        .route("/metrics", http_metrics.route())
         .nest("/api", api.fallback(api_not_found))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -68,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(middleware::from_fn(security::headers))
         .layer(middleware::from_fn(request_id::middleware))
+        .layer(middleware::from_fn_with_state(http_metrics, metrics::track))
         .with_state(state)
 }
 

@@ -5,7 +5,9 @@ use sea_orm::sea_query::{Expr, Func, LikeExpr, SimpleExpr};
 
 pub mod alts;
 pub mod api_keys;
+pub mod audit;
 pub mod ctrls;
+pub mod monitoring;
 pub mod nodes;
 pub mod permissions;
 pub mod servers;

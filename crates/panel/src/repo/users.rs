@@ -77,3 +77,113 @@ pub async fn set_password(
         .await?;
     Ok(())
 }
+
+/// One page of users ordered by username, optionally only those whose username or
+/// e-mail contains `filter` (case-insensitively); with the number of matching users.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: Option<&str>,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<user::Model>, u64)> {
+    use sea_orm::QueryOrder;
+
+    let mut query = user::Entity::find().order_by_asc(user::Column::Username);
+    if let Some(filter) = filter {
+        query = query.filter(
+            Condition::any()
+                .add(super::name_contains(user::Column::Username, filter))
+                .add(super::name_contains(user::Column::Email, filter)),
+        );
+    }
+    let pages = query.paginate(db, per_page);
+    let total = pages.num_items().await?;
+    let items = pages.fetch_page(page.saturating_sub(1)).await?;
+    Ok((items, total))
+}
+
+/// Fields of a user to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub email: Option<String>,
+    pub role: Option<String>,
+    pub disabled: Option<bool>,
+    /// Already hashed. Tokens issued before the change stop working.
+    pub password_hash: Option<String>,
+}
+
+pub async fn update(
+    db: &impl ConnectionTrait,
+    current: user::Model,
+    changes: UserChanges,
+) -> Result<user::Model> {
+    let now = Utc::now();
+    let mut model: user::ActiveModel = current.into();
+    if let Some(email) = changes.email {
+        model.email = Set(email);
+    }
+    if let Some(role) = changes.role {
+        model.role = Set(role);
+    }
+    if let Some(disabled) = changes.disabled {
+        model.disabled = Set(disabled);
+    }
+    if let Some(hash) = changes.password_hash {
+        model.password_hash = Set(hash);
+        model.password_changed_at = Set(now);
+    }
+    model.updated_at = Set(now);
+    Ok(model.update(db).await?)
+}
+
+/// Deletes a user; their servers, sessions, keys and permission rows go with them
+/// (foreign keys cascade), their audit rows stay with the user unset.
+pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<bool> {
+    let result = user::Entity::delete_by_id(id).exec(db).await?;
+    Ok(result.rows_affected == 1)
+}
+
+fn active_admins() -> Condition {
+    Condition::all()
+        .add(user::Column::Role.eq(crate::permissions::ADMIN_ROLE))
+        .add(user::Column::Disabled.eq(false))
+}
+
+/// Inside a transaction, takes the write locks that serialise changes to the set of
+/// active administrators: a no-op update of their rows locks them on PostgreSQL, and any
+/// write takes the database write lock on SQLite. Two concurrent demotions then cannot
+/// both see the other administrator still active.
+pub async fn lock_active_admins(db: &impl ConnectionTrait) -> Result<()> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::UpdatedAt,
+            Expr::col(user::Column::UpdatedAt).into(),
+        )
+        .filter(active_admins())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// How many enabled users hold the admin role.
+pub async fn count_active_admins(db: &impl ConnectionTrait) -> Result<u64> {
+    Ok(user::Entity::find()
+        .filter(active_admins())
+        .count(db)
+        .await?)
+}
+
+/// Usernames of the given user ids (ids that no longer exist are absent).
+pub async fn usernames(
+    db: &impl ConnectionTrait,
+    ids: Vec<String>,
+) -> Result<std::collections::HashMap<String, String>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let users = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    Ok(users.into_iter().map(|u| (u.id, u.username)).collect())
+}

@@ -1,4 +1,6 @@
 //! Business logic that spans repositories.
 
 pub mod audit;
+pub mod health;
 pub mod templates;
+pub mod users;

@@ -4,9 +4,11 @@
 
 mod api_basics;
 mod auth;
+mod monitoring_api;
 mod rbac;
 mod schema;
 mod security;
 mod startup;
 mod support;
 mod templates_api;
+mod users_api;

@@ -1,0 +1,236 @@
+//! Prometheus metrics at `/metrics` (OpenMetrics text): requests by method, route template
+//! and status, request latency, requests in flight, uptime, database pool use and nodes
+//! by status. Routes are labelled with their template (`/api/users/{user_id}`), never the
+//! raw path, so the number of series stays bounded.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, MethodRouter};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use sea_orm::{ConnectionTrait, DbBackend};
+
+use crate::services::health;
+use crate::state::AppState;
+
+const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// Latency buckets in seconds, from 1 ms to the request timeout.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+/// The route label of requests no route matched.
+const UNMATCHED: &str = "unmatched";
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
+/// The panel's metrics; cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    in_flight: Gauge,
+    uptime: Gauge,
+    db_connections: Family<StateLabels, Gauge>,
+    nodes: Family<StateLabels, Gauge>,
+    app: AppState,
+}
+
+impl Metrics {
+    pub fn new(app: AppState) -> Metrics {
+        let mut registry = Registry::with_prefix("cap_panel");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(
+            (|| Histogram::new(LATENCY_BUCKETS)) as fn() -> Histogram,
+        );
+        let (in_flight, uptime) = (Gauge::default(), Gauge::default());
+        let db_connections = Family::<StateLabels, Gauge>::default();
+        let nodes = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by method, route template and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer HTTP requests",
+            latency.clone(),
+        );
+        registry.register(
+            "http_requests_in_flight",
+            "HTTP requests being served",
+            in_flight.clone(),
+        );
+        registry.register(
+            "uptime_seconds",
+            "Seconds since the panel started",
+            uptime.clone(),
+        );
+        registry.register(
+            "db_connections",
+            "Database pool connections by state",
+            db_connections.clone(),
+        );
+        registry.register("nodes", "Nodes by agent status", nodes.clone());
+        Metrics {
+            inner: Arc::new(Inner {
+                registry,
+                requests,
+                latency,
+                in_flight,
+                uptime,
+                db_connections,
+                nodes,
+                app,
+            }),
+        }
+    }
+
+    /// `GET /metrics`.
+    pub fn route<S: Clone + Send + Sync + 'static>(&self) -> MethodRouter<S> {
+        get(export).with_state(self.clone())
+    }
+
+    /// Reads the values that are sampled rather than counted.
+    async fn sample(&self) {
+        let inner = &self.inner;
+        inner.uptime.set(gauge(inner.app.uptime_secs()));
+        let db = inner.app.db();
+        let (size, idle) = match db.get_database_backend() {
+            DbBackend::Sqlite => {
+                let pool = db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            DbBackend::Postgres => {
+                let pool = db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            DbBackend::MySql => (0, 0),
+        };
+        let idle = u32::try_from(idle).unwrap_or(size);
+        let connections = |state| inner.db_connections.get_or_create(&StateLabels { state });
+        connections("idle").set(gauge(idle));
+        connections("busy").set(gauge(size.saturating_sub(idle)));
+        match health::agent_counts(db).await {
+            Ok(counts) => {
+                for (state, count) in [
+                    ("online", counts.online),
+                    ("offline", counts.offline),
+                    ("degraded", counts.degraded),
+                    ("unknown", counts.unknown),
+                ] {
+                    inner
+                        .nodes
+                        .get_or_create(&StateLabels { state })
+                        .set(gauge(count));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "metrics: counting nodes failed"),
+        }
+    }
+}
+
+fn gauge(value: impl TryInto<i64>) -> i64 {
+    value.try_into().unwrap_or(i64::MAX)
+}
+
+async fn export(State(metrics): State<Metrics>) -> Response {
+    metrics.sample().await;
+    let mut body = String::new();
+    match prometheus_client::encoding::text::encode(&mut body, &metrics.inner.registry) {
+        Ok(()) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics: encoding failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// Keeps the in-flight gauge right even when a request is abandoned midway.
+struct InFlight(Gauge);
+
+impl InFlight {
+    fn start(gauge: &Gauge) -> InFlight {
+        gauge.inc();
+        InFlight(gauge.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// Middleware: counts and times every request under its route template.
+pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED, MatchedPath::as_str)
+        .to_owned();
+    let method = method_label(request.method()).to_owned();
+    let started = Instant::now();
+    let in_flight = InFlight::start(&metrics.inner.in_flight);
+    let response = next.run(request).await;
+    drop(in_flight);
+    let labels = RouteLabels { method, route };
+    metrics
+        .inner
+        .latency
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    metrics
+        .inner
+        .requests
+        .get_or_create(&RequestLabels {
+            method: labels.method,
+            route: labels.route,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
+}
+
+/// Standard methods by name; anything else is one label, so clients cannot mint series.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
