@@ -224,3 +224,20 @@ async fn crash_loop_stops_after_the_limit() {
     );
     agent.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_limit_is_enforced() {
+    let agent = TestAgent::start().await;
+    let api = &agent.client;
+    let id = Uuid::new_v4();
+    let mut definition = game(id);
+    definition["limits"] = json!({"memoryMib": 1});
+    definition["crashPolicy"] = json!({"autoRestart": false});
+    api.define(definition).await;
+    api.command("start", id).await;
+    let status = api.wait_state(id, "crashed", LIMIT).await;
+    let message = status["message"].as_str().unwrap_or_default();
+    assert!(message.contains("memory limit exceeded"), "{status}");
+    assert_eq!(status["exitCode"], -9);
+    agent.shutdown().await;
+}
