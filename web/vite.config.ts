@@ -7,6 +7,12 @@ import react from '@vitejs/plugin-react';
 const panel = process.env.CAP_PANEL_URL ?? 'http://127.0.0.1:8080';
 const proxy = { '/api': { target: panel, ws: true, changeOrigin: false } };
 
+// The policy the panel serves the UI under; `vite preview` applies it too, so the browser
+// suite catches anything (inline script, eval, CDN) that would break in production.
+const csp =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+  "connect-src 'self'; font-src 'self' data:";
+
 export default defineConfig({
   plugins: [react()],
   build: {
@@ -15,7 +21,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 700,
   },
   server: { proxy },
-  preview: { proxy },
+  preview: { proxy, headers: { 'Content-Security-Policy': csp } },
   test: {
     environment: 'jsdom',
     include: ['src/**/*.test.{ts,tsx}'],

@@ -9,9 +9,13 @@ const FULL = process.env.CAP_E2E_FULL === '1';
 const SERVER = 'e2e-survival';
 
 if (!FULL) {
-  test('game server flows: node join, create, start, console, files, stop, delete', {
-    skip: 'set CAP_E2E_FULL=1 to run (needs cap-agent and cap-testgame built)',
-  }, () => {});
+  test(
+    'game server flows: node join, create, start, console, files, stop, delete',
+    {
+      skip: 'set CAP_E2E_FULL=1 to run (needs cap-agent and cap-testgame built)',
+    },
+    () => {},
+  );
 }
 
 describe('game server flows', { skip: !FULL }, () => {
@@ -89,10 +93,14 @@ describe('game server flows', { skip: !FULL }, () => {
 
   test('start it and see the done line in the terminal', async () => {
     const start = page.getByRole('button', { name: 'Start' });
-    await page.waitForFunction(() => {
-      const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Start');
-      return b && !b.disabled;
-    }, null, { timeout: 120_000 });
+    await page.waitForFunction(
+      () => {
+        const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Start');
+        return b && !b.disabled;
+      },
+      null,
+      { timeout: 120_000 },
+    );
     await start.click();
     await page.getByTestId('console-status').getByText('Connected').waitFor();
     await waitForTerminal('Done (');
@@ -112,7 +120,9 @@ describe('game server flows', { skip: !FULL }, () => {
 
   test('upload a file, edit it in the editor and read it back', async () => {
     await page.getByRole('link', { name: 'Files' }).click();
-    await page.locator('input[type=file]').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('first line\n') });
+    await page
+      .locator('input[type=file]')
+      .setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('first line\n') });
     await page.getByRole('button', { name: 'notes.txt' }).click();
     const editor = page.locator('[data-testid=code-editor] .cm-content');
     await editor.waitFor();

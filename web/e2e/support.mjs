@@ -50,7 +50,8 @@ function stopProcess(child) {
 /** Starts `cap-panel` on 127.0.0.1 port 0 with a fresh data directory. */
 export async function startPanel() {
   const bin = path.resolve(WEB_DIR, process.env.CAP_PANEL_BIN ?? '../target/debug/cap-panel');
-  if (!existsSync(bin)) throw new Error(`panel binary not found at ${bin}; build it with cargo build -p cap-panel or set CAP_PANEL_BIN`);
+  if (!existsSync(bin))
+    throw new Error(`panel binary not found at ${bin}; build it with cargo build -p cap-panel or set CAP_PANEL_BIN`);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'cap-e2e-panel-'));
   const child = spawn(bin, ['--data-dir', dataDir, '--listen', '127.0.0.1:0'], {
     env: { ...process.env, NO_COLOR: '1', CAP_LOG_FORMAT: 'text' },
@@ -142,7 +143,13 @@ export async function startUi(panelUrl) {
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return { url, via: 'vite preview', stop: () => stopProcess(child) };
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { url, via: 'vite preview', stop: () => stopProcess(child) };
     await new Promise((r) => setTimeout(r, 100));
   }
   await stopProcess(child);

@@ -29,7 +29,9 @@ describe('envelope handling', () => {
     srv.setHandler((_req, res) =>
       json(res, 422, fail('VALIDATION_ERROR', 'Invalid input', { details: { name: ['is too long'], 'variables.PORT': 'bad' } })),
     );
-    const err = await api.servers.create({ name: 'x', nodeId: 'n', altId: 'a', limits: { memoryMb: 1, cpuPercent: 1, diskMb: 1 }, variables: {} }).catch((e: unknown) => e);
+    const err = await api.servers
+      .create({ name: 'x', nodeId: 'n', altId: 'a', limits: { memoryMb: 1, cpuPercent: 1, diskMb: 1 }, variables: {} })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     const e = err as ApiError;
     expect(e.status).toBe(422);
@@ -79,7 +81,11 @@ describe('session refresh', () => {
       json(res, 200, ok({ fine: true }));
     });
     expect(await http.get('/api/servers')).toEqual({ fine: true });
-    expect(srv.log.map((l) => `${l.method} ${l.url}`)).toEqual(['GET /api/servers', 'POST /api/auth/refresh', 'GET /api/servers']);
+    expect(srv.log.map((l) => `${l.method} ${l.url}`)).toEqual([
+      'GET /api/servers',
+      'POST /api/auth/refresh',
+      'GET /api/servers',
+    ]);
     expect(redirects).toEqual([]);
   });
 

@@ -43,16 +43,14 @@ function srv(id: string, rest = '') {
 
 export const api = {
   auth: {
-    login: (login: string, password: string) =>
-      http.post<Session>('/api/auth/login', { login, password }, { noRefresh: true }),
+    login: (login: string, password: string) => http.post<Session>('/api/auth/login', { login, password }, { noRefresh: true }),
     logout: () => http.post<void>('/api/auth/logout', undefined, { noRefresh: true }),
     /** The current session, or an UNAUTHORIZED error (no redirect: the caller decides). */
     me: () => http.get<Session>('/api/auth/me', { noRedirect: true }),
     changePassword: (currentPassword: string, newPassword: string) =>
       http.post<void>('/api/auth/password', { currentPassword, newPassword }),
     apiKeys: () => http.get<ApiKey[] | Page<ApiKey>>('/api/auth/api-keys'),
-    createApiKey: (name: string, permissions?: string[]) =>
-      http.post<ApiKey>('/api/auth/api-keys', { name, permissions }),
+    createApiKey: (name: string, permissions?: string[]) => http.post<ApiKey>('/api/auth/api-keys', { name, permissions }),
     deleteApiKey: (id: string) => http.del<void>(`/api/auth/api-keys/${enc(id)}`),
   },
 
@@ -62,15 +60,13 @@ export const api = {
     list: (query?: ListQuery) => http.get<Page<Server>>('/api/servers', q(query)),
     get: (id: string) => http.get<Server>(srv(id)),
     create: (body: NewServer) => http.post<Server>('/api/servers', body),
-    update: (id: string, body: { name?: string; description?: string; limits?: Limits }) =>
-      http.patch<Server>(srv(id), body),
+    update: (id: string, body: { name?: string; description?: string; limits?: Limits }) => http.patch<Server>(srv(id), body),
     remove: (id: string) => http.del<void>(srv(id)),
     power: (id: string, action: PowerAction) => http.post<void>(srv(id, '/power'), { action }),
     reinstall: (id: string) => http.post<void>(srv(id, '/reinstall')),
     stats: (id: string) => http.get<Stats>(srv(id, '/stats')),
     variables: (id: string) => http.get<ServerVariable[]>(srv(id, '/variables')),
-    setVariables: (id: string, variables: Record<string, string>) =>
-      http.put<unknown>(srv(id, '/variables'), { variables }),
+    setVariables: (id: string, variables: Record<string, string>) => http.put<unknown>(srv(id, '/variables'), { variables }),
     subusers: (id: string) => http.get<Subuser[] | Page<Subuser>>(srv(id, '/subusers')),
     addSubuser: (id: string, username: string, permissions: string[]) =>
       http.post<Subuser>(srv(id, '/subusers'), { username, permissions }),
@@ -117,8 +113,7 @@ export const api = {
   },
 
   alts: {
-    list: (ctrlId?: string) =>
-      http.get<Page<Alt> | Alt[]>('/api/alts', { query: { ctrlId } }),
+    list: (ctrlId?: string) => http.get<Page<Alt> | Alt[]>('/api/alts', { query: { ctrlId } }),
     get: (id: string) => http.get<Alt>(`/api/alts/${enc(id)}`),
     /** Replaces the whole template document. */
     replace: (id: string, template: Record<string, unknown>) => http.put<Alt>(`/api/alts/${enc(id)}`, { template }),
@@ -130,8 +125,7 @@ export const api = {
   users: {
     list: (query?: ListQuery) => http.get<Page<User>>('/api/users', q(query)),
     get: (id: string) => http.get<User>(`/api/users/${enc(id)}`),
-    create: (body: { username: string; email: string; password: string; role: string }) =>
-      http.post<User>('/api/users', body),
+    create: (body: { username: string; email: string; password: string; role: string }) => http.post<User>('/api/users', body),
     update: (id: string, body: { email?: string; role?: string; disabled?: boolean; password?: string }) =>
       http.patch<User>(`/api/users/${enc(id)}`, body),
     remove: (id: string) => http.del<void>(`/api/users/${enc(id)}`),

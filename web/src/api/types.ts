@@ -1,14 +1,7 @@
 // Shapes of the panel's REST API (design §5). Everything the UI reads from the server
 // is typed here so a contract change is a change in one place.
 
-export type ServerState =
-  | 'offline'
-  | 'installing'
-  | 'install_failed'
-  | 'starting'
-  | 'running'
-  | 'stopping'
-  | 'crashed';
+export type ServerState = 'offline' | 'installing' | 'install_failed' | 'starting' | 'running' | 'stopping' | 'crashed';
 
 export type PowerAction = 'start' | 'stop' | 'restart' | 'kill';
 export type NodeStatus = 'online' | 'offline' | 'degraded' | 'unknown';

@@ -9,7 +9,12 @@ export function RequireAuth({ children }: { children: ReactNode }) {
   const { session, loading, error } = useAuth();
   const location = useLocation();
   if (loading) return <Spinner label="Checking your session" />;
-  if (error) return <main className="centered"><ErrorMessage error={error} /></main>;
+  if (error)
+    return (
+      <main className="centered">
+        <ErrorMessage error={error} />
+      </main>
+    );
   if (!session) {
     const next = `${location.pathname}${location.search}`;
     return <Navigate to={`/login?next=${encodeURIComponent(next)}`} replace />;

@@ -1,4 +1,6 @@
 import { useEffect, useRef, type ReactNode } from 'react';
+import type { ApiError } from '../api';
+import { ErrorMessage } from './ErrorMessage';
 
 /** A modal built on <dialog>: focus trapping, Escape to close and a backdrop for free. */
 export function Dialog({
@@ -61,11 +63,14 @@ export function ConfirmDialog({
   busy,
   onConfirm,
   onClose,
+  error,
   children,
 }: {
   open: boolean;
   title: string;
   message: ReactNode;
+  /** The failure of the confirmed action, shown inside the dialog. */
+  error?: ApiError | null;
   confirmLabel: string;
   confirmWord?: string;
   busy?: boolean;
@@ -84,6 +89,7 @@ export function ConfirmDialog({
         }}
       >
         <p>{message}</p>
+        <ErrorMessage error={error ?? null} />
         {confirmWord && (
           <label className="field">
             <span>

@@ -5,13 +5,11 @@ export function Field({
   label,
   hint,
   errors,
-  children,
   ...input
 }: {
   label: string;
   hint?: ReactNode;
   errors?: string[];
-  children?: ReactNode;
 } & InputHTMLAttributes<HTMLInputElement>) {
   const id = useId();
   const hintId = `${id}-hint`;
@@ -21,7 +19,7 @@ export function Field({
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
-      {children ?? <input id={id} aria-invalid={invalid || undefined} aria-describedby={describedBy} {...input} />}
+      <input id={id} aria-invalid={invalid || undefined} aria-describedby={describedBy} {...input} />
       {hint && (
         <small id={hintId} className="muted">
           {hint}

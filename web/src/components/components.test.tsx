@@ -25,10 +25,26 @@ beforeEach(() => {
 });
 
 const user = (role: string, permissions: string[]): Session => ({
-  user: { id: 'u1', username: role === 'admin' ? 'admin' : 'player', email: 'p@x', role, disabled: false, createdAt: '', lastLoginAt: null },
+  user: {
+    id: 'u1',
+    username: role === 'admin' ? 'admin' : 'player',
+    email: 'p@x',
+    role,
+    disabled: false,
+    createdAt: '',
+    lastLoginAt: null,
+  },
   permissions,
 });
-const ADMIN_KEYS = ['server:view', 'server:create', 'admin:nodes', 'admin:templates', 'user:view', 'monitoring:view', 'admin:audit'];
+const ADMIN_KEYS = [
+  'server:view',
+  'server:create',
+  'admin:nodes',
+  'admin:templates',
+  'user:view',
+  'monitoring:view',
+  'admin:audit',
+];
 
 function renderLayout(session: Session) {
   return render(
@@ -90,7 +106,12 @@ describe('PowerButtons', () => {
 
 describe('ErrorMessage', () => {
   it('lists field errors, the code and the request id', () => {
-    const e = new ApiError('Invalid input', { status: 422, code: 'VALIDATION_ERROR', requestId: 'r-42', details: { name: ['is taken'] } });
+    const e = new ApiError('Invalid input', {
+      status: 422,
+      code: 'VALIDATION_ERROR',
+      requestId: 'r-42',
+      details: { name: ['is taken'] },
+    });
     render(<ErrorMessage error={e} />);
     const text = screen.getByRole('alert').textContent ?? '';
     expect(text).toContain('Invalid input');
@@ -132,7 +153,16 @@ describe('VariableFields', () => {
     const values: Record<string, string> = { SERVER_PORT: '80' };
     render(
       <VariableFields
-        specs={[{ envVariable: 'SERVER_PORT', name: 'Port', description: 'Game port', rules: 'required|integer|between:1024,65535', defaultValue: '25565', editable: true }]}
+        specs={[
+          {
+            envVariable: 'SERVER_PORT',
+            name: 'Port',
+            description: 'Game port',
+            rules: 'required|integer|between:1024,65535',
+            defaultValue: '25565',
+            editable: true,
+          },
+        ]}
         values={values}
         onChange={() => {}}
         serverErrors={(env) => (env === 'SERVER_PORT' ? ['Port is in use.'] : [])}
@@ -148,7 +178,15 @@ describe('ConfirmDialog', () => {
   it('requires the confirmation word before confirming', async () => {
     let confirmed = 0;
     render(
-      <ConfirmDialog open title="Delete server" message="Sure?" confirmLabel="Delete server" confirmWord="Survival" onConfirm={() => confirmed++} onClose={() => {}} />,
+      <ConfirmDialog
+        open
+        title="Delete server"
+        message="Sure?"
+        confirmLabel="Delete server"
+        confirmWord="Survival"
+        onConfirm={() => confirmed++}
+        onClose={() => {}}
+      />,
     );
     const button = screen.getByRole('button', { name: 'Delete server', hidden: true });
     await userEvent.click(button);
@@ -188,7 +226,14 @@ describe('login flow', () => {
         <AuthProvider>
           <Routes>
             <Route path="/login" element={<LoginPage />} />
-            <Route path="/servers/:id" element={<RequireAuth><p>server page</p></RequireAuth>} />
+            <Route
+              path="/servers/:id"
+              element={
+                <RequireAuth>
+                  <p>server page</p>
+                </RequireAuth>
+              }
+            />
           </Routes>
         </AuthProvider>
       </MemoryRouter>,

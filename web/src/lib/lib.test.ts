@@ -40,11 +40,29 @@ describe('serverAccess', () => {
   it('shows only the tabs and actions the permissions allow', () => {
     const a = serverAccess(server(['server:view', 'console:view', 'file:read']), session([]));
     expect(a.tabs).toEqual(['console', 'files', 'startup']);
-    expect(a).toMatchObject({ power: false, sendCommand: false, writeFiles: false, deleteFiles: false, remove: false, editStartup: false });
+    expect(a).toMatchObject({
+      power: false,
+      sendCommand: false,
+      writeFiles: false,
+      deleteFiles: false,
+      remove: false,
+      editStartup: false,
+    });
   });
 
   it('gives the owner subusers and full holders settings', () => {
-    const all = ['server:view', 'server:update', 'server:delete', 'server:power', 'console:view', 'console:command', 'file:read', 'file:write', 'file:delete', 'file:archive'];
+    const all = [
+      'server:view',
+      'server:update',
+      'server:delete',
+      'server:power',
+      'console:view',
+      'console:command',
+      'file:read',
+      'file:write',
+      'file:delete',
+      'file:archive',
+    ];
     const a = serverAccess(server(all, 'u1'), session([], 'u1'));
     expect(a.tabs).toEqual(['console', 'files', 'startup', 'subusers', 'settings']);
     expect(Object.values(a).every((v) => v !== false)).toBe(true);
@@ -59,7 +77,14 @@ describe('adminLinks', () => {
   it('lists nothing for a plain user and everything for an admin', () => {
     expect(adminLinks(session(['server:view', 'server:power', 'file:read']))).toEqual([]);
     const all = ['server:create', 'admin:nodes', 'admin:templates', 'user:view', 'monitoring:view', 'admin:audit'];
-    expect(adminLinks(session(all)).map((l) => l.label)).toEqual(['All servers', 'Nodes', 'Templates', 'Users', 'Monitoring', 'Audit log']);
+    expect(adminLinks(session(all)).map((l) => l.label)).toEqual([
+      'All servers',
+      'Nodes',
+      'Templates',
+      'Users',
+      'Monitoring',
+      'Audit log',
+    ]);
     expect(adminLinks(session(['monitoring:view'])).map((l) => l.to)).toEqual(['/admin/monitoring']);
   });
 });

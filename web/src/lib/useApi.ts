@@ -58,7 +58,7 @@ export function useApi<T>(fn: () => Promise<T>, deps: unknown[], pollMs?: number
 export function useAction() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
-  const run = useCallback(async <R,>(fn: () => Promise<R>): Promise<R | undefined> => {
+  const run = useCallback(async <R>(fn: () => Promise<R>): Promise<R | undefined> => {
     setBusy(true);
     setError(null);
     try {
@@ -70,5 +70,17 @@ export function useAction() {
       setBusy(false);
     }
   }, []);
-  return { busy, error, setError, run };
+  /** Runs `fn`, then (only if it succeeded) `after`: the "save, close the dialog, reload"
+   * shape most forms share. */
+  const runThen = useCallback(
+    async (fn: () => Promise<unknown>, after: () => unknown | Promise<unknown>) => {
+      const ok = await run(async () => {
+        await fn();
+        return true;
+      });
+      if (ok) await after();
+    },
+    [run],
+  );
+  return { busy, error, setError, run, runThen };
 }

@@ -1,7 +1,8 @@
 import { useState } from 'react';
 import { api, itemsOf, type ApiKey } from '../api';
 import { useAuth } from '../auth/AuthContext';
-import { ConfirmDialog, Dialog } from '../components/Dialog';
+import { ConfirmDialog } from '../components/Dialog';
+import { SecretDialog } from '../components/SecretDialog';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { Field } from '../components/Field';
 import { formatAgo, formatDate } from '../lib/format';
@@ -37,8 +38,25 @@ function PasswordForm() {
           Password changed.
         </div>
       )}
-      <Field label="Current password" type="password" autoComplete="current-password" required value={current} onChange={(e) => setCurrent(e.target.value)} errors={save.error?.field('currentPassword')} />
-      <Field label="New password" type="password" autoComplete="new-password" required minLength={8} value={next} onChange={(e) => setNext(e.target.value)} errors={save.error?.field('newPassword')} />
+      <Field
+        label="Current password"
+        type="password"
+        autoComplete="current-password"
+        required
+        value={current}
+        onChange={(e) => setCurrent(e.target.value)}
+        errors={save.error?.field('currentPassword')}
+      />
+      <Field
+        label="New password"
+        type="password"
+        autoComplete="new-password"
+        required
+        minLength={8}
+        value={next}
+        onChange={(e) => setNext(e.target.value)}
+        errors={save.error?.field('newPassword')}
+      />
       <Field
         label="Repeat new password"
         type="password"
@@ -83,7 +101,15 @@ function ApiKeys() {
         <label className="sr-only" htmlFor="key-name">
           Key name
         </label>
-        <input id="key-name" placeholder="Name, e.g. backup script" required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} style={{ flex: 1 }} />
+        <input
+          id="key-name"
+          placeholder="Name, e.g. backup script"
+          required
+          maxLength={100}
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          style={{ flex: 1 }}
+        />
         <button type="submit" className="btn btn-primary" disabled={action.busy}>
           Create key
         </button>
@@ -118,18 +144,9 @@ function ApiKeys() {
           </table>
         </div>
       )}
-      <Dialog open={!!created} title="API key created" onClose={() => setCreated(null)}>
+      <SecretDialog title="API key created" secret={created?.secret} onClose={() => setCreated(null)}>
         <p>Copy the key now — it is shown only once.</p>
-        <code className="secret">{created?.secret}</code>
-        <div className="actions">
-          <button type="button" className="btn" onClick={() => void navigator.clipboard?.writeText(created?.secret ?? '')}>
-            Copy
-          </button>
-          <button type="button" className="btn btn-primary" onClick={() => setCreated(null)}>
-            Done
-          </button>
-        </div>
-      </Dialog>
+      </SecretDialog>
       <ConfirmDialog
         open={!!removing}
         title="Revoke API key"
@@ -145,9 +162,8 @@ function ApiKeys() {
             await keys.reload();
           })
         }
-      >
-        <ErrorMessage error={action.error} />
-      </ConfirmDialog>
+        error={action.error}
+      />
     </div>
   );
 }

@@ -4,6 +4,7 @@ import { api, type Server, type Stats } from '../api';
 import { useAuth } from '../auth/AuthContext';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { Pagination } from '../components/Pagination';
+import { SearchBox, useListQuery } from '../components/SearchBox';
 import { PowerButtons } from '../components/PowerButtons';
 import { Spinner } from '../components/Spinner';
 import { StateBadge } from '../components/StateBadge';
@@ -43,16 +44,7 @@ function useLiveStats(servers: Server[] | undefined): Record<string, Stats> {
 
 export function DashboardPage() {
   const { session, can } = useAuth();
-  const [filter, setFilter] = useState('');
-  const [query, setQuery] = useState('');
-  const [page, setPage] = useState(1);
-  useEffect(() => {
-    const t = setTimeout(() => {
-      setQuery(filter.trim());
-      setPage(1);
-    }, 250);
-    return () => clearTimeout(t);
-  }, [filter]);
+  const { filter, setFilter, query, page, setPage } = useListQuery();
   const list = useApi(() => api.servers.list({ page, perPage: PER_PAGE, name: query }), [page, query], 5000);
   const stats = useLiveStats(list.data?.items);
   const items = list.data?.items ?? [];
@@ -67,12 +59,7 @@ export function DashboardPage() {
           </Link>
         )}
       </div>
-      <div className="toolbar">
-        <label className="search">
-          <span className="sr-only">Filter servers by name</span>
-          <input type="search" placeholder="Filter by name…" value={filter} onChange={(e) => setFilter(e.target.value)} />
-        </label>
-      </div>
+      <SearchBox label="Filter servers by name" value={filter} onChange={setFilter} />
       <ErrorMessage error={list.error} />
       {!list.data ? (
         list.loading && <Spinner label="Loading servers" />
@@ -96,8 +83,8 @@ export function DashboardPage() {
                 </p>
               ) : (
                 <p>
-                  Hi {session?.user.username}! You have no servers yet. Ask your host or an administrator to create one
-                  for you or to invite you to theirs — it will show up here.
+                  Hi {session?.user.username}! You have no servers yet. Ask your host or an administrator to create one for you or
+                  to invite you to theirs — it will show up here.
                 </p>
               )}
             </>
@@ -126,7 +113,9 @@ export function DashboardPage() {
                   <dd>{st ? formatPercent(st.cpuPercent) : '—'}</dd>
                   <dt>Memory</dt>
                   <dd>
-                    {st ? `${formatBytes(st.memoryBytes)} / ${formatBytes(st.memoryLimitBytes || s.limits.memoryMb * 1048576)}` : '—'}
+                    {st
+                      ? `${formatBytes(st.memoryBytes)} / ${formatBytes(st.memoryLimitBytes || s.limits.memoryMb * 1048576)}`
+                      : '—'}
                   </dd>
                 </dl>
                 <PowerButtons server={s} compact onDone={() => void list.reload()} />

@@ -1,8 +1,8 @@
-import { useState } from 'react';
 import { Link } from 'react-router';
 import { api } from '../../api';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { Pagination } from '../../components/Pagination';
+import { SearchBox, useListQuery } from '../../components/SearchBox';
 import { Spinner } from '../../components/Spinner';
 import { StateBadge } from '../../components/StateBadge';
 import { formatMb } from '../../lib/format';
@@ -11,9 +11,8 @@ import { useApi } from '../../lib/useApi';
 const PER_PAGE = 25;
 
 export function AdminServersPage() {
-  const [page, setPage] = useState(1);
-  const [filter, setFilter] = useState('');
-  const list = useApi(() => api.servers.list({ page, perPage: PER_PAGE, name: filter.trim() }), [page, filter], 10000);
+  const { filter, setFilter, query, page, setPage } = useListQuery();
+  const list = useApi(() => api.servers.list({ page, perPage: PER_PAGE, name: query }), [page, query], 10000);
   const items = list.data?.items ?? [];
   return (
     <section className="page">
@@ -23,20 +22,7 @@ export function AdminServersPage() {
           Create server
         </Link>
       </div>
-      <div className="toolbar">
-        <label className="search">
-          <span className="sr-only">Filter servers</span>
-          <input
-            type="search"
-            placeholder="Filter by name…"
-            value={filter}
-            onChange={(e) => {
-              setFilter(e.target.value);
-              setPage(1);
-            }}
-          />
-        </label>
-      </div>
+      <SearchBox label="Filter servers" value={filter} onChange={setFilter} />
       <ErrorMessage error={list.error} />
       {list.loading && !list.data ? (
         <Spinner label="Loading servers" />

@@ -59,7 +59,8 @@ export function AltEditor({ alt, onSaved }: { alt: Alt; onSaved: (a: Alt) => voi
         </dd>
       </dl>
       <p className="muted">
-        Edit the full template below (JSON). Variables use Laravel-style rules such as <code>required|integer|between:1,100</code>.
+        Edit the full template below (JSON). Variables use Laravel-style rules such as <code>required|integer|between:1,100</code>
+        .
       </p>
       <ErrorMessage error={save.error} />
       {parseError && (

@@ -126,7 +126,11 @@ export function CreateServerPage() {
                       <input type="radio" name="alt" checked={alt?.id === a.id} onChange={() => setAlt(a)} />
                       <span>
                         <strong>{a.name}</strong>
-                        {a.description && <small className="muted" style={{ display: 'block' }}>{a.description}</small>}
+                        {a.description && (
+                          <small className="muted" style={{ display: 'block' }}>
+                            {a.description}
+                          </small>
+                        )}
                       </span>
                     </label>
                   ))}
@@ -163,8 +167,21 @@ export function CreateServerPage() {
         {step === 2 && (
           <>
             <div className="field-row">
-              <Field label="Server name" required autoFocus maxLength={100} value={name} onChange={(e) => setName(e.target.value)} errors={fieldErr('name')} />
-              <Field label="Description" value={description} onChange={(e) => setDescription(e.target.value)} errors={fieldErr('description')} />
+              <Field
+                label="Server name"
+                required
+                autoFocus
+                maxLength={100}
+                value={name}
+                onChange={(e) => setName(e.target.value)}
+                errors={fieldErr('name')}
+              />
+              <Field
+                label="Description"
+                value={description}
+                onChange={(e) => setDescription(e.target.value)}
+                errors={fieldErr('description')}
+              />
               {users.data && (
                 <div className="field">
                   <label htmlFor="owner">Owner</label>

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, type CreatedNode, type NewNode, type Node } from '../../api';
 import { ConfirmDialog, Dialog } from '../../components/Dialog';
+import { SecretDialog } from '../../components/SecretDialog';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { Field } from '../../components/Field';
 import { Spinner } from '../../components/Spinner';
@@ -8,7 +9,15 @@ import { StateBadge } from '../../components/StateBadge';
 import { formatAgo, formatMb } from '../../lib/format';
 import { useAction, useApi } from '../../lib/useApi';
 
-const EMPTY: NewNode = { name: '', address: '', port: 8443, memoryMb: 8192, diskMb: 51200, portRangeStart: 25565, portRangeEnd: 25665 };
+const EMPTY: NewNode = {
+  name: '',
+  address: '',
+  port: 8443,
+  memoryMb: 8192,
+  diskMb: 51200,
+  portRangeStart: 25565,
+  portRangeEnd: 25665,
+};
 
 function NodeForm({
   initial,
@@ -38,7 +47,13 @@ function NodeForm({
       }}
     >
       <div className="field-row">
-        <Field label="Name" required value={n.name} onChange={(e) => setN({ ...n, name: e.target.value })} errors={errors('name')} />
+        <Field
+          label="Name"
+          required
+          value={n.name}
+          onChange={(e) => setN({ ...n, name: e.target.value })}
+          errors={errors('name')}
+        />
         <Field
           label="Address"
           hint="Host name or IP the panel uses to reach the agent."
@@ -174,23 +189,17 @@ export function NodesPage() {
         />
       </Dialog>
 
-      <Dialog open={!!created} title="Node created — join it" wide onClose={() => setCreated(null)}>
+      <SecretDialog
+        title="Node created — join it"
+        secret={created?.joinCommand}
+        testId="join-command"
+        onClose={() => setCreated(null)}
+      >
         <p>
-          Run this on <strong>{created?.name}</strong> to install the agent and connect it to the panel. It contains a
-          one-time secret and is shown only now.
+          Run this on <strong>{created?.name}</strong> to install the agent and connect it to the panel. It contains a one-time
+          secret and is shown only now.
         </p>
-        <code className="secret" data-testid="join-command">
-          {created?.joinCommand}
-        </code>
-        <div className="actions">
-          <button type="button" className="btn" onClick={() => void navigator.clipboard?.writeText(created?.joinCommand ?? '')}>
-            Copy
-          </button>
-          <button type="button" className="btn btn-primary" onClick={() => setCreated(null)}>
-            Done
-          </button>
-        </div>
-      </Dialog>
+      </SecretDialog>
 
       <Dialog open={!!editing} title={`Edit ${editing?.name ?? ''}`} wide onClose={() => setEditing(null)}>
         <ErrorMessage error={action.error} />
@@ -234,9 +243,8 @@ export function NodesPage() {
             await nodes.reload();
           })
         }
-      >
-        <ErrorMessage error={action.error} />
-      </ConfirmDialog>
+        error={action.error}
+      />
     </section>
   );
 }

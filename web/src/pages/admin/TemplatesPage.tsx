@@ -32,7 +32,13 @@ function downloadJson(name: string, data: unknown) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-type Modal = { kind: 'ctrl'; ctrl: Ctrl | null } | { kind: 'import' } | { kind: 'alt'; alt: Alt } | { kind: 'delete-ctrl'; ctrl: Ctrl } | { kind: 'delete-alt'; alt: Alt } | null;
+type Modal =
+  | { kind: 'ctrl'; ctrl: Ctrl | null }
+  | { kind: 'import' }
+  | { kind: 'alt'; alt: Alt }
+  | { kind: 'delete-ctrl'; ctrl: Ctrl }
+  | { kind: 'delete-alt'; alt: Alt }
+  | null;
 
 export function TemplatesPage() {
   const ctrls = useApi(() => api.ctrls.list(), []);
@@ -60,16 +66,11 @@ export function TemplatesPage() {
     if (m?.kind === 'import') setEgg('');
     setModal(m);
   };
-  const finish = async (fn: () => Promise<unknown>) => {
-    const ok = await action.run(async () => {
-      await fn();
-      return true;
-    });
-    if (ok) {
+  const finish = (fn: () => Promise<unknown>) =>
+    action.runThen(fn, async () => {
       setModal(null);
       await Promise.all([ctrls.reload(), alts.reload()]);
-    }
-  };
+    });
 
   return (
     <section className="page">
@@ -85,8 +86,8 @@ export function TemplatesPage() {
         </div>
       </div>
       <p className="muted">
-        A <strong>ctrl</strong> is a category (e.g. Minecraft); its <strong>alts</strong> are the concrete templates (e.g.
-        Paper, Vanilla). Pterodactyl and Pelican eggs import as alts.
+        A <strong>ctrl</strong> is a category (e.g. Minecraft); its <strong>alts</strong> are the concrete templates (e.g. Paper,
+        Vanilla). Pterodactyl and Pelican eggs import as alts.
       </p>
       <ErrorMessage error={ctrls.error ?? alts.error} />
       {warnings.length > 0 && (
@@ -122,7 +123,11 @@ export function TemplatesPage() {
                     <input type="radio" name="ctrl" checked={c.id === ctrlId} onChange={() => setCtrlId(c.id)} />
                     <span>
                       <strong>{c.name}</strong>
-                      {c.description && <small className="muted" style={{ display: 'block' }}>{c.description}</small>}
+                      {c.description && (
+                        <small className="muted" style={{ display: 'block' }}>
+                          {c.description}
+                        </small>
+                      )}
                     </span>
                   </label>
                 </li>
@@ -133,7 +138,11 @@ export function TemplatesPage() {
                 <button type="button" className="btn btn-small" onClick={() => open({ kind: 'ctrl', ctrl: current })}>
                   Edit category
                 </button>
-                <button type="button" className="btn btn-small btn-danger" onClick={() => open({ kind: 'delete-ctrl', ctrl: current })}>
+                <button
+                  type="button"
+                  className="btn btn-small btn-danger"
+                  onClick={() => open({ kind: 'delete-ctrl', ctrl: current })}
+                >
                   Delete category
                 </button>
               </div>
@@ -161,7 +170,11 @@ export function TemplatesPage() {
                       <tr key={a.id}>
                         <td>
                           <strong>{a.name}</strong>
-                          {a.description && <small className="muted" style={{ display: 'block' }}>{a.description}</small>}
+                          {a.description && (
+                            <small className="muted" style={{ display: 'block' }}>
+                              {a.description}
+                            </small>
+                          )}
                         </td>
                         <td>{a.author ?? '—'}</td>
                         <td className="num">{a.variables?.length ?? 0}</td>
@@ -174,12 +187,18 @@ export function TemplatesPage() {
                               type="button"
                               className="btn btn-small"
                               onClick={() =>
-                                void action.run(async () => downloadJson(`${a.name.replace(/[^\w.-]+/g, '-')}.json`, await api.alts.export(a.id)))
+                                void action.run(async () =>
+                                  downloadJson(`${a.name.replace(/[^\w.-]+/g, '-')}.json`, await api.alts.export(a.id)),
+                                )
                               }
                             >
                               Export
                             </button>
-                            <button type="button" className="btn btn-small btn-danger" onClick={() => open({ kind: 'delete-alt', alt: a })}>
+                            <button
+                              type="button"
+                              className="btn btn-small btn-danger"
+                              onClick={() => open({ kind: 'delete-alt', alt: a })}
+                            >
                               Delete
                             </button>
                           </div>
@@ -195,17 +214,30 @@ export function TemplatesPage() {
         </div>
       )}
 
-      <Dialog open={modal?.kind === 'ctrl'} title={modal?.kind === 'ctrl' && modal.ctrl ? 'Edit category' : 'New category'} onClose={() => setModal(null)}>
+      <Dialog
+        open={modal?.kind === 'ctrl'}
+        title={modal?.kind === 'ctrl' && modal.ctrl ? 'Edit category' : 'New category'}
+        onClose={() => setModal(null)}
+      >
         <form
           onSubmit={(e) => {
             e.preventDefault();
             if (modal?.kind !== 'ctrl') return;
             const body = { name: name.trim(), description };
-            void finish(() => (modal.ctrl ? api.ctrls.update(modal.ctrl.id, body) : api.ctrls.create(body).then((c) => setCtrlId(c.id))));
+            void finish(() =>
+              modal.ctrl ? api.ctrls.update(modal.ctrl.id, body) : api.ctrls.create(body).then((c) => setCtrlId(c.id)),
+            );
           }}
         >
           <ErrorMessage error={action.error} />
-          <Field label="Name" required autoFocus value={name} onChange={(e) => setName(e.target.value)} errors={action.error?.field('name')} />
+          <Field
+            label="Name"
+            required
+            autoFocus
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            errors={action.error?.field('name')}
+          />
           <Field label="Description" value={description} onChange={(e) => setDescription(e.target.value)} />
           <div className="actions">
             <button type="submit" className="btn btn-primary" disabled={action.busy}>
@@ -215,7 +247,12 @@ export function TemplatesPage() {
         </form>
       </Dialog>
 
-      <Dialog open={modal?.kind === 'import'} wide title={`Import an egg into ${current?.name ?? ''}`} onClose={() => setModal(null)}>
+      <Dialog
+        open={modal?.kind === 'import'}
+        wide
+        title={`Import an egg into ${current?.name ?? ''}`}
+        onClose={() => setModal(null)}
+      >
         <form
           onSubmit={(e) => {
             e.preventDefault();
@@ -248,7 +285,12 @@ export function TemplatesPage() {
         </form>
       </Dialog>
 
-      <Dialog open={modal?.kind === 'alt'} wide title={modal?.kind === 'alt' ? `Edit ${modal.alt.name}` : ''} onClose={() => setModal(null)}>
+      <Dialog
+        open={modal?.kind === 'alt'}
+        wide
+        title={modal?.kind === 'alt' ? `Edit ${modal.alt.name}` : ''}
+        onClose={() => setModal(null)}
+      >
         {modal?.kind === 'alt' && (
           <AltEditor
             alt={modal.alt}
@@ -281,9 +323,8 @@ export function TemplatesPage() {
             });
           if (modal?.kind === 'delete-alt') void finish(() => api.alts.remove(modal.alt.id));
         }}
-      >
-        <ErrorMessage error={action.error} />
-      </ConfirmDialog>
+        error={action.error}
+      />
     </section>
   );
 }

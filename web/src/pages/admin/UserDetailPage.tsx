@@ -38,7 +38,14 @@ function AccountForm({ user, roles, onSaved }: { user: User; roles: string[]; on
           Saved.
         </div>
       )}
-      <Field label="Email" type="email" required value={email} onChange={(e) => setEmail(e.target.value)} errors={save.error?.field('email')} />
+      <Field
+        label="Email"
+        type="email"
+        required
+        value={email}
+        onChange={(e) => setEmail(e.target.value)}
+        errors={save.error?.field('email')}
+      />
       <div className="field">
         <label htmlFor="user-role">Role</label>
         <select id="user-role" value={role} onChange={(e) => setRole(e.target.value)}>
@@ -83,7 +90,8 @@ export function UserDetailPage() {
   const remove = useAction();
 
   useEffect(() => {
-    if (perms.data) setDraft({ rolePermissions: perms.data.rolePermissions, grants: perms.data.grants, revocations: perms.data.revocations });
+    if (perms.data)
+      setDraft({ rolePermissions: perms.data.rolePermissions, grants: perms.data.grants, revocations: perms.data.revocations });
   }, [perms.data]);
 
   if (user.loading && !user.data) return <Spinner label="Loading user" />;
@@ -169,9 +177,8 @@ export function UserDetailPage() {
             navigate('/admin/users', { replace: true });
           })
         }
-      >
-        <ErrorMessage error={remove.error} />
-      </ConfirmDialog>
+        error={remove.error}
+      />
     </section>
   );
 }

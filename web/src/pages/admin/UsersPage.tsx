@@ -6,6 +6,7 @@ import { Dialog } from '../../components/Dialog';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { Field } from '../../components/Field';
 import { Pagination } from '../../components/Pagination';
+import { SearchBox, useListQuery } from '../../components/SearchBox';
 import { Spinner } from '../../components/Spinner';
 import { formatAgo } from '../../lib/format';
 import { useAction, useApi } from '../../lib/useApi';
@@ -15,9 +16,8 @@ const PER_PAGE = 25;
 export function UsersPage() {
   const { can } = useAuth();
   const navigate = useNavigate();
-  const [page, setPage] = useState(1);
-  const [filter, setFilter] = useState('');
-  const users = useApi(() => api.users.list({ page, perPage: PER_PAGE, name: filter.trim() }), [page, filter]);
+  const { filter, setFilter, query, page, setPage } = useListQuery();
+  const users = useApi(() => api.users.list({ page, perPage: PER_PAGE, name: query }), [page, query]);
   const catalogue = useApi(() => api.permissions(), []);
   const [creating, setCreating] = useState(false);
   const [form, setForm] = useState({ username: '', email: '', password: '', role: 'user' });
@@ -43,20 +43,7 @@ export function UsersPage() {
           </button>
         )}
       </div>
-      <div className="toolbar">
-        <label className="search">
-          <span className="sr-only">Filter users</span>
-          <input
-            type="search"
-            placeholder="Filter by name…"
-            value={filter}
-            onChange={(e) => {
-              setFilter(e.target.value);
-              setPage(1);
-            }}
-          />
-        </label>
-      </div>
+      <SearchBox label="Filter users" value={filter} onChange={setFilter} />
       <ErrorMessage error={users.error} />
       {users.loading && !users.data ? (
         <Spinner label="Loading users" />
@@ -104,8 +91,23 @@ export function UsersPage() {
           }}
         >
           <ErrorMessage error={action.error} />
-          <Field label="Username" required autoFocus autoComplete="off" value={form.username} onChange={(e) => setForm({ ...form, username: e.target.value })} errors={err('username')} />
-          <Field label="Email" type="email" required value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} errors={err('email')} />
+          <Field
+            label="Username"
+            required
+            autoFocus
+            autoComplete="off"
+            value={form.username}
+            onChange={(e) => setForm({ ...form, username: e.target.value })}
+            errors={err('username')}
+          />
+          <Field
+            label="Email"
+            type="email"
+            required
+            value={form.email}
+            onChange={(e) => setForm({ ...form, email: e.target.value })}
+            errors={err('email')}
+          />
           <Field
             label="Password"
             type="password"

@@ -86,7 +86,13 @@ function EditorView({
           {dirty ? 'Unsaved changes' : saved ? 'Saved' : ''}
         </span>
         {writable && (
-          <button type="button" className="btn btn-primary" style={{ marginLeft: 'auto' }} disabled={!dirty || save.busy} onClick={doSave}>
+          <button
+            type="button"
+            className="btn btn-primary"
+            style={{ marginLeft: 'auto' }}
+            disabled={!dirty || save.busy}
+            onClick={doSave}
+          >
             {save.busy ? 'Saving…' : 'Save'}
           </button>
         )}
@@ -134,17 +140,12 @@ export function FilesTab({ serverId, access }: { serverId: string; access: Serve
     return <EditorView serverId={serverId} path={editing} writable={access.writeFiles} onClose={() => setParams({ path })} />;
   }
 
-  const finish = async (fn: () => Promise<unknown>) => {
-    const ok = await action.run(async () => {
-      await fn();
-      return true;
-    });
-    if (ok) {
+  const finish = (fn: () => Promise<unknown>) =>
+    action.runThen(fn, async () => {
       setPending(null);
       setSelected(new Set());
       await list.reload();
-    }
-  };
+    });
 
   const upload = (files: File[]) => {
     if (!files.length || !access.writeFiles) return;
@@ -299,12 +300,20 @@ export function FilesTab({ serverId, access }: { serverId: string; access: Serve
                         </a>
                       )}
                       {access.archiveFiles && e.kind === 'file' && ARCHIVE.test(e.name) && (
-                        <button type="button" className="btn btn-small" onClick={() => startDialog({ kind: 'extract', entry: e }, path)}>
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          onClick={() => startDialog({ kind: 'extract', entry: e }, path)}
+                        >
                           Extract
                         </button>
                       )}
                       {access.writeFiles && (
-                        <button type="button" className="btn btn-small" onClick={() => startDialog({ kind: 'rename', entry: e }, e.name)}>
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          onClick={() => startDialog({ kind: 'rename', entry: e }, e.name)}
+                        >
                           Rename
                         </button>
                       )}
@@ -339,9 +348,8 @@ export function FilesTab({ serverId, access }: { serverId: string; access: Serve
         busy={action.busy}
         onClose={() => setPending(null)}
         onConfirm={() => pending?.kind === 'delete' && void finish(() => api.files.remove(serverId, pending.paths))}
-      >
-        <ErrorMessage error={action.error} />
-      </ConfirmDialog>
+        error={action.error}
+      />
 
       <Dialog
         open={!!pending && pending.kind !== 'delete'}
@@ -378,22 +386,33 @@ export function FilesTab({ serverId, access }: { serverId: string; access: Serve
             autoFocus
             value={name}
             onChange={(e) => setName(e.target.value)}
-            errors={action.error ? [...action.error.field('path'), ...action.error.field('to'), ...action.error.field('destination')] : undefined}
+            errors={
+              action.error
+                ? [...action.error.field('path'), ...action.error.field('to'), ...action.error.field('destination')]
+                : undefined
+            }
           />
           {pending?.kind === 'compress' && (
-            <Field label="Format">
-              <select value={format} onChange={(e) => setFormat(e.target.value as ArchiveFormat)} aria-label="Format">
+            <div className="field">
+              <label htmlFor="archive-format">Format</label>
+              <select id="archive-format" value={format} onChange={(e) => setFormat(e.target.value as ArchiveFormat)}>
                 <option value="tar.gz">tar.gz</option>
                 <option value="zip">zip</option>
               </select>
-            </Field>
+            </div>
           )}
           <div className="actions">
             <button type="button" className="btn" onClick={() => setPending(null)}>
               Cancel
             </button>
             <button type="submit" className="btn btn-primary" disabled={action.busy}>
-              {pending?.kind === 'mkdir' ? 'Create' : pending?.kind === 'rename' ? 'Rename' : pending?.kind === 'compress' ? 'Compress' : 'Extract'}
+              {pending?.kind === 'mkdir'
+                ? 'Create'
+                : pending?.kind === 'rename'
+                  ? 'Rename'
+                  : pending?.kind === 'compress'
+                    ? 'Compress'
+                    : 'Extract'}
             </button>
           </div>
         </form>

@@ -7,15 +7,7 @@ import { Field } from '../../components/Field';
 import type { ServerAccess } from '../../lib/access';
 import { useAction } from '../../lib/useApi';
 
-export function SettingsTab({
-  server,
-  access,
-  onSaved,
-}: {
-  server: Server;
-  access: ServerAccess;
-  onSaved: (s: Server) => void;
-}) {
+export function SettingsTab({ server, access, onSaved }: { server: Server; access: ServerAccess; onSaved: (s: Server) => void }) {
   const navigate = useNavigate();
   const [name, setName] = useState(server.name);
   const [description, setDescription] = useState(server.description ?? '');
@@ -44,7 +36,14 @@ export function SettingsTab({
               {notice}
             </div>
           )}
-          <Field label="Server name" required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} errors={save.error?.field('name')} />
+          <Field
+            label="Server name"
+            required
+            maxLength={100}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            errors={save.error?.field('name')}
+          />
           <Field
             label="Description"
             value={description}
@@ -93,9 +92,8 @@ export function SettingsTab({
             setNotice('Reinstall started.');
           })
         }
-      >
-        <ErrorMessage error={danger.error} />
-      </ConfirmDialog>
+        error={danger.error}
+      />
       <ConfirmDialog
         open={confirm === 'delete'}
         title="Delete server"
@@ -110,9 +108,8 @@ export function SettingsTab({
             navigate('/', { replace: true });
           })
         }
-      >
-        <ErrorMessage error={danger.error} />
-      </ConfirmDialog>
+        error={danger.error}
+      />
     </div>
   );
 }

@@ -27,17 +27,12 @@ export function SubusersTab({ serverId }: { serverId: string }) {
     setEditing(e);
   };
 
-  const done = async (fn: () => Promise<unknown>) => {
-    const ok = await action.run(async () => {
-      await fn();
-      return true;
-    });
-    if (ok) {
+  const done = (fn: () => Promise<unknown>) =>
+    action.runThen(fn, async () => {
       setEditing(null);
       setRemoving(null);
       await list.reload();
-    }
-  };
+    });
 
   return (
     <div>
@@ -45,7 +40,12 @@ export function SubusersTab({ serverId }: { serverId: string }) {
         <p className="muted" style={{ margin: 0 }}>
           Invite people who already have an account and choose what they may do on this server.
         </p>
-        <button type="button" className="btn btn-primary" style={{ marginLeft: 'auto' }} onClick={() => openEditor({ kind: 'new' })}>
+        <button
+          type="button"
+          className="btn btn-primary"
+          style={{ marginLeft: 'auto' }}
+          onClick={() => openEditor({ kind: 'new' })}
+        >
           Add subuser
         </button>
       </div>
@@ -147,9 +147,8 @@ export function SubusersTab({ serverId }: { serverId: string }) {
         busy={action.busy}
         onClose={() => setRemoving(null)}
         onConfirm={() => removing && void done(() => api.servers.removeSubuser(serverId, removing.id))}
-      >
-        <ErrorMessage error={action.error} />
-      </ConfirmDialog>
+        error={action.error}
+      />
     </div>
   );
 }
