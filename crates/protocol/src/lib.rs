@@ -49,3 +49,74 @@ pub mod events;
 pub mod files;
 pub mod server;
 pub mod system;
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::command::{AgentCommand, AgentResponse, CommandStatus};
+    use crate::events::{AgentEvent, EventKind};
+    use crate::server::{ServerDefinition, ServerState};
+
+    #[test]
+    fn command_and_response_keep_the_spec_shapes() {
+        let command: AgentCommand = serde_json::from_value(json!({
+            "action": "start", "serverId": "6f0c3c36-5c1e-4bb7-9d59-1e1b1e8f2a10",
+            "timestamp": "2026-01-01T00:00:00.000Z",
+            "metadata": {"requestId": "r1", "userId": "u1"}
+        }))
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&command).unwrap()["metadata"]["userId"],
+            "u1"
+        );
+        let response: AgentResponse = serde_json::from_value(json!({
+            "status": "running", "state": "running", "serverId": command.server_id,
+            "timestamp": "2026-01-01T00:00:01Z", "message": "ok",
+            "data": {"processId": "42", "port": 25565, "resources": {"cpu": "1.5", "memory": "1024"}}
+        }))
+        .unwrap();
+        assert_eq!(response.status, CommandStatus::Running);
+        assert_eq!(
+            CommandStatus::from(ServerState::InstallFailed),
+            CommandStatus::Error
+        );
+        assert_eq!(
+            serde_json::to_value(ServerState::InstallFailed).unwrap(),
+            "install_failed"
+        );
+    }
+
+    #[test]
+    fn events_are_flat_objects_tagged_by_type() {
+        let event = AgentEvent {
+            seq: 7,
+            timestamp: chrono::Utc::now(),
+            kind: EventKind::Console {
+                server_id: uuid::Uuid::nil(),
+                lines: vec!["hi".into()],
+            },
+        };
+        let value = serde_json::to_value(&event).unwrap();
+        assert_eq!(value["type"], "console");
+        assert_eq!(value["seq"], 7);
+        assert_eq!(value["lines"][0], "hi");
+        assert_eq!(serde_json::from_value::<AgentEvent>(value).unwrap(), event);
+    }
+
+    #[test]
+    fn definitions_have_defaults_and_validate() {
+        let definition: ServerDefinition = serde_json::from_value(json!({
+            "id": uuid::Uuid::nil(), "startup": "java -jar server.jar"
+        }))
+        .unwrap();
+        assert_eq!(definition.stop.grace_seconds, 30);
+        assert!(definition.crash_policy.auto_restart);
+        assert!(definition.validate().is_ok());
+        let mut bad = definition;
+        bad.startup = " ".into();
+        bad.ports = vec![0];
+        let errors = bad.validate().unwrap_err();
+        assert_eq!(errors.len(), 2);
+    }
+}

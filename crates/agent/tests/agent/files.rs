@@ -523,3 +523,32 @@ async fn special_files_are_refused_without_hanging() {
     }
     agent.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disk_quota_refuses_writes_beyond_it() {
+    let agent = TestAgent::start().await;
+    let api = &agent.client;
+    let id = Uuid::new_v4();
+    let mut definition = game(id);
+    definition["limits"] = json!({"diskMib": 1});
+    api.define(definition).await;
+    let files = format!("/api/servers/{id}/files");
+    let response = api
+        .http
+        .put(format!("{}{files}/upload?path=big.bin", api.base))
+        .bearer_auth(&api.token)
+        .body(vec![7u8; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(!agent.server_dir(id).join("big.bin").exists());
+    let (s, b) = api
+        .post(
+            &format!("{files}/write"),
+            json!({"path": "small.txt", "content": "fits"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    agent.shutdown().await;
+}
