@@ -17,7 +17,7 @@ import type {
   NewNode,
   NewServer,
   Node,
-  NodeResources,
+  MonitoringOverview,
   Page,
   PermissionCatalogue,
   PowerAction,
@@ -113,7 +113,7 @@ export const api = {
   },
 
   alts: {
-    list: (ctrlId?: string) => http.get<Page<Alt> | Alt[]>('/api/alts', { query: { ctrlId } }),
+    list: (ctrlId?: string) => http.get<Page<Alt> | Alt[]>('/api/alts', { query: { ctrlId, perPage: 100 } }),
     get: (id: string) => http.get<Alt>(`/api/alts/${enc(id)}`),
     /** Replaces the whole template document. */
     replace: (id: string, template: Record<string, unknown>) => http.put<Alt>(`/api/alts/${enc(id)}`, { template }),
@@ -136,17 +136,14 @@ export const api = {
 
   monitoring: {
     health: () => http.get<Health>('/api/monitoring/health'),
-    nodes: () => http.get<NodeResources[] | { nodes: NodeResources[] }>('/api/monitoring'),
+    overview: () => http.get<MonitoringOverview>('/api/monitoring'),
   },
 
   audit: (query?: ListQuery) => http.get<Page<AuditEntry>>('/api/audit', q(query)),
 };
 
 /** Accepts either a bare array or a paginated page and returns the items. */
-export function itemsOf<T>(data: T[] | Page<T> | { nodes: T[] } | null | undefined): T[] {
+export function itemsOf<T>(data: T[] | Page<T> | null | undefined): T[] {
   if (!data) return [];
-  if (Array.isArray(data)) return data;
-  if ('items' in data && Array.isArray(data.items)) return data.items;
-  if ('nodes' in data && Array.isArray(data.nodes)) return data.nodes;
-  return [];
+  return Array.isArray(data) ? data : (data.items ?? []);
 }

@@ -202,26 +202,41 @@ export interface Health {
   status: 'healthy' | 'degraded' | 'unhealthy';
   timestamp: string;
   details: {
-    database: string | { status: string; [k: string]: unknown };
-    agents: { online: number; offline: number; degraded: number; total: number };
+    database: boolean;
+    databaseLatencyMs?: number;
+    agents: { online: number; offline: number; degraded: number; unknown?: number; total: number };
     uptime: number;
-    [k: string]: unknown;
   };
 }
 
-/** One node's resource use as reported by `GET /api/monitoring`. Fields the agent does
- * not report are absent and shown as "—". */
-export interface NodeResources {
-  id: string;
-  name: string;
-  status: NodeStatus;
-  cpuPercent?: number;
-  memoryUsedBytes?: number;
-  memoryTotalBytes?: number;
-  diskUsedBytes?: number;
-  diskTotalBytes?: number;
-  serverCount?: number;
-  runningServers?: number;
+/** Servers by state (`running`, `offline`, ...) with their total. */
+export interface ServerCounts {
+  total: number;
+  states: Record<string, number>;
+}
+
+/** `GET /api/monitoring`: the panel process, every node with its servers, fleet totals. */
+export interface MonitoringOverview {
+  panel: {
+    version: string;
+    database: string;
+    uptime: number;
+    pid: number;
+    rssBytes: number;
+    virtualBytes: number;
+    cpuPercent: number;
+  };
+  nodes: {
+    id: string;
+    name: string;
+    status: NodeStatus;
+    lastSeenAt: string | null;
+    memoryMb: number;
+    diskMb: number;
+    servers: ServerCounts;
+  }[];
+  servers: ServerCounts;
+  unassigned: ServerCounts;
 }
 
 export interface AuditEntry {

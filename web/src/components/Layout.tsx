@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { NavLink, Outlet, useLocation } from 'react-router';
+import { NavLink, Outlet } from 'react-router';
 import { useAuth } from '../auth/AuthContext';
 import { adminLinks } from '../lib/access';
 
@@ -7,7 +7,6 @@ import { adminLinks } from '../lib/access';
 export function Layout() {
   const { session, logout } = useAuth();
   const [menuOpen, setMenuOpen] = useState(false);
-  const location = useLocation();
   const admin = adminLinks(session);
   const close = () => setMenuOpen(false);
   return (
@@ -42,7 +41,7 @@ export function Layout() {
           </button>
         </div>
       </header>
-      <nav id="sidenav" className={menuOpen ? 'sidenav open' : 'sidenav'} aria-label="Main" key={location.pathname}>
+      <nav id="sidenav" className={menuOpen ? 'sidenav open' : 'sidenav'} aria-label="Main">
         <ul>
           <li>
             <NavLink to="/" end onClick={close}>

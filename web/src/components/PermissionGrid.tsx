@@ -39,8 +39,10 @@ export function PermissionGrid({
                   onChange={(e) => onToggle(p.key, e.target.checked)}
                 />
                 <label htmlFor={id}>
-                  <code>{p.key}</code>
-                  {fromRole?.includes(p.key) && <span className="tag">role</span>}
+                  <span className="perm-key">
+                    <code>{p.key}</code>
+                    {fromRole?.includes(p.key) && <span className="tag">role</span>}
+                  </span>
                   <small className="muted">{p.description}</small>
                 </label>
               </div>

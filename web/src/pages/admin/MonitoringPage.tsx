@@ -1,32 +1,35 @@
-import { api, itemsOf } from '../../api';
+import { api, type ServerCounts } from '../../api';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { Spinner } from '../../components/Spinner';
 import { StateBadge } from '../../components/StateBadge';
-import { formatBytes, formatDate, formatPercent, formatUptime } from '../../lib/format';
+import { formatAgo, formatBytes, formatDate, formatMb, formatPercent, formatUptime } from '../../lib/format';
 import { useApi } from '../../lib/useApi';
 
-function usage(used?: number, total?: number): string {
-  if (used == null) return '—';
-  return total ? `${formatBytes(used)} / ${formatBytes(total)}` : formatBytes(used);
+function Counts({ counts }: { counts: ServerCounts }) {
+  const states = Object.entries(counts.states);
+  if (counts.total === 0) return <span className="muted">none</span>;
+  return (
+    <span>
+      {counts.total} ({states.map(([s, n]) => `${n} ${s}`).join(', ')})
+    </span>
+  );
 }
 
 export function MonitoringPage() {
   const health = useApi(() => api.monitoring.health(), [], 10000);
-  const nodes = useApi(() => api.monitoring.nodes(), [], 5000);
+  const overview = useApi(() => api.monitoring.overview(), [], 5000);
   const h = health.data;
-  const db = h ? (typeof h.details.database === 'string' ? h.details.database : h.details.database.status) : '';
-  const items = itemsOf(nodes.data);
+  const o = overview.data;
   return (
     <section className="page">
       <div className="page-head">
         <h1>Monitoring</h1>
       </div>
-      <ErrorMessage error={health.error ?? nodes.error} />
-      {!h && health.loading ? (
-        <Spinner label="Checking health" />
-      ) : (
-        h && (
-          <div className="stats-row">
+      <ErrorMessage error={health.error ?? overview.error} />
+      {!h && !o && (health.loading || overview.loading) && <Spinner label="Checking health" />}
+      <div className="stats-row">
+        {h && (
+          <>
             <div className="card stat">
               <div className="stat-label">Panel</div>
               <div className="stat-value">
@@ -36,7 +39,11 @@ export function MonitoringPage() {
             </div>
             <div className="card stat">
               <div className="stat-label">Database</div>
-              <div className="stat-value">{db}</div>
+              <div className="stat-value">{h.details.database ? 'Reachable' : 'Unreachable'}</div>
+              <small className="muted">
+                {o?.panel.database}
+                {h.details.databaseLatencyMs != null && ` · ${h.details.databaseLatencyMs.toFixed(1)} ms`}
+              </small>
             </div>
             <div className="card stat">
               <div className="stat-label">Agents</div>
@@ -47,48 +54,61 @@ export function MonitoringPage() {
                 {h.details.agents.degraded} degraded · {h.details.agents.offline} offline
               </small>
             </div>
-            <div className="card stat">
-              <div className="stat-label">Uptime</div>
-              <div className="stat-value">{formatUptime(h.details.uptime)}</div>
-            </div>
+          </>
+        )}
+        {o && (
+          <div className="card stat">
+            <div className="stat-label">Panel process</div>
+            <div className="stat-value">{formatBytes(o.panel.rssBytes)}</div>
+            <small className="muted">
+              CPU {formatPercent(o.panel.cpuPercent)} · up {formatUptime(o.panel.uptime)} · v{o.panel.version}
+            </small>
           </div>
-        )
-      )}
-      <h2>Nodes</h2>
-      {items.length === 0 ? (
-        <p className="muted">{nodes.loading ? 'Loading…' : 'No nodes to report.'}</p>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Node</th>
-                <th>Status</th>
-                <th className="num">CPU</th>
-                <th className="num">Memory</th>
-                <th className="num">Disk</th>
-                <th className="num">Servers</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((n) => (
-                <tr key={n.id}>
-                  <td>{n.name}</td>
-                  <td>
-                    <StateBadge state={n.status} />
-                  </td>
-                  <td className="num">{formatPercent(n.cpuPercent)}</td>
-                  <td className="num">{usage(n.memoryUsedBytes, n.memoryTotalBytes)}</td>
-                  <td className="num">{usage(n.diskUsedBytes, n.diskTotalBytes)}</td>
-                  <td className="num">
-                    {n.runningServers != null ? `${n.runningServers} running / ` : ''}
-                    {n.serverCount ?? '—'}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        )}
+      </div>
+      {o && (
+        <>
+          <h2>Servers</h2>
+          <p>
+            <Counts counts={o.servers} />
+            {o.unassigned.total > 0 && <span className="field-error"> · {o.unassigned.total} on deleted nodes</span>}
+          </p>
+          <h2>Nodes</h2>
+          {o.nodes.length === 0 ? (
+            <p className="muted">No nodes yet.</p>
+          ) : (
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th>Node</th>
+                    <th>Status</th>
+                    <th>Last seen</th>
+                    <th className="num">Memory</th>
+                    <th className="num">Disk</th>
+                    <th>Servers</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {o.nodes.map((n) => (
+                    <tr key={n.id}>
+                      <td>{n.name}</td>
+                      <td>
+                        <StateBadge state={n.status} />
+                      </td>
+                      <td>{formatAgo(n.lastSeenAt)}</td>
+                      <td className="num">{formatMb(n.memoryMb)}</td>
+                      <td className="num">{formatMb(n.diskMb)}</td>
+                      <td>
+                        <Counts counts={n.servers} />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </>
       )}
     </section>
   );

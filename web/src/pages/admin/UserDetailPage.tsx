@@ -54,7 +54,7 @@ function AccountForm({ user, roles, onSaved }: { user: User; roles: string[]; on
           ))}
         </select>
       </div>
-      <label className="check field">
+      <label className="check">
         <input type="checkbox" checked={disabled} onChange={(e) => setDisabled(e.target.checked)} />
         Disabled (cannot sign in; existing sessions end)
       </label>
