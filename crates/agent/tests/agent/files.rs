@@ -100,15 +100,10 @@ async fn file_operations_work_inside_the_jail() {
 
     // Upload, download, compress, decompress.
     let payload: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
-    let response = api
-        .http
-        .put(format!("{}{files}/upload?path=blob.bin", api.base))
-        .bearer_auth(&api.token)
-        .body(payload.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        api.upload(&files, "blob.bin", payload.clone()).await,
+        StatusCode::OK
+    );
     let response = api
         .http
         .get(format!("{}{files}/download?path=blob.bin", api.base))
@@ -154,15 +149,10 @@ async fn file_operations_work_inside_the_jail() {
     assert_eq!(s, StatusCode::OK);
     assert!(!agent.server_dir(id).join("backup").exists());
     // Oversized upload: refused, nothing left behind.
-    let response = api
-        .http
-        .put(format!("{}{files}/upload?path=big.bin", api.base))
-        .bearer_auth(&api.token)
-        .body(vec![0u8; 100 * 1024])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        api.upload(&files, "big.bin", vec![0u8; 100 * 1024]).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     let leftovers: Vec<_> = std::fs::read_dir(agent.server_dir(id))
         .unwrap()
         .filter_map(Result::ok)
@@ -239,15 +229,10 @@ async fn path_escapes_are_refused() {
         let (s, b) = api.post(&format!("{files}/{op}"), body.clone()).await;
         assert_refused(s, &b, &format!("{op} {body}"));
     }
-    let response = api
-        .http
-        .put(format!("{}{files}/upload?path=etc-link/evil", api.base))
-        .bearer_auth(&api.token)
-        .body("x")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        api.upload(&files, "etc-link/evil", "x").await,
+        StatusCode::BAD_REQUEST
+    );
     assert!(!Path::new("/etc/evil").exists() && !Path::new("/etc/evil-dir").exists());
     assert_eq!(
         std::fs::read_to_string(outside.join("secret")).unwrap(),
@@ -533,15 +518,11 @@ async fn disk_quota_refuses_writes_beyond_it() {
     definition["limits"] = json!({"diskMib": 1});
     api.define(definition).await;
     let files = format!("/api/servers/{id}/files");
-    let response = api
-        .http
-        .put(format!("{}{files}/upload?path=big.bin", api.base))
-        .bearer_auth(&api.token)
-        .body(vec![7u8; 2 * 1024 * 1024])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        api.upload(&files, "big.bin", vec![7u8; 2 * 1024 * 1024])
+            .await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     assert!(!agent.server_dir(id).join("big.bin").exists());
     let (s, b) = api
         .post(

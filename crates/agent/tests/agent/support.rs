@@ -142,6 +142,24 @@ impl Client {
             .await
     }
 
+    /// Upload raw bytes; returns the HTTP status.
+    pub async fn upload(
+        &self,
+        files: &str,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> StatusCode {
+        let url = format!("{}{files}/upload?path={path}", self.base);
+        self.http
+            .put(url)
+            .bearer_auth(&self.token)
+            .body(body)
+            .send()
+            .await
+            .expect("upload")
+            .status()
+    }
+
     /// Create or replace a definition; panics unless it is accepted.
     pub async fn define(&self, definition: Value) -> Value {
         let id = definition["id"].as_str().expect("id").to_owned();
