@@ -77,56 +77,21 @@ function AccountForm({ user, roles, onSaved }: { user: User; roles: string[]; on
   );
 }
 
-export function UserDetailPage() {
-  const { id = '' } = useParams();
-  const { can, session } = useAuth();
-  const navigate = useNavigate();
-  const user = useApi(() => api.users.get(id), [id]);
-  const perms = useApi(() => api.users.permissions(id), [id]);
+/** The 10 categories × 36 permissions of one user: role keys, grants and revocations. */
+function PermissionsEditor({ userId }: { userId: string }) {
+  const perms = useApi(() => api.users.permissions(userId), [userId]);
   const catalogue = useApi(() => api.permissions(), []);
   const [draft, setDraft] = useState<PermissionDraft | null>(null);
-  const [removing, setRemoving] = useState(false);
   const savePerms = useAction();
-  const remove = useAction();
+  const id = userId;
 
   useEffect(() => {
     if (perms.data)
       setDraft({ rolePermissions: perms.data.rolePermissions, grants: perms.data.grants, revocations: perms.data.revocations });
   }, [perms.data]);
 
-  if (user.loading && !user.data) return <Spinner label="Loading user" />;
-  if (!user.data) return <ErrorMessage error={user.error} />;
-  const u = user.data;
-  const roles = catalogue.data?.roles.map((r) => r.name) ?? ['admin', 'moderator', 'user'];
-  const canEditPerms = can('admin:permissions');
-
   return (
-    <section className="page">
-      <div className="page-head">
-        <h1>{u.username}</h1>
-        <span className="tag">{u.role}</span>
-        {can('user:delete') && session?.user.id !== u.id && (
-          <button type="button" className="btn btn-danger" onClick={() => setRemoving(true)}>
-            Delete user
-          </button>
-        )}
-      </div>
-      <p className="muted">
-        Created {formatDate(u.createdAt)} · last login {formatDate(u.lastLoginAt)}
-      </p>
-      <div className="grid-2">
-        {can('user:update') && (
-          <AccountForm
-            key={u.id + u.role}
-            user={u}
-            roles={roles}
-            onSaved={(next) => {
-              user.setData(next);
-              void perms.reload();
-            }}
-          />
-        )}
-      </div>
+    <>
       <h2>Permissions</h2>
       <p className="muted">
         Ticked boxes are what this user may do: their role's permissions (marked “role”) plus individual grants, minus
@@ -146,10 +111,9 @@ export function UserDetailPage() {
             catalogue={catalogue.data}
             checked={effective(draft)}
             fromRole={draft.rolePermissions}
-            disabled={!canEditPerms}
             onToggle={(key, on) => setDraft(toggle(draft, key, on))}
           />
-          {canEditPerms && (
+          {
             <div className="actions">
               <span className="muted">
                 {draft.grants.length} granted · {draft.revocations.length} revoked
@@ -158,11 +122,47 @@ export function UserDetailPage() {
                 Save permissions
               </button>
             </div>
-          )}
+          }
         </form>
       ) : (
         perms.loading && <Spinner label="Loading permissions" />
       )}
+    </>
+  );
+}
+
+export function UserDetailPage() {
+  const { id = '' } = useParams();
+  const { can, session } = useAuth();
+  const navigate = useNavigate();
+  const user = useApi(() => api.users.get(id), [id]);
+  const catalogue = useApi(() => api.permissions(), []);
+  const [removing, setRemoving] = useState(false);
+  const remove = useAction();
+
+  if (user.loading && !user.data) return <Spinner label="Loading user" />;
+  if (!user.data) return <ErrorMessage error={user.error} />;
+  const u = user.data;
+  const roles = catalogue.data?.roles.map((r) => r.name) ?? ['admin', 'moderator', 'user'];
+
+  return (
+    <section className="page">
+      <div className="page-head">
+        <h1>{u.username}</h1>
+        <span className="tag">{u.role}</span>
+        {can('user:delete') && session?.user.id !== u.id && (
+          <button type="button" className="btn btn-danger" onClick={() => setRemoving(true)}>
+            Delete user
+          </button>
+        )}
+      </div>
+      <p className="muted">
+        Created {formatDate(u.createdAt)} · last login {formatDate(u.lastLoginAt)}
+      </p>
+      <div className="grid-2">
+        {can('user:update') && <AccountForm key={u.id + u.role} user={u} roles={roles} onSaved={user.setData} />}
+      </div>
+      {can('admin:permissions') && <PermissionsEditor key={u.role} userId={u.id} />}
       <ConfirmDialog
         open={removing}
         title="Delete user"
