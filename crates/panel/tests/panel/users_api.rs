@@ -4,6 +4,11 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
+use cap_panel::auth::principal::{Credential, Principal};
+use cap_panel::error::Error;
+use cap_panel::repo::{self, users::UserChanges};
+use cap_panel::services::users::{self, AccountChanges};
+
 use crate::support::{world, TestApp};
 
 async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
@@ -65,7 +70,7 @@ fn account(name: &str) -> Value {
 }
 
 async fn admin_id(app: &TestApp) -> String {
-    cap_panel::repo::users::find_by_login(&app.db, &app.admin.username)
+    repo::users::find_by_login(&app.db, &app.admin.username)
         .await
         .unwrap()
         .expect("initial admin")
@@ -256,7 +261,7 @@ async fn deleting_a_user_removes_what_they_own() {
     let w = world(&app.db, "gone").await;
     let (status, body) = send(admin.delete(app.url(&format!("/api/users/{}", w.user.id)))).await;
     assert_eq!(status, 200, "{body}");
-    assert!(cap_panel::repo::servers::find(&app.db, &w.server.id)
+    assert!(repo::servers::find(&app.db, &w.server.id)
         .await
         .unwrap()
         .is_none());
@@ -539,4 +544,66 @@ async fn writes_are_audited_without_secrets_and_the_log_pages_and_filters() {
     assert_eq!(status, 422);
     let (status, _) = send(admin.get(app.url("/api/audit?page=abc"))).await;
     assert_eq!(status, 400);
+}
+
+/// An administrator as the access layer would resolve them.
+async fn admin_principal(app: &TestApp, id: &str) -> Principal {
+    let user = repo::users::find(&app.db, id).await.unwrap().expect("user");
+    let permissions = repo::permissions::effective(&app.db, &user.id, &user.role)
+        .await
+        .unwrap();
+    Principal {
+        user,
+        permissions,
+        credential: Credential::Session {
+            family_id: "test".into(),
+        },
+    }
+}
+
+#[tokio::test]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_client().await;
+    let first = admin_id(&app).await;
+    let mut account = account("yann");
+    account["role"] = json!("admin");
+    let second = create(&app, &admin, account).await.1["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = cap_panel::auth::service::Client::default();
+    // Without the admin lock, PostgreSQL lets both commit within a few rounds.
+    for round in 0..20 {
+        for id in [&first, &second] {
+            let user = repo::users::find(&app.db, id).await.unwrap().unwrap();
+            let promote = UserChanges {
+                role: Some("admin".into()),
+                ..UserChanges::default()
+            };
+            repo::users::update(&app.db, user, promote).await.unwrap();
+        }
+        // Both are authorised before either change lands, so they race in the database.
+        let (a, b) = (
+            admin_principal(&app, &first).await,
+            admin_principal(&app, &second).await,
+        );
+        let demote = || AccountChanges {
+            role: Some("user".into()),
+            ..AccountChanges::default()
+        };
+        let (one, other) = tokio::join!(
+            users::update(&app.db, &a, &client, &second, demote()),
+            users::update(&app.db, &b, &client, &first, demote()),
+        );
+        let outcomes = [&one, &other].map(|r| r.as_ref().map(|_| ()).map_err(ToString::to_string));
+        assert!(
+            matches!(
+                (&one, &other),
+                (Ok(_), Err(Error::Conflict(_))) | (Err(Error::Conflict(_)), Ok(_))
+            ),
+            "round {round}: {outcomes:?}"
+        );
+    }
+    assert_eq!(repo::users::count_active_admins(&app.db).await.unwrap(), 1);
 }
