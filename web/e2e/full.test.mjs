@@ -55,9 +55,10 @@ describe('game server flows', { skip: !FULL }, () => {
     const agentPort = await freePort();
     await page.goto(`${ui.url}/admin/nodes`);
     await page.getByRole('button', { name: 'Add node' }).click();
-    await page.getByLabel('Name').fill('local');
+    await page.getByLabel('Name', { exact: true }).fill('local');
     await page.getByLabel('Address').fill('127.0.0.1');
     await page.getByLabel('Agent port').fill(String(agentPort));
+    await page.getByLabel('Connection').selectOption('http');
     await page.getByLabel('First game port').fill('31000');
     await page.getByLabel('Last game port').fill('31100');
     await page.getByRole('button', { name: 'Create node' }).click();

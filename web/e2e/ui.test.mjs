@@ -2,7 +2,9 @@
 // a non-admin user who must not see any of them. Screenshots go to artifacts/screenshots/.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { apiCall, launchBrowser, login, screenshot, startPanel, startUi } from './support.mjs';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_DIR, apiCall, launchBrowser, login, screenshot, startPanel, startUi } from './support.mjs';
 
 const ADMIN_PAGES = [
   { link: 'All servers', path: '/admin/servers', heading: 'All servers', shot: 'admin-servers' },
@@ -96,6 +98,35 @@ describe('panel web UI', () => {
     assert.equal(await page.locator('.perm-item input[type=checkbox]').count(), 36);
     assert.equal(await page.locator('.perm-item input[type=checkbox]:checked').count(), 36);
     await screenshot(page, 'admin-user-permissions');
+  });
+
+  test('adding a node shows its join command once', async () => {
+    await page.goto(`${ui.url}/admin/nodes`);
+    await page.getByRole('button', { name: 'Add node' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('berlin-1');
+    await page.getByLabel('Address').fill('10.0.0.7');
+    await page.getByRole('button', { name: 'Create node' }).click();
+    const join = page.getByTestId('join-command');
+    await join.waitFor();
+    assert.match(await join.innerText(), /^cap-agent join http:\/\/\S+ \S+$/);
+    await screenshot(page, 'admin-node-join-command');
+    await page.getByRole('button', { name: 'Done' }).click();
+    const row = page.locator('tr', { hasText: 'berlin-1' });
+    await row.getByText('awaiting join').waitFor();
+    assert.match(await row.innerText(), /10\.0\.0\.7:8443/);
+  });
+
+  test('an egg pasted as text imports as a new template', async () => {
+    const egg = JSON.parse(readFileSync(path.join(REPO_DIR, 'crates/templates/builtin/test-game.json'), 'utf8'));
+    egg.name = 'Pasted Game';
+    delete egg.uuid;
+    await page.goto(`${ui.url}/admin/templates`);
+    await page.getByRole('button', { name: 'Import egg' }).click();
+    await page.getByLabel('…or paste it here').fill(JSON.stringify(egg));
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.getByRole('cell', { name: /Pasted Game/ }).waitFor();
+    const broken = await apiCall(page, 'POST', '/api/alts/import', { ctrlId: 'nope', egg: 'not an egg' });
+    assert.ok(broken.status >= 400 && broken.status < 500, `bad egg gave ${broken.status}`);
   });
 
   test('account page', async () => {

@@ -128,8 +128,13 @@ export type ArchiveFormat = 'tar.gz' | 'zip';
 export interface Node {
   id: string;
   name: string;
+  description: string;
   address: string;
   port: number;
+  scheme: 'https' | 'http';
+  certFingerprint: string | null;
+  /** Created but its agent has not used the join command yet. */
+  awaitingJoin: boolean;
   status: NodeStatus;
   lastSeenAt: string | null;
   memoryMb: number;
@@ -141,15 +146,21 @@ export interface Node {
 
 export interface NewNode {
   name: string;
+  description: string;
   address: string;
   port: number;
+  scheme: 'https' | 'http';
   memoryMb: number;
   diskMb: number;
   portRangeStart: number;
   portRangeEnd: number;
 }
 
-export type CreatedNode = Node & { joinCommand: string };
+export interface CreatedNode {
+  node: Node;
+  /** `cap-agent join PANEL_URL TOKEN`, shown once. */
+  joinCommand?: string;
+}
 
 export interface Ctrl {
   id: string;

@@ -11,6 +11,8 @@ import { useAction, useApi } from '../../lib/useApi';
 
 const EMPTY: NewNode = {
   name: '',
+  description: '',
+  scheme: 'https',
   address: '',
   port: 8443,
   memoryMb: 8192,
@@ -18,6 +20,12 @@ const EMPTY: NewNode = {
   portRangeStart: 25565,
   portRangeEnd: 25665,
 };
+
+/** The editable fields of a node (the API rejects unknown fields). */
+function editable(n: Node): NewNode {
+  const { name, description, address, port, scheme, memoryMb, diskMb, portRangeStart, portRangeEnd } = n;
+  return { name, description, address, port, scheme, memoryMb, diskMb, portRangeStart, portRangeEnd };
+}
 
 function NodeForm({
   initial,
@@ -63,11 +71,24 @@ function NodeForm({
           errors={errors('address')}
         />
         <Field label="Agent port" min={1} max={65535} required {...num('port')} />
+        <div className="field">
+          <label htmlFor="node-scheme">Connection</label>
+          <select id="node-scheme" value={n.scheme} onChange={(e) => setN({ ...n, scheme: e.target.value as NewNode['scheme'] })}>
+            <option value="https">HTTPS (pinned certificate)</option>
+            <option value="http">Plain HTTP (loopback and tests only)</option>
+          </select>
+        </div>
         <Field label="Memory (MiB)" min={0} required {...num('memoryMb')} />
         <Field label="Disk (MiB)" min={0} required {...num('diskMb')} />
         <Field label="First game port" min={1} max={65535} required {...num('portRangeStart')} />
         <Field label="Last game port" min={1} max={65535} required {...num('portRangeEnd')} />
       </div>
+      <Field
+        label="Description"
+        value={n.description}
+        onChange={(e) => setN({ ...n, description: e.target.value })}
+        errors={errors('description')}
+      />
       <div className="actions">
         <button type="submit" className="btn btn-primary" disabled={busy}>
           {submitLabel}
@@ -133,9 +154,7 @@ export function NodesPage() {
               {items.map((n) => (
                 <tr key={n.id}>
                   <td>{n.name}</td>
-                  <td>
-                    <StateBadge state={n.status} />
-                  </td>
+                  <td>{n.awaitingJoin ? <span className="tag">awaiting join</span> : <StateBadge state={n.status} />}</td>
                   <td title={n.lastSeenAt ?? undefined}>{formatAgo(n.lastSeenAt)}</td>
                   <td>
                     <code>
@@ -196,8 +215,8 @@ export function NodesPage() {
         onClose={() => setCreated(null)}
       >
         <p>
-          Run this on <strong>{created?.name}</strong> to install the agent and connect it to the panel. It contains a one-time
-          secret and is shown only now.
+          Run this on <strong>{created?.node.name}</strong> to install the agent and connect it to the panel. It contains a
+          one-time secret and is shown only now.
         </p>
       </SecretDialog>
 
@@ -205,21 +224,13 @@ export function NodesPage() {
         <ErrorMessage error={action.error} />
         {editing && (
           <NodeForm
-            initial={editing}
+            initial={editable(editing)}
             submitLabel="Save"
             busy={action.busy}
             errors={fieldErrors}
             onSubmit={(n) =>
               void action.run(async () => {
-                await api.nodes.update(editing.id, {
-                  name: n.name,
-                  address: n.address,
-                  port: n.port,
-                  memoryMb: n.memoryMb,
-                  diskMb: n.diskMb,
-                  portRangeStart: n.portRangeStart,
-                  portRangeEnd: n.portRangeEnd,
-                });
+                await api.nodes.update(editing.id, n);
                 setEditing(null);
                 await nodes.reload();
               })
