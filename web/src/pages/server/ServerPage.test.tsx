@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { render, screen, within } from '@testing-library/react';
+import { MemoryRouter, Route, Routes } from 'react-router';
+import { configureApi, type Server, type Session } from '../../api';
+import { StaticAuthProvider } from '../../auth/AuthContext';
+import { json, ok, startServer } from '../../test/httpServer';
+import { ServerPage } from './ServerPage';
+
+let srv: Awaited<ReturnType<typeof startServer>>;
+let permissions: string[] = [];
+
+const server = (): Server => ({
+  id: 's1',
+  name: 'Creative',
+  description: null,
+  ownerId: 'owner-1',
+  owner: { id: 'owner-1', username: 'olivia' },
+  nodeId: 'n1',
+  node: { id: 'n1', name: 'berlin-1', status: 'online' },
+  altId: 'a1',
+  alt: { id: 'a1', name: 'Test Game' },
+  state: 'offline',
+  limits: { memoryMb: 1024, cpuPercent: 100, diskMb: 2048 },
+  allocation: { ip: '10.0.0.7', port: 25565 },
+  createdAt: '2026-01-01T00:00:00Z',
+  updatedAt: '2026-01-01T00:00:00Z',
+  permissions,
+});
+
+beforeAll(async () => {
+  srv = await startServer((req, res) => {
+    if (req.url === '/api/servers/s1') return json(res, 200, ok(server()));
+    if (req.url?.startsWith('/api/servers/s1/stats'))
+      return json(
+        res,
+        200,
+        ok({ cpuPercent: 12.5, memoryBytes: 256 * 1048576, memoryLimitBytes: 1073741824, diskBytes: 0, uptimeSecs: 90 }),
+      );
+    if (req.url?.startsWith('/api/servers/s1/files/list')) return json(res, 200, ok([]));
+    if (req.url === '/api/servers/s1/variables') return json(res, 200, ok([]));
+    json(res, 404, { success: false, error: 'no such route', code: 'NOT_FOUND', requestId: 'x' });
+  });
+  configureApi({ baseUrl: srv.url, onUnauthorized: () => {} });
+});
+afterAll(() => srv.close());
+
+const session: Session = {
+  user: { id: 'sub-1', username: 'sam', email: 's@x', role: 'user', disabled: false, createdAt: '', lastLoginAt: null },
+  permissions: ['server:view'],
+};
+
+function renderAt(path: string) {
+  return render(
+    <MemoryRouter initialEntries={[path]}>
+      <StaticAuthProvider session={session}>
+        <Routes>
+          <Route path="/servers/:id/*" element={<ServerPage />} />
+        </Routes>
+      </StaticAuthProvider>
+    </MemoryRouter>,
+  );
+}
+
+describe('ServerPage permission-based hiding', () => {
+  it('a subuser with file access only sees Files and Startup, no power or console', async () => {
+    permissions = ['server:view', 'file:read'];
+    renderAt('/servers/s1');
+    const tabs = await screen.findByRole('navigation', { name: 'Server sections' });
+    expect(
+      within(tabs)
+        .getAllByRole('link')
+        .map((l) => l.textContent),
+    ).toEqual(['Files', 'Startup']);
+    expect(screen.queryByRole('button', { name: 'Start' })).toBeNull();
+    expect(await screen.findByText(/This folder is empty/)).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Upload' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'New folder' })).toBeNull();
+    const cpu = await screen.findByTestId('stat-cpu');
+    await screen.findByText(/^13%/, { selector: '[data-testid=stat-cpu]' });
+    expect(cpu.textContent).toBe('13% / 100%');
+  });
+
+  it('power and write actions appear with their permissions', async () => {
+    permissions = ['server:view', 'server:power', 'file:read', 'file:write'];
+    renderAt('/servers/s1/files');
+    expect(await screen.findByRole('button', { name: 'Start' })).toBeTruthy();
+    expect((screen.getByRole('button', { name: 'Stop' }) as HTMLButtonElement).disabled).toBe(true);
+    expect(await screen.findByRole('button', { name: 'New folder' })).toBeTruthy();
+  });
+
+  it('a section the user may not open says so instead of breaking', async () => {
+    permissions = ['server:view', 'file:read'];
+    renderAt('/servers/s1/settings');
+    expect(await screen.findByText('This section is not available to you.')).toBeTruthy();
+  });
+});
