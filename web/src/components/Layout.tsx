@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { NavLink, Outlet } from 'react-router';
 import { useAuth } from '../auth/AuthContext';
 import { adminLinks } from '../lib/access';
@@ -9,6 +9,12 @@ export function Layout() {
   const [menuOpen, setMenuOpen] = useState(false);
   const admin = adminLinks(session);
   const close = () => setMenuOpen(false);
+  useEffect(() => {
+    if (!menuOpen) return;
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setMenuOpen(false);
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [menuOpen]);
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
