@@ -21,6 +21,7 @@ import type {
   Page,
   PermissionCatalogue,
   PowerAction,
+  RawStats,
   Server,
   ServerVariable,
   Session,
@@ -64,7 +65,8 @@ export const api = {
     remove: (id: string) => http.del<void>(srv(id)),
     power: (id: string, action: PowerAction) => http.post<void>(srv(id, '/power'), { action }),
     reinstall: (id: string) => http.post<void>(srv(id, '/reinstall')),
-    stats: (id: string) => http.get<Stats>(srv(id, '/stats')),
+    /** Latest stats, or null while the server is not running. */
+    stats: async (id: string) => normalizeStats(await http.get<RawStats | null>(srv(id, '/stats'))),
     variables: (id: string) => http.get<ServerVariable[]>(srv(id, '/variables')),
     setVariables: (id: string, variables: Record<string, string>) => http.put<unknown>(srv(id, '/variables'), { variables }),
     subusers: (id: string) => http.get<Subuser[] | Page<Subuser>>(srv(id, '/subusers')),
@@ -146,4 +148,16 @@ export const api = {
 export function itemsOf<T>(data: T[] | Page<T> | null | undefined): T[] {
   if (!data) return [];
   return Array.isArray(data) ? data : (data.items ?? []);
+}
+
+/** One Stats shape from either wire form (REST or console socket). */
+export function normalizeStats(raw: RawStats | null | undefined): Stats | null {
+  if (!raw) return null;
+  return {
+    cpuPercent: raw.cpuPercent,
+    memoryBytes: raw.memoryBytes,
+    memoryLimitBytes: raw.memoryLimitBytes ?? null,
+    diskBytes: raw.diskBytes,
+    uptimeSecs: raw.uptimeSecs ?? raw.uptimeSeconds ?? 0,
+  };
 }

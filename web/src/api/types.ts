@@ -61,16 +61,18 @@ export interface Limits {
 export interface Server {
   id: string;
   name: string;
-  description: string | null;
+  description: string;
   ownerId: string;
   owner: { id: string; username: string };
-  nodeId: string;
+  nodeId: string | null;
   node: { id: string; name: string; status: NodeStatus } | null;
   altId: string;
   alt: { id: string; name: string };
   state: ServerState;
   limits: Limits;
   allocation: { ip: string; port: number } | null;
+  /** Latest stats while the server runs. */
+  stats?: RawStats | null;
   createdAt: string;
   updatedAt: string;
   /** Keys the caller holds on this server. */
@@ -97,12 +99,25 @@ export interface ServerVariable {
   userEditable: boolean;
 }
 
+/** Resource use of a running server, as the UI uses it (see `normalizeStats`). */
 export interface Stats {
   cpuPercent: number;
   memoryBytes: number;
-  memoryLimitBytes: number;
+  memoryLimitBytes: number | null;
   diskBytes: number;
   uptimeSecs: number;
+}
+
+/** Stats as the panel sends them: the REST API says `uptimeSeconds`, the console socket
+ * `uptimeSecs`; limits are absent when unlimited. */
+export interface RawStats {
+  cpuPercent: number;
+  memoryBytes: number;
+  memoryLimitBytes?: number | null;
+  diskBytes: number;
+  diskLimitBytes?: number | null;
+  uptimeSecs?: number;
+  uptimeSeconds?: number;
 }
 
 export interface Subuser {

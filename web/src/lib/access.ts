@@ -18,18 +18,17 @@ export interface ServerAccess {
 
 const has = (keys: readonly string[], key: string) => keys.includes(key);
 
-export function serverAccess(server: Pick<Server, 'permissions' | 'ownerId'>, session: Session | null): ServerAccess {
+/** What the caller may do on one server, from the keys the panel lists for it
+ * (`server.permissions`: the owner's and admins' own keys, or a subuser's grant). */
+export function serverAccess(server: Pick<Server, 'permissions'>): ServerAccess {
   const p = server.permissions;
-  const global = session?.permissions ?? [];
-  const isOwner = !!session && session.user.id === server.ownerId;
   const update = has(p, 'server:update');
   const remove = has(p, 'server:delete');
-  const manageSubusers = isOwner || has(global, 'admin:permissions');
   const tabs: ServerTab[] = [];
   if (has(p, 'console:view')) tabs.push('console');
   if (has(p, 'file:read')) tabs.push('files');
-  if (has(p, 'server:view') || update) tabs.push('startup');
-  if (manageSubusers) tabs.push('subusers');
+  if (has(p, 'server:view')) tabs.push('startup');
+  if (update) tabs.push('subusers');
   if (update || remove) tabs.push('settings');
   return {
     tabs,

@@ -1,12 +1,12 @@
 import { backoffDelay, DEFAULT_BACKOFF, type Backoff } from './backoff';
-import type { ServerState, Stats } from '../api';
+import type { RawStats, ServerState } from '../api';
 
 /** Messages the panel sends on the console socket. */
 export type ConsoleMessage =
   | { type: 'history'; lines: string[] }
   | { type: 'console'; lines: string[] }
-  | { type: 'state'; state: ServerState }
-  | ({ type: 'stats' } & Stats)
+  | { type: 'state'; state: ServerState; message?: string | null }
+  | ({ type: 'stats' } & RawStats)
   | { type: 'error'; message: string };
 
 export type ConnectionStatus =

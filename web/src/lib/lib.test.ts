@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Server, Session } from '../api';
+import { normalizeStats, type Server, type Session } from '../api';
 import { adminLinks, powerAllowed, serverAccess } from './access';
 import { CommandHistory } from './commandHistory';
 import { formatAgo, formatBytes, joinPath, parentPath } from './format';
@@ -11,7 +11,7 @@ const session = (permissions: string[], id = 'u1'): Session => ({
   user: { id, username: 'sam', email: 's@x', role: 'user', disabled: false, createdAt: '', lastLoginAt: null },
   permissions,
 });
-const server = (permissions: string[], ownerId = 'owner'): Pick<Server, 'permissions' | 'ownerId'> => ({ permissions, ownerId });
+const server = (permissions: string[]): Pick<Server, 'permissions'> => ({ permissions });
 
 describe('CommandHistory', () => {
   it('walks back and forth and restores the draft', () => {
@@ -38,7 +38,7 @@ describe('CommandHistory', () => {
 
 describe('serverAccess', () => {
   it('shows only the tabs and actions the permissions allow', () => {
-    const a = serverAccess(server(['server:view', 'console:view', 'file:read']), session([]));
+    const a = serverAccess(server(['server:view', 'console:view', 'file:read']));
     expect(a.tabs).toEqual(['console', 'files', 'startup']);
     expect(a).toMatchObject({
       power: false,
@@ -50,7 +50,7 @@ describe('serverAccess', () => {
     });
   });
 
-  it('gives the owner subusers and full holders settings', () => {
+  it('gives subusers and settings to holders of server:update', () => {
     const all = [
       'server:view',
       'server:update',
@@ -63,13 +63,13 @@ describe('serverAccess', () => {
       'file:delete',
       'file:archive',
     ];
-    const a = serverAccess(server(all, 'u1'), session([], 'u1'));
+    const a = serverAccess(server(all));
     expect(a.tabs).toEqual(['console', 'files', 'startup', 'subusers', 'settings']);
     expect(Object.values(a).every((v) => v !== false)).toBe(true);
   });
 
   it('hides everything for a subuser with no keys', () => {
-    expect(serverAccess(server([]), session([])).tabs).toEqual([]);
+    expect(serverAccess(server([])).tabs).toEqual([]);
   });
 });
 
@@ -158,5 +158,18 @@ describe('LineFeed', () => {
     f.reset(['h1']);
     expect(f.snapshot()).toEqual(['h1']);
     expect(events.map((e) => e.kind)).toEqual(['append', 'append', 'reset']);
+  });
+});
+
+describe('normalizeStats', () => {
+  it('reads both wire forms of uptime and treats a missing limit as unlimited', () => {
+    const base = { cpuPercent: 5, memoryBytes: 10, diskBytes: 3 };
+    expect(normalizeStats({ ...base, uptimeSeconds: 7 })).toEqual({ ...base, uptimeSecs: 7, memoryLimitBytes: null });
+    expect(normalizeStats({ ...base, uptimeSecs: 9, memoryLimitBytes: 100 })).toEqual({
+      ...base,
+      uptimeSecs: 9,
+      memoryLimitBytes: 100,
+    });
+    expect(normalizeStats(null)).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, type ServerState, type Stats } from '../api';
+import { api, normalizeStats, type ServerState, type Stats } from '../api';
 import { ConsoleConnection, type ConnectionStatus } from './consoleConnection';
 import { LineFeed } from './lineFeed';
 
@@ -52,7 +52,7 @@ export function useServerLive(serverId: string, consoleEnabled: boolean): Server
       const poll = async () => {
         try {
           const s = await api.servers.stats(serverId);
-          if (alive) onStats(s);
+          if (alive && s) onStats(s);
         } catch {
           // Stats are best-effort; the header shows the server state from the API.
         }
@@ -78,9 +78,11 @@ export function useServerLive(serverId: string, consoleEnabled: boolean): Server
           case 'state':
             setState(m.state);
             break;
-          case 'stats':
-            onStats(m);
+          case 'stats': {
+            const s = normalizeStats(m);
+            if (s) onStats(s);
             break;
+          }
           case 'error':
             setLastError(m.message);
             break;

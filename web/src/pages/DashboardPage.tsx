@@ -1,6 +1,5 @@
-import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
-import { api, type Server, type Stats } from '../api';
+import { api, normalizeStats } from '../api';
 import { useAuth } from '../auth/AuthContext';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { Pagination } from '../components/Pagination';
@@ -12,41 +11,10 @@ import { formatBytes, formatPercent } from '../lib/format';
 import { useApi } from '../lib/useApi';
 
 const PER_PAGE = 25;
-const LIVE_STATES = new Set(['running', 'starting', 'stopping']);
-
-/** CPU and memory of the running servers on screen, refreshed every few seconds. */
-function useLiveStats(servers: Server[] | undefined): Record<string, Stats> {
-  const [stats, setStats] = useState<Record<string, Stats>>({});
-  const ids = (servers ?? []).filter((s) => LIVE_STATES.has(s.state)).map((s) => s.id);
-  const key = ids.join(',');
-  useEffect(() => {
-    if (!key) return;
-    let alive = true;
-    const load = async () => {
-      const results = await Promise.allSettled(key.split(',').map((id) => api.servers.stats(id)));
-      if (!alive) return;
-      const next: Record<string, Stats> = {};
-      key.split(',').forEach((id, i) => {
-        const r = results[i];
-        if (r.status === 'fulfilled') next[id] = r.value;
-      });
-      setStats(next);
-    };
-    void load();
-    const t = setInterval(() => void load(), 5000);
-    return () => {
-      alive = false;
-      clearInterval(t);
-    };
-  }, [key]);
-  return stats;
-}
-
 export function DashboardPage() {
   const { session, can } = useAuth();
   const { filter, setFilter, query, page, setPage } = useListQuery();
   const list = useApi(() => api.servers.list({ page, perPage: PER_PAGE, name: query }), [page, query], 5000);
-  const stats = useLiveStats(list.data?.items);
   const items = list.data?.items ?? [];
 
   return (
@@ -93,7 +61,7 @@ export function DashboardPage() {
       ) : (
         <ul className="server-grid">
           {items.map((s) => {
-            const st = stats[s.id];
+            const st = normalizeStats(s.stats);
             return (
               <li key={s.id} className="card server-card">
                 <div className="server-card-head">

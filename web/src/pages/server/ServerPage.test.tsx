@@ -12,7 +12,7 @@ let permissions: string[] = [];
 const server = (): Server => ({
   id: 's1',
   name: 'Creative',
-  description: null,
+  description: '',
   ownerId: 'owner-1',
   owner: { id: 'owner-1', username: 'olivia' },
   nodeId: 'n1',
@@ -34,7 +34,14 @@ beforeAll(async () => {
       return json(
         res,
         200,
-        ok({ cpuPercent: 12.5, memoryBytes: 256 * 1048576, memoryLimitBytes: 1073741824, diskBytes: 0, uptimeSecs: 90 }),
+        ok({
+          cpuPercent: 12.5,
+          memoryBytes: 256 * 1048576,
+          memoryLimitBytes: 1073741824,
+          diskBytes: 0,
+          uptimeSeconds: 90,
+          processCount: 1,
+        }),
       );
     if (req.url?.startsWith('/api/servers/s1/files/list')) return json(res, 200, ok([]));
     if (req.url === '/api/servers/s1/variables') return json(res, 200, ok([]));
@@ -78,6 +85,7 @@ describe('ServerPage permission-based hiding', () => {
     const cpu = await screen.findByTestId('stat-cpu');
     await screen.findByText(/^13%/, { selector: '[data-testid=stat-cpu]' });
     expect(cpu.textContent).toBe('13% / 100%');
+    expect(screen.getByText('1m 30s')).toBeTruthy();
   });
 
   it('power and write actions appear with their permissions', async () => {

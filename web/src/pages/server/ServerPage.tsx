@@ -1,6 +1,5 @@
 import { NavLink, Navigate, Route, Routes, useParams } from 'react-router';
-import { api, type Server } from '../../api';
-import { useAuth } from '../../auth/AuthContext';
+import { api, normalizeStats, type Server } from '../../api';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { PowerButtons } from '../../components/PowerButtons';
 import { Sparkline } from '../../components/Sparkline';
@@ -25,7 +24,7 @@ const TAB_LABELS: Record<ServerTab, string> = {
 };
 
 function StatsRow({ server, live }: { server: Server; live: ServerLive }) {
-  const s = live.stats;
+  const s = live.stats ?? normalizeStats(server.stats);
   const memLimit = s?.memoryLimitBytes || server.limits.memoryMb * 1024 * 1024;
   const cpuMax = server.limits.cpuPercent > 0 ? server.limits.cpuPercent : 100;
   return (
@@ -63,10 +62,9 @@ function StatsRow({ server, live }: { server: Server; live: ServerLive }) {
 
 export function ServerPage() {
   const { id = '' } = useParams();
-  const { session } = useAuth();
   const server = useApi(() => api.servers.get(id), [id], 5000);
   const data = server.data;
-  const access = data ? serverAccess(data, session) : null;
+  const access = data ? serverAccess(data) : null;
   const live = useServerLive(id, !!access?.tabs.includes('console'));
 
   if (server.loading && !data) return <Spinner label="Loading server" />;
