@@ -94,6 +94,7 @@ describe('panel web UI', () => {
     await page.goto(`${ui.url}/admin/users`);
     await page.getByRole('link', { name: panel.username, exact: true }).click();
     await page.getByRole('heading', { name: 'Permissions' }).waitFor();
+    await page.locator('.perm-item input[type=checkbox]').nth(35).waitFor();
     assert.equal(await page.locator('.perm-category').count(), 10);
     assert.equal(await page.locator('.perm-item input[type=checkbox]').count(), 36);
     assert.equal(await page.locator('.perm-item input[type=checkbox]:checked').count(), 36);

@@ -33,7 +33,9 @@ impl Application {
         services::templates::seed_builtins(&db).await?;
         let initial_admin = bootstrap::ensure_initial_admin(&db).await?;
         let listener = listener::bind(config.listen).await?;
+        let discovery = std::time::Duration::from_secs(config.discovery_interval_secs.max(1));
         let state = AppState::new(db, config, secrets);
+        state.hub().start(discovery).await?;
         Ok(Application {
             router: http::router(state.clone()),
             listener,
@@ -80,7 +82,9 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(|e| Error::Startup(format!("server error: {e}")))
+        .map_err(|e| Error::Startup(format!("server error: {e}")))?;
+        self.state.hub().shutdown();
+        Ok(())
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Config {
     pub login_attempts_per_minute: u32,
     /// Requests per second allowed per client IP (bursts of 4×); 0 disables the limit.
     pub requests_per_second: u32,
+    /// Seconds between discovery sweeps (health probes of every node).
+    pub discovery_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -53,6 +55,7 @@ impl Default for Config {
             cors_origins: Vec::new(),
             login_attempts_per_minute: 10,
             requests_per_second: 100,
+            discovery_interval_secs: 15,
         }
     }
 }

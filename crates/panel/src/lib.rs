@@ -3,6 +3,7 @@
 //! `main.rs` parses the command line and calls [`run`]; tests call
 //! [`Application::build`] on port 0 and drive the returned application.
 
+pub mod agents;
 pub mod app;
 pub mod auth;
 pub mod bootstrap;

@@ -136,6 +136,7 @@ const MODERATOR_PERMISSIONS: &[&str] = &[
 
 const USER_PERMISSIONS: &[&str] = &[
     "server:view",
+    "server:update",
     "server:power",
     "server:schedule",
     "file:read",

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use sea_orm::DatabaseConnection;
 
+use crate::agents::AgentHub;
 use crate::config::Config;
 use crate::http::rate_limit::RateLimits;
 use crate::secrets::Secrets;
@@ -18,12 +19,14 @@ struct Inner {
     db: DatabaseConnection,
     config: Config,
     secrets: Secrets,
+    hub: AgentHub,
     limits: RateLimits,
     started_at: Instant,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, config: Config, secrets: Secrets) -> Self {
+        let hub = AgentHub::new(db.clone(), secrets.clone());
         AppState {
             inner: Arc::new(Inner {
                 db,
@@ -33,6 +36,7 @@ impl AppState {
                 ),
                 config,
                 secrets,
+                hub,
                 started_at: Instant::now(),
             }),
         }
@@ -48,6 +52,11 @@ impl AppState {
 
     pub fn secrets(&self) -> &Secrets {
         &self.inner.secrets
+    }
+
+    /// Connections to the agents.
+    pub fn hub(&self) -> &AgentHub {
+        &self.inner.hub
     }
 
     pub fn limits(&self) -> &RateLimits {

@@ -3,6 +3,7 @@
 
 use sea_orm::sea_query::{Expr, Func, LikeExpr, SimpleExpr};
 
+pub mod allocations;
 pub mod alts;
 pub mod api_keys;
 pub mod audit;
@@ -10,6 +11,7 @@ pub mod ctrls;
 pub mod monitoring;
 pub mod nodes;
 pub mod permissions;
+pub mod server_variables;
 pub mod servers;
 pub mod sessions;
 pub mod settings;

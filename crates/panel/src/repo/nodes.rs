@@ -1,9 +1,13 @@
 //! Nodes (machines running an agent).
 
-use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
+};
 
-use crate::db::entities::node;
+use crate::db::entities::{node, server};
 use crate::error::Result;
 
 #[derive(Debug, Clone)]
@@ -15,6 +19,7 @@ pub struct NewNode {
     pub scheme: String,
     /// Already encrypted with the panel's key.
     pub token_ciphertext: String,
+    pub join_token_hash: Option<String>,
     pub cert_fingerprint: Option<String>,
     pub memory_mb: i64,
     pub disk_mb: i64,
@@ -31,6 +36,7 @@ pub async fn create(db: &impl ConnectionTrait, new: NewNode) -> Result<node::Mod
         port: Set(new.port),
         scheme: Set(new.scheme),
         token_ciphertext: Set(new.token_ciphertext),
+        join_token_hash: Set(new.join_token_hash),
         cert_fingerprint: Set(new.cert_fingerprint),
         memory_mb: Set(new.memory_mb),
         disk_mb: Set(new.disk_mb),
@@ -42,4 +48,82 @@ pub async fn create(db: &impl ConnectionTrait, new: NewNode) -> Result<node::Mod
         updated_at: Set(now),
     };
     Ok(model.insert(db).await?)
+}
+
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<node::Model>> {
+    Ok(node::Entity::find()
+        .order_by_asc(node::Column::Name)
+        .all(db)
+        .await?)
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<node::Model>> {
+    Ok(node::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn find_by_name(db: &impl ConnectionTrait, name: &str) -> Result<Option<node::Model>> {
+    Ok(node::Entity::find()
+        .filter(node::Column::Name.eq(name))
+        .one(db)
+        .await?)
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    name: Option<&str>,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<node::Model>, u64)> {
+    let mut query = node::Entity::find().order_by_asc(node::Column::Name);
+    if let Some(name) = name {
+        query = query.filter(super::name_contains(node::Column::Name, name));
+    }
+    let paginator = query.paginate(db, per_page);
+    let total = paginator.num_items().await?;
+    Ok((paginator.fetch_page(page - 1).await?, total))
+}
+
+/// Saves changed columns of a node.
+pub async fn save(db: &impl ConnectionTrait, mut model: node::ActiveModel) -> Result<node::Model> {
+    model.updated_at = Set(Utc::now());
+    Ok(model.update(db).await?)
+}
+
+pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<()> {
+    node::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+pub async fn server_count(db: &impl ConnectionTrait, node_id: &str) -> Result<u64> {
+    Ok(server::Entity::find()
+        .filter(server::Column::NodeId.eq(node_id))
+        .count(db)
+        .await?)
+}
+
+/// Records what the panel last saw of a node.
+pub async fn set_status(
+    db: &impl ConnectionTrait,
+    id: &str,
+    status: &str,
+    seen_at: Option<DateTime<Utc>>,
+) -> Result<()> {
+    let mut update = node::Entity::update_many()
+        .col_expr(node::Column::Status, Expr::value(status))
+        .filter(node::Column::Id.eq(id));
+    if let Some(seen_at) = seen_at {
+        update = update.col_expr(node::Column::LastSeenAt, Expr::value(seen_at));
+    }
+    update.exec(db).await?;
+    Ok(())
+}
+
+pub async fn find_by_join_hash(
+    db: &impl ConnectionTrait,
+    hash: &str,
+) -> Result<Option<node::Model>> {
+    Ok(node::Entity::find()
+        .filter(node::Column::JoinTokenHash.eq(hash))
+        .one(db)
+        .await?)
 }

@@ -1,7 +1,8 @@
 //! Game servers.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::db::entities::server;
 use crate::error::Result;
@@ -43,4 +44,133 @@ pub async fn create(db: &impl ConnectionTrait, new: NewServer) -> Result<server:
 
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<server::Model>> {
     Ok(server::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Mirrors the state an agent reported.
+pub async fn set_state(db: &impl ConnectionTrait, id: &str, state: &str) -> Result<()> {
+    server::Entity::update_many()
+        .col_expr(server::Column::State, Expr::value(state))
+        .filter(server::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A server with the names of its owner, node and template, for lists.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct ServerListRow {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub owner_id: String,
+    pub owner_username: String,
+    pub node_id: Option<String>,
+    pub node_name: Option<String>,
+    pub node_status: Option<String>,
+    pub alt_id: String,
+    pub alt_name: String,
+    pub state: String,
+    pub memory_mb: i64,
+    pub cpu_percent: i32,
+    pub disk_mb: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Who may see which servers in a list.
+#[derive(Debug, Clone)]
+pub enum Visibility<'a> {
+    All,
+    /// Owned by, or shared as a subuser with, this user.
+    UserCanSee(&'a str),
+}
+
+fn list_query(visibility: &Visibility<'_>, name: Option<&str>) -> sea_orm::Select<server::Entity> {
+    use sea_orm::{JoinType, QuerySelect, RelationTrait};
+
+    use crate::db::entities::{alt, node, subuser, user};
+
+    let mut query = server::Entity::find()
+        .join(JoinType::InnerJoin, server::Relation::Owner.def())
+        .join(JoinType::LeftJoin, server::Relation::Node.def())
+        .join(JoinType::InnerJoin, server::Relation::Alt.def());
+    if let Visibility::UserCanSee(user_id) = visibility {
+        let shared = sea_orm::sea_query::Query::select()
+            .column(subuser::Column::ServerId)
+            .from(subuser::Entity)
+            .and_where(subuser::Column::UserId.eq(*user_id))
+            .to_owned();
+        query = query.filter(
+            sea_orm::Condition::any()
+                .add(server::Column::OwnerId.eq(*user_id))
+                .add(server::Column::Id.in_subquery(shared)),
+        );
+    }
+    if let Some(name) = name {
+        query = query.filter(super::name_contains(server::Column::Name, name));
+    }
+    query
+        .select_only()
+        .columns([
+            server::Column::Id,
+            server::Column::Name,
+            server::Column::Description,
+            server::Column::OwnerId,
+            server::Column::NodeId,
+            server::Column::AltId,
+            server::Column::State,
+            server::Column::MemoryMb,
+            server::Column::CpuPercent,
+            server::Column::DiskMb,
+            server::Column::CreatedAt,
+            server::Column::UpdatedAt,
+        ])
+        .column_as(user::Column::Username, "owner_username")
+        .column_as(node::Column::Name, "node_name")
+        .column_as(node::Column::Status, "node_status")
+        .column_as(alt::Column::Name, "alt_name")
+}
+
+/// A page of servers with totals.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    visibility: Visibility<'_>,
+    name: Option<&str>,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<ServerListRow>, u64)> {
+    use sea_orm::{PaginatorTrait, QueryOrder};
+
+    let total = list_query(&visibility, name).count(db).await?;
+    let rows = list_query(&visibility, name)
+        .order_by_asc(server::Column::Name)
+        .order_by_asc(server::Column::Id)
+        .into_model::<ServerListRow>()
+        .paginate(db, per_page)
+        .fetch_page(page - 1)
+        .await?;
+    Ok((rows, total))
+}
+
+/// One server's list row.
+pub async fn list_row(db: &impl ConnectionTrait, id: &str) -> Result<Option<ServerListRow>> {
+    Ok(list_query(&Visibility::All, None)
+        .filter(server::Column::Id.eq(id))
+        .into_model::<ServerListRow>()
+        .one(db)
+        .await?)
+}
+
+/// Saves changed columns of a server.
+pub async fn save(
+    db: &impl ConnectionTrait,
+    mut model: server::ActiveModel,
+) -> Result<server::Model> {
+    model.updated_at = Set(chrono::Utc::now());
+    Ok(model.update(db).await?)
+}
+
+pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<()> {
+    server::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
 }

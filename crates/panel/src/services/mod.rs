@@ -2,5 +2,7 @@
 
 pub mod audit;
 pub mod health;
+pub mod nodes;
+pub mod servers;
 pub mod templates;
 pub mod users;

@@ -200,6 +200,7 @@ pub async fn world(db: &DatabaseConnection, tag: &str) -> World {
             port: 8443,
             scheme: "https".into(),
             token_ciphertext: "v1:opaque".into(),
+            join_token_hash: None,
             cert_fingerprint: None,
             memory_mb: 4096,
             disk_mb: 10240,

@@ -13,6 +13,8 @@ pub struct Model {
     pub scheme: String,
     /// The node token, encrypted with the panel's key.
     pub token_ciphertext: String,
+    /// SHA-256 of the one-time join token; cleared when the agent joins.
+    pub join_token_hash: Option<String>,
     pub cert_fingerprint: Option<String>,
     pub memory_mb: i64,
     pub disk_mb: i64,

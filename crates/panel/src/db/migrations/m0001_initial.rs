@@ -111,6 +111,7 @@ enum Nodes {
     Port,
     Scheme,
     TokenCiphertext,
+    JoinTokenHash,
     CertFingerprint,
     MemoryMb,
     DiskMb,
@@ -500,6 +501,8 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(int(Nodes::Port))
             .col(ColumnDef::new(Nodes::Scheme).string_len(8).not_null())
             .col(text(Nodes::TokenCiphertext))
+            // SHA-256 of the one-time join token, until the agent has joined.
+            .col(ColumnDef::new(Nodes::JoinTokenHash).string_len(64).null())
             .col(
                 ColumnDef::new(Nodes::CertFingerprint)
                     .string_len(128)

@@ -2,6 +2,8 @@
 
 pub mod audit;
 pub mod auth;
+pub mod console;
+pub mod files;
 pub mod monitoring;
 pub mod nodes;
 pub mod permissions;

@@ -1,7 +1,851 @@
-//! Routes of the `servers` domain.
+//! `/api/servers`: game servers and their sub-resources (power, console input, variables,
+//! stats, subusers; files and the console WebSocket live in their own modules).
 
-use crate::http::access::ApiRoutes;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::Method;
+use cap_protocol::command::{Action, AgentResponse};
+use cap_protocol::server::ServerStats;
+use chrono::{DateTime, Utc};
+use garde::Validate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::auth::service::Client;
+use crate::auth::Principal;
+use crate::db::entities::server;
+use crate::error::{Error, Result};
+use crate::http::access::{Access, ApiRoutes, ServerScope};
+use crate::http::envelope::Envelope;
+use crate::http::extract::{Page, PageQuery, ValidJson, ValidQuery};
+use crate::permissions::SERVER_SCOPED;
+use crate::repo::{self, servers::ServerListRow, servers::Visibility};
+use crate::services::audit::{self, Entry};
+use crate::services::servers::{self as service, CreateServer, LimitsSpec};
+use crate::services::templates;
+use crate::state::AppState;
 
 pub fn routes(api: ApiRoutes) -> ApiRoutes {
-    api
+    let api = api
+        .add(
+            Method::GET,
+            "/servers",
+            Access::Permission("server:view"),
+            list,
+        )
+        .add(
+            Method::POST,
+            "/servers",
+            Access::Permission("server:create"),
+            create,
+        )
+        .add(
+            Method::GET,
+            "/servers/{id}",
+            Access::Server("server:view"),
+            get,
+        )
+        .add(
+            Method::PATCH,
+            "/servers/{id}",
+            Access::Server("server:update"),
+            update,
+        )
+        .add(
+            Method::DELETE,
+            "/servers/{id}",
+            Access::Server("server:delete"),
+            delete,
+        )
+        .add(
+            Method::POST,
+            "/servers/{id}/power",
+            Access::Server("server:power"),
+            power,
+        )
+        .add(
+            Method::POST,
+            "/servers/{id}/command",
+            Access::Server("console:command"),
+            command,
+        )
+        .add(
+            Method::POST,
+            "/servers/{id}/reinstall",
+            Access::Server("server:update"),
+            reinstall,
+        )
+        .add(
+            Method::GET,
+            "/servers/{id}/variables",
+            Access::Server("server:view"),
+            variables,
+        )
+        .add(
+            Method::PUT,
+            "/servers/{id}/variables",
+            Access::Server("server:update"),
+            set_variables,
+        )
+        .add(
+            Method::GET,
+            "/servers/{id}/stats",
+            Access::Server("server:view"),
+            stats,
+        )
+        .add(
+            Method::GET,
+            "/servers/{id}/preview",
+            Access::Server("server:update"),
+            preview,
+        )
+        .add(
+            Method::GET,
+            "/servers/{id}/subusers",
+            Access::Server("server:view"),
+            subusers,
+        )
+        .add(
+            Method::POST,
+            "/servers/{id}/subusers",
+            Access::Server("server:update"),
+            add_subuser,
+        )
+        .add(
+            Method::PATCH,
+            "/servers/{id}/subusers/{subuser_id}",
+            Access::Server("server:update"),
+            update_subuser,
+        )
+        .add(
+            Method::DELETE,
+            "/servers/{id}/subusers/{subuser_id}",
+            Access::Server("server:update"),
+            remove_subuser,
+        );
+    let api = super::console::routes(api);
+    super::files::routes(api)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Named {
+    id: String,
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NodeRef {
+    id: String,
+    name: String,
+    status: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OwnerRef {
+    id: String,
+    username: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitsView {
+    memory_mb: i64,
+    cpu_percent: i32,
+    disk_mb: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AllocationView {
+    ip: String,
+    port: i32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerView {
+    id: String,
+    name: String,
+    description: String,
+    owner_id: String,
+    owner: OwnerRef,
+    node_id: Option<String>,
+    node: Option<NodeRef>,
+    alt_id: String,
+    alt: Named,
+    state: String,
+    limits: LimitsView,
+    allocation: Option<AllocationView>,
+    stats: Option<ServerStats>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    /// What the caller may do on this server.
+    permissions: Vec<String>,
+}
+
+/// Builds views for rows, with allocations, live state and the caller's permissions.
+async fn views(
+    state: &AppState,
+    principal: &Principal,
+    rows: Vec<ServerListRow>,
+) -> Result<Vec<ServerView>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let allocations = repo::allocations::primary_for(state.db(), &ids).await?;
+    let shared = if principal.is_admin() {
+        Vec::new()
+    } else {
+        repo::subusers::for_user(state.db(), principal.id()).await?
+    };
+    let hub = state.hub();
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let live = uuid::Uuid::parse_str(&row.id)
+                .ok()
+                .and_then(|id| hub.live(id));
+            let permissions: Vec<String> = if principal.is_admin() || row.owner_id == principal.id()
+            {
+                principal.permissions.iter().cloned().collect()
+            } else {
+                shared
+                    .iter()
+                    .find(|s| s.server_id == row.id)
+                    .map(|s| {
+                        let mut keys = repo::subusers::permissions(s);
+                        keys.insert("server:view".to_owned());
+                        keys.into_iter().collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let node = row.node_id.clone().map(|id| {
+                let live_status = hub.status(&id);
+                NodeRef {
+                    status: if live_status == crate::agents::NodeStatus::Unknown {
+                        row.node_status.clone().unwrap_or_default()
+                    } else {
+                        live_status.as_str().to_owned()
+                    },
+                    name: row.node_name.clone().unwrap_or_default(),
+                    id,
+                }
+            });
+            ServerView {
+                allocation: allocations
+                    .iter()
+                    .find(|a| a.server_id.as_deref() == Some(row.id.as_str()))
+                    .map(|a| AllocationView {
+                        ip: a.ip.clone(),
+                        port: a.port,
+                    }),
+                state: live
+                    .as_ref()
+                    .map(|l| crate::agents::state_name(l.state).to_owned())
+                    .unwrap_or(row.state),
+                stats: live.and_then(|l| l.stats),
+                owner: OwnerRef {
+                    id: row.owner_id.clone(),
+                    username: row.owner_username,
+                },
+                owner_id: row.owner_id,
+                node_id: row.node_id,
+                node,
+                alt: Named {
+                    id: row.alt_id.clone(),
+                    name: row.alt_name,
+                },
+                alt_id: row.alt_id,
+                limits: LimitsView {
+                    memory_mb: row.memory_mb,
+                    cpu_percent: row.cpu_percent,
+                    disk_mb: row.disk_mb,
+                },
+                id: row.id,
+                name: row.name,
+                description: row.description,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                permissions,
+            }
+        })
+        .collect())
+}
+
+async fn view_one(state: &AppState, principal: &Principal, id: &str) -> Result<ServerView> {
+    let row = repo::servers::list_row(state.db(), id)
+        .await?
+        .ok_or_else(|| Error::not_found("server"))?;
+    views(state, principal, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| Error::not_found("server"))
+}
+
+async fn record(
+    state: &AppState,
+    principal: &Principal,
+    client: &Client,
+    action: &str,
+    server_id: &str,
+    details: serde_json::Value,
+) -> Result<()> {
+    audit::record(
+        state.db(),
+        client,
+        Entry {
+            user_id: Some(principal.id()),
+            action,
+            target_type: "server",
+            target_id: Some(server_id),
+            details,
+        },
+    )
+    .await
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ValidQuery(q): ValidQuery<PageQuery>,
+) -> Result<Envelope<Page<ServerView>>> {
+    let visibility = if principal.is_admin() {
+        Visibility::All
+    } else {
+        Visibility::UserCanSee(principal.id())
+    };
+    let (rows, total) = repo::servers::list(
+        state.db(),
+        visibility,
+        q.name_filter(),
+        q.page(),
+        q.per_page(),
+    )
+    .await?;
+    Ok(Envelope::ok(Page {
+        items: views(&state, &principal, rows).await?,
+        total,
+        page: q.page(),
+        per_page: q.per_page(),
+    }))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LimitsBody {
+    /// MiB of memory; 0 = unlimited.
+    #[garde(range(min = 0, max = 16_777_216))]
+    memory_mb: i64,
+    /// Percent of one core; 0 = unlimited.
+    #[garde(range(min = 0, max = 100_000))]
+    cpu_percent: i32,
+    /// MiB of disk; 0 = unlimited.
+    #[garde(range(min = 0, max = 1_073_741_824))]
+    disk_mb: i64,
+}
+
+impl From<LimitsBody> for LimitsSpec {
+    fn from(l: LimitsBody) -> Self {
+        LimitsSpec {
+            memory_mb: l.memory_mb,
+            cpu_percent: l.cpu_percent,
+            disk_mb: l.disk_mb,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateBody {
+    #[garde(length(min = 1, max = 191))]
+    name: String,
+    #[serde(default)]
+    #[garde(length(max = 4000))]
+    description: String,
+    #[garde(inner(length(min = 1, max = 64)))]
+    owner_id: Option<String>,
+    #[garde(length(min = 1, max = 64))]
+    node_id: String,
+    #[garde(length(min = 1, max = 64))]
+    alt_id: String,
+    #[garde(dive)]
+    limits: LimitsBody,
+    #[serde(default)]
+    #[garde(length(max = 256))]
+    variables: BTreeMap<String, String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    ValidJson(body): ValidJson<CreateBody>,
+) -> Result<Envelope<ServerView>> {
+    let owner_id = body.owner_id.unwrap_or_else(|| principal.id().to_owned());
+    if owner_id != principal.id() && !principal.is_admin() {
+        return Err(Error::Forbidden(
+            "only administrators create servers for other users".into(),
+        ));
+    }
+    let server = service::create(
+        &state,
+        CreateServer {
+            name: body.name.trim().to_owned(),
+            description: body.description,
+            owner_id,
+            node_id: body.node_id,
+            alt_id: body.alt_id,
+            limits: body.limits.into(),
+            variables: body.variables,
+        },
+    )
+    .await?;
+    record(
+        &state,
+        &principal,
+        &client,
+        "server.created",
+        &server.id,
+        json!({ "name": server.name }),
+    )
+    .await?;
+    Ok(
+        Envelope::ok(view_one(&state, &principal, &server.id).await?)
+            .with_message("server created; installing"),
+    )
+}
+
+async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    scope: ServerScope,
+) -> Result<Envelope<ServerView>> {
+    Ok(Envelope::ok(
+        view_one(&state, &principal, &scope.server.id).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    #[garde(inner(length(min = 1, max = 191)))]
+    name: Option<String>,
+    #[garde(inner(length(max = 4000)))]
+    description: Option<String>,
+    #[garde(dive)]
+    limits: Option<LimitsBody>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    scope: ServerScope,
+    ValidJson(body): ValidJson<UpdateBody>,
+) -> Result<Envelope<ServerView>> {
+    if body.limits.is_some() && !principal.has("server:create") {
+        return Err(Error::Forbidden(
+            "changing resource limits needs server:create".into(),
+        ));
+    }
+    let server = service::update(
+        &state,
+        scope.server,
+        body.name.map(|n| n.trim().to_owned()),
+        body.description,
+        body.limits.map(Into::into),
+    )
+    .await?;
+    record(
+        &state,
+        &principal,
+        &client,
+        "server.updated",
+        &server.id,
+        json!({ "name": server.name, "limitsChanged": body.limits.is_some() }),
+    )
+    .await?;
+    Ok(Envelope::ok(
+        view_one(&state, &principal, &server.id).await?,
+    ))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    scope: ServerScope,
+) -> Result<Envelope<()>> {
+    service::delete(&state, &scope.server).await?;
+    record(
+        &state,
+        &principal,
+        &client,
+        "server.deleted",
+        &scope.server.id,
+        json!({ "name": scope.server.name }),
+    )
+    .await?;
+    Ok(Envelope::ok(()).with_message("server deleted"))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct PowerBody {
+    #[garde(skip)]
+    action: Action,
+}
+
+/// How long a power request waits for the agent before answering "in progress".
+const POWER_WAIT: Duration = Duration::from_secs(5);
+
+async fn power(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    scope: ServerScope,
+    ValidJson(body): ValidJson<PowerBody>,
+) -> Result<Envelope<AgentResponse>> {
+    // Fail fast when the node is offline, before anything is spawned.
+    service::client_for(&state, &scope.server)?;
+    record(
+        &state,
+        &principal,
+        &client,
+        "server.power",
+        &scope.server.id,
+        json!({ "action": body.action }),
+    )
+    .await?;
+    let task = {
+        let (state, principal, server) = (state.clone(), principal.clone(), scope.server.clone());
+        let request_id = crate::http::envelope::current_request_id();
+        tokio::spawn(
+            crate::http::envelope::REQUEST_ID.scope(request_id, async move {
+                service::power(&state, &principal, &server, body.action).await
+            }),
+        )
+    };
+    match tokio::time::timeout(POWER_WAIT, task).await {
+        Ok(joined) => {
+            let response = joined.map_err(Error::internal)??;
+            Ok(Envelope::ok(response))
+        }
+        // A graceful stop can take the whole grace period; the console shows the outcome.
+        Err(_) => Ok(Envelope::ok(AgentResponse {
+            status: cap_protocol::command::CommandStatus::Stopped,
+            state: cap_protocol::server::ServerState::Stopping,
+            server_id: uuid::Uuid::parse_str(&scope.server.id).map_err(Error::internal)?,
+            timestamp: Utc::now(),
+            message: "in progress; the console shows the result".into(),
+            data: None,
+        })
+        .with_message("power action in progress")),
+    }
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CommandBody {
+    #[garde(length(min = 1, max = 4096), custom(single_line))]
+    command: String,
+}
+
+fn single_line(value: &str, _: &()) -> garde::Result {
+    if value.contains(['\n', '\r', '\0']) {
+        Err(garde::Error::new("must be a single line"))
+    } else {
+        Ok(())
+    }
+}
+
+async fn command(
+    State(state): State<AppState>,
+    scope: ServerScope,
+    ValidJson(body): ValidJson<CommandBody>,
+) -> Result<Envelope<()>> {
+    service::console_command(&state, &scope.server, &body.command).await?;
+    Ok(Envelope::ok(()))
+}
+
+async fn reinstall(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    scope: ServerScope,
+) -> Result<Envelope<()>> {
+    service::reinstall(&state, &scope.server).await?;
+    record(
+        &state,
+        &principal,
+        &client,
+        "server.reinstalled",
+        &scope.server.id,
+        json!({}),
+    )
+    .await?;
+    Ok(Envelope::ok(()).with_message("reinstalling"))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariableValue {
+    env_variable: String,
+    name: String,
+    description: String,
+    value: String,
+    default_value: String,
+    rules: String,
+    user_viewable: bool,
+    user_editable: bool,
+}
+
+async fn variable_values(
+    state: &AppState,
+    principal: &Principal,
+    server: &server::Model,
+) -> Result<Vec<VariableValue>> {
+    let template = templates::load(state.db(), &server.alt_id).await?;
+    let values = service::stored_values(state, server, &template).await?;
+    Ok(template
+        .alt
+        .variables
+        .iter()
+        .filter(|v| principal.is_admin() || v.user_viewable)
+        .map(|v| VariableValue {
+            value: values
+                .get(&v.env_variable)
+                .cloned()
+                .unwrap_or_else(|| v.default_value.clone()),
+            env_variable: v.env_variable.clone(),
+            name: v.name.clone(),
+            description: v.description.clone(),
+            default_value: v.default_value.clone(),
+            rules: v.rules.to_pipe_string(),
+            user_viewable: v.user_viewable,
+            user_editable: v.user_editable,
+        })
+        .collect())
+}
+
+async fn variables(
+    State(state): State<AppState>,
+    principal: Principal,
+    scope: ServerScope,
+) -> Result<Envelope<Vec<VariableValue>>> {
+    Ok(Envelope::ok(
+        variable_values(&state, &principal, &scope.server).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct VariablesBody {
+    #[garde(length(max = 256))]
+    variables: BTreeMap<String, String>,
+}
+
+async fn set_variables(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    scope: ServerScope,
+    ValidJson(body): ValidJson<VariablesBody>,
+) -> Result<Envelope<Vec<VariableValue>>> {
+    service::set_variables(
+        &state,
+        &scope.server,
+        &body.variables,
+        !principal.is_admin(),
+    )
+    .await?;
+    let changed: Vec<&String> = body.variables.keys().collect();
+    record(
+        &state,
+        &principal,
+        &client,
+        "server.variables_changed",
+        &scope.server.id,
+        json!({ "variables": changed }),
+    )
+    .await?;
+    Ok(Envelope::ok(
+        variable_values(&state, &principal, &scope.server).await?,
+    ))
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    scope: ServerScope,
+) -> Result<Envelope<Option<ServerStats>>> {
+    let id = uuid::Uuid::parse_str(&scope.server.id).map_err(Error::internal)?;
+    let live = state.hub().live(id).and_then(|l| l.stats);
+    Ok(Envelope::ok(live))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Preview {
+    startup: cap_templates::RenderedStartup,
+    config_files: Vec<cap_templates::RenderedConfigFile>,
+}
+
+async fn preview(State(state): State<AppState>, scope: ServerScope) -> Result<Envelope<Preview>> {
+    let (startup, config_files) = service::preview(&state, &scope.server).await?;
+    Ok(Envelope::ok(Preview {
+        startup,
+        config_files,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubuserView {
+    id: String,
+    user_id: String,
+    username: String,
+    email: String,
+    permissions: Vec<String>,
+    created_at: DateTime<Utc>,
+}
+
+async fn subusers(
+    State(state): State<AppState>,
+    scope: ServerScope,
+) -> Result<Envelope<Vec<SubuserView>>> {
+    let rows = repo::subusers::list(state.db(), &scope.server.id).await?;
+    Ok(Envelope::ok(
+        rows.into_iter()
+            .map(|(s, user)| SubuserView {
+                permissions: repo::subusers::permissions(&s).into_iter().collect(),
+                username: user
+                    .as_ref()
+                    .map(|u| u.username.clone())
+                    .unwrap_or_default(),
+                email: user.map(|u| u.email).unwrap_or_default(),
+                id: s.id,
+                user_id: s.user_id,
+                created_at: s.created_at,
+            })
+            .collect(),
+    ))
+}
+
+fn grant(permissions: Vec<String>) -> Result<BTreeSet<String>> {
+    let unknown: Vec<&String> = permissions
+        .iter()
+        .filter(|k| !SERVER_SCOPED.contains(&k.as_str()))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error::validation(
+            "permissions",
+            format!(
+                "not grantable to a subuser: {}",
+                unknown
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    Ok(permissions.into_iter().collect())
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct AddSubuser {
+    #[garde(length(min = 1, max = 191))]
+    username: String,
+    #[garde(length(max = 18))]
+    permissions: Vec<String>,
+}
+
+async fn add_subuser(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    scope: ServerScope,
+    ValidJson(body): ValidJson<AddSubuser>,
+) -> Result<Envelope<Vec<SubuserView>>> {
+    let permissions = grant(body.permissions)?;
+    let user = repo::users::find_by_login(state.db(), &body.username)
+        .await?
+        .ok_or_else(|| Error::validation("username", "no user with this name or e-mail"))?;
+    if user.id == scope.server.owner_id {
+        return Err(Error::validation("username", "this user owns the server"));
+    }
+    let subuser =
+        repo::subusers::create(state.db(), &scope.server.id, &user.id, &permissions).await?;
+    record(
+        &state,
+        &principal,
+        &client,
+        "subuser.added",
+        &scope.server.id,
+        json!({ "user": user.username, "permissions": permissions }),
+    )
+    .await?;
+    tracing::debug!(subuser = %subuser.id, "subuser added");
+    subusers(State(state), scope).await
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSubuser {
+    #[garde(length(max = 18))]
+    permissions: Vec<String>,
+}
+
+async fn find_subuser(
+    state: &AppState,
+    scope: &ServerScope,
+    id: &str,
+) -> Result<crate::db::entities::subuser::Model> {
+    repo::subusers::find_by_id(state.db(), &scope.server.id, id)
+        .await?
+        .ok_or_else(|| Error::not_found("subuser"))
+}
+
+async fn update_subuser(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    scope: ServerScope,
+    Path((_, subuser_id)): Path<(String, String)>,
+    ValidJson(body): ValidJson<UpdateSubuser>,
+) -> Result<Envelope<Vec<SubuserView>>> {
+    let permissions = grant(body.permissions)?;
+    let existing = find_subuser(&state, &scope, &subuser_id).await?;
+    repo::subusers::set_permissions(state.db(), existing, &permissions).await?;
+    record(
+        &state,
+        &principal,
+        &client,
+        "subuser.updated",
+        &scope.server.id,
+        json!({ "subuser": subuser_id, "permissions": permissions }),
+    )
+    .await?;
+    subusers(State(state), scope).await
+}
+
+async fn remove_subuser(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    scope: ServerScope,
+    Path((_, subuser_id)): Path<(String, String)>,
+) -> Result<Envelope<()>> {
+    find_subuser(&state, &scope, &subuser_id).await?;
+    repo::subusers::delete(state.db(), &subuser_id).await?;
+    record(
+        &state,
+        &principal,
+        &client,
+        "subuser.removed",
+        &scope.server.id,
+        json!({ "subuser": subuser_id }),
+    )
+    .await?;
+    Ok(Envelope::ok(()).with_message("subuser removed"))
 }

@@ -1,0 +1,397 @@
+//! `/api/servers/{id}/files/...`: the agent's jailed file API through the panel, with the
+//! `file:*` permissions. Uploads and downloads stream; nothing is buffered whole.
+
+use axum::body::Body;
+use axum::extract::{Multipart, State};
+use axum::http::{header, Method};
+use axum::response::{IntoResponse, Response};
+use cap_protocol::files::{
+    ArchiveFormat, CompressRequest, DecompressRequest, DeleteRequest, FileContent, FileEntry,
+    FileKind, MoveRequest, PathRequest, WriteFile,
+};
+use chrono::{DateTime, Utc};
+use garde::Validate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::agents::client::erased::Json;
+use crate::error::{Error, Result};
+use crate::http::access::{Access, ApiRoutes, ServerScope};
+use crate::http::envelope::Envelope;
+use crate::http::extract::{ValidJson, ValidQuery};
+use crate::services::servers as service;
+use crate::state::AppState;
+
+pub fn routes(api: ApiRoutes) -> ApiRoutes {
+    let read = Access::Server("file:read");
+    let write = Access::Server("file:write");
+    api.add(Method::GET, "/servers/{id}/files/list", read, list)
+        .add(Method::GET, "/servers/{id}/files/contents", read, contents)
+        .add(Method::GET, "/servers/{id}/files/download", read, download)
+        .add(
+            Method::PUT,
+            "/servers/{id}/files/contents",
+            write,
+            write_contents,
+        )
+        .add(Method::POST, "/servers/{id}/files/upload", write, upload)
+        .add(Method::POST, "/servers/{id}/files/mkdir", write, mkdir)
+        .add(Method::POST, "/servers/{id}/files/rename", write, rename)
+        .add(Method::POST, "/servers/{id}/files/copy", write, copy)
+        .add(
+            Method::POST,
+            "/servers/{id}/files/delete",
+            Access::Server("file:delete"),
+            delete,
+        )
+        .add(
+            Method::POST,
+            "/servers/{id}/files/compress",
+            Access::Server("file:archive"),
+            compress,
+        )
+        .add(
+            Method::POST,
+            "/servers/{id}/files/decompress",
+            Access::Server("file:archive"),
+            decompress,
+        )
+}
+
+/// The agent wants paths relative to the server directory; the UI shows them from `/`.
+fn relative(path: &str) -> String {
+    path.trim_start_matches('/').to_owned()
+}
+
+fn id_of(scope: &ServerScope) -> Result<Uuid> {
+    Uuid::parse_str(&scope.server.id).map_err(Error::internal)
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileView {
+    name: String,
+    path: String,
+    kind: &'static str,
+    size: u64,
+    modified: Option<DateTime<Utc>>,
+    mode: u32,
+}
+
+impl From<FileEntry> for FileView {
+    fn from(e: FileEntry) -> Self {
+        FileView {
+            kind: match e.kind {
+                FileKind::File => "file",
+                FileKind::Directory => "dir",
+                FileKind::Symlink => "symlink",
+                FileKind::Other => "other",
+            },
+            path: format!("/{}", e.path.trim_start_matches('/')),
+            name: e.name,
+            size: e.size,
+            modified: e.modified,
+            mode: e.mode,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PathParam {
+    #[serde(default)]
+    path: String,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    scope: ServerScope,
+    ValidQuery(q): ValidQuery<PathParam>,
+) -> Result<Envelope<Vec<FileView>>> {
+    let client = service::client_for(&state, &scope.server)?;
+    let entries: Vec<FileEntry> = client
+        .files(
+            Method::GET,
+            id_of(&scope)?,
+            "list",
+            &[("path", &relative(&q.path))],
+            None,
+        )
+        .await?;
+    Ok(Envelope::ok(
+        entries.into_iter().map(FileView::from).collect(),
+    ))
+}
+
+/// A text file's contents as `text/plain`.
+async fn contents(
+    State(state): State<AppState>,
+    scope: ServerScope,
+    ValidQuery(q): ValidQuery<PathParam>,
+) -> Result<Response> {
+    let client = service::client_for(&state, &scope.server)?;
+    let file: FileContent = client
+        .files(
+            Method::GET,
+            id_of(&scope)?,
+            "read",
+            &[("path", &relative(&q.path))],
+            None,
+        )
+        .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        file.content,
+    )
+        .into_response())
+}
+
+async fn write_contents(
+    State(state): State<AppState>,
+    scope: ServerScope,
+    ValidQuery(q): ValidQuery<PathParam>,
+    body: String,
+) -> Result<Envelope<FileView>> {
+    let client = service::client_for(&state, &scope.server)?;
+    let request = WriteFile {
+        path: relative(&q.path),
+        content: body,
+    };
+    let entry: FileEntry = client
+        .files(
+            Method::POST,
+            id_of(&scope)?,
+            "write",
+            &[],
+            Some(&Json(&request)),
+        )
+        .await?;
+    Ok(Envelope::ok(entry.into()))
+}
+
+/// Streams the agent's download through.
+async fn download(
+    State(state): State<AppState>,
+    scope: ServerScope,
+    ValidQuery(q): ValidQuery<PathParam>,
+) -> Result<Response> {
+    let client = service::client_for(&state, &scope.server)?;
+    let upstream = client.download(id_of(&scope)?, &relative(&q.path)).await?;
+    let name = q
+        .path
+        .rsplit('/')
+        .next()
+        .unwrap_or("download")
+        .replace(['"', '\\'], "_");
+    let mut response = Response::new(Body::from_stream(upstream.bytes_stream()));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// `multipart/form-data` with one or more files, each streamed to `<path>/<file name>`.
+async fn upload(
+    State(state): State<AppState>,
+    scope: ServerScope,
+    ValidQuery(q): ValidQuery<PathParam>,
+    mut multipart: Multipart,
+) -> Result<Envelope<Vec<FileView>>> {
+    let client = service::client_for(&state, &scope.server)?;
+    let id = id_of(&scope)?;
+    let dir = relative(&q.path);
+    let mut stored = Vec::new();
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| Error::BadRequest(format!("malformed upload: {e}")))?
+    {
+        let Some(file_name) = field.file_name().map(str::to_owned) else {
+            continue;
+        };
+        if file_name.is_empty() || file_name.contains(['/', '\\', '\0']) || file_name == ".." {
+            return Err(Error::validation(
+                "file",
+                format!("invalid file name {file_name:?}"),
+            ));
+        }
+        let target = if dir.is_empty() {
+            file_name
+        } else {
+            format!("{}/{file_name}", dir.trim_end_matches('/'))
+        };
+        // The field borrows the request; a small channel carries its chunks to the
+        // agent request while both are driven here, so memory stays bounded.
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
+        let body = reqwest::Body::wrap_stream(tokio_stream_from(rx));
+        let feed = async move {
+            loop {
+                let chunk = field.chunk().await.map_err(std::io::Error::other);
+                let done = matches!(chunk, Ok(None) | Err(_));
+                let item = match chunk {
+                    Ok(Some(bytes)) => Ok(bytes),
+                    Ok(None) => break,
+                    Err(e) => Err(e),
+                };
+                if tx.send(item).await.is_err() || done {
+                    break;
+                }
+            }
+        };
+        let (entry, ()) = tokio::join!(client.upload(id, &target, body), feed);
+        let entry = entry?;
+        let entry: FileEntry = serde_json::from_value(entry).map_err(Error::internal)?;
+        stored.push(entry.into());
+    }
+    if stored.is_empty() {
+        return Err(Error::validation("file", "no file in the upload"));
+    }
+    Ok(Envelope::ok(stored))
+}
+
+/// A stream over a channel's items (reqwest needs a `'static` stream).
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> + Send + 'static {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+async fn simple<B: Serialize + Sync>(
+    state: &AppState,
+    scope: &ServerScope,
+    action: &str,
+    body: &B,
+) -> Result<Envelope<()>> {
+    let client = service::client_for(state, &scope.server)?;
+    client
+        .files::<serde_json::Value>(Method::POST, id_of(scope)?, action, &[], Some(&Json(body)))
+        .await?;
+    Ok(Envelope::ok(()))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct PathBody {
+    #[garde(length(min = 1, max = 4096))]
+    path: String,
+}
+
+async fn mkdir(
+    State(state): State<AppState>,
+    scope: ServerScope,
+    ValidJson(body): ValidJson<PathBody>,
+) -> Result<Envelope<()>> {
+    simple(
+        &state,
+        &scope,
+        "mkdir",
+        &PathRequest {
+            path: relative(&body.path),
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct MoveBody {
+    #[garde(length(min = 1, max = 4096))]
+    from: String,
+    #[garde(length(min = 1, max = 4096))]
+    to: String,
+}
+
+impl From<MoveBody> for MoveRequest {
+    fn from(b: MoveBody) -> Self {
+        MoveRequest {
+            from: relative(&b.from),
+            to: relative(&b.to),
+        }
+    }
+}
+
+async fn rename(
+    State(state): State<AppState>,
+    scope: ServerScope,
+    ValidJson(body): ValidJson<MoveBody>,
+) -> Result<Envelope<()>> {
+    simple(&state, &scope, "rename", &MoveRequest::from(body)).await
+}
+
+async fn copy(
+    State(state): State<AppState>,
+    scope: ServerScope,
+    ValidJson(body): ValidJson<MoveBody>,
+) -> Result<Envelope<()>> {
+    simple(&state, &scope, "copy", &MoveRequest::from(body)).await
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct PathsBody {
+    #[garde(length(min = 1, max = 1000), inner(length(min = 1, max = 4096)))]
+    paths: Vec<String>,
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    scope: ServerScope,
+    ValidJson(body): ValidJson<PathsBody>,
+) -> Result<Envelope<()>> {
+    let paths = body.paths.iter().map(|p| relative(p)).collect();
+    simple(&state, &scope, "delete", &DeleteRequest { paths }).await
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CompressBody {
+    #[garde(length(min = 1, max = 1000), inner(length(min = 1, max = 4096)))]
+    paths: Vec<String>,
+    #[garde(length(min = 1, max = 4096))]
+    destination: String,
+    /// `tar.gz` or `zip`.
+    #[garde(length(min = 1, max = 8))]
+    format: String,
+}
+
+async fn compress(
+    State(state): State<AppState>,
+    scope: ServerScope,
+    ValidJson(body): ValidJson<CompressBody>,
+) -> Result<Envelope<()>> {
+    let format = match body.format.as_str() {
+        "tar.gz" | "tgz" => ArchiveFormat::TarGz,
+        "zip" => ArchiveFormat::Zip,
+        _ => return Err(Error::validation("format", "must be tar.gz or zip")),
+    };
+    let request = CompressRequest {
+        paths: body.paths.iter().map(|p| relative(p)).collect(),
+        destination: relative(&body.destination),
+        format,
+    };
+    simple(&state, &scope, "compress", &request).await
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct DecompressBody {
+    #[garde(length(min = 1, max = 4096))]
+    path: String,
+    #[garde(inner(length(max = 4096)))]
+    destination: Option<String>,
+}
+
+async fn decompress(
+    State(state): State<AppState>,
+    scope: ServerScope,
+    ValidJson(body): ValidJson<DecompressBody>,
+) -> Result<Envelope<()>> {
+    let request = DecompressRequest {
+        path: relative(&body.path),
+        destination: body.destination.as_deref().map(relative),
+    };
+    simple(&state, &scope, "decompress", &request).await
+}

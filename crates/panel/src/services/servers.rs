@@ -1,0 +1,495 @@
+//! Game servers: creation with port allocation and variable validation, the definition
+//! sent to the agent, power actions, console input, reinstall, updates and deletion.
+//! The agent is always told first; the database follows only when the agent agreed.
+
+use std::collections::BTreeMap;
+
+use cap_protocol::command::{Action, AgentCommand, AgentResponse, CommandMetadata};
+use cap_protocol::server::{
+    CrashPolicy, DesiredState, InstallScript, Limits, ServerDefinition, StopConfig, StopKind,
+};
+use cap_templates::{RenderContext, StopAction};
+use chrono::Utc;
+use sea_orm::{Set, TransactionTrait};
+use uuid::Uuid;
+
+use super::templates::{self, Template};
+use crate::agents::AgentClient;
+use crate::auth::Principal;
+use crate::db::entities::{node, server};
+use crate::error::{Error, FieldErrors, Result};
+use crate::http::envelope::current_request_id;
+use crate::repo::{self, servers::NewServer};
+use crate::state::AppState;
+
+/// The address games bind to: every interface of the node.
+pub const BIND_IP: &str = "0.0.0.0";
+/// How many candidate ports are checked on the agent before giving up.
+const PORT_PROBES: usize = 32;
+
+/// Resource limits as the API takes them (0 = unlimited CPU).
+#[derive(Debug, Clone, Copy)]
+pub struct LimitsSpec {
+    pub memory_mb: i64,
+    pub cpu_percent: i32,
+    pub disk_mb: i64,
+}
+
+/// A server to create.
+#[derive(Debug, Clone)]
+pub struct CreateServer {
+    pub name: String,
+    pub description: String,
+    pub owner_id: String,
+    pub node_id: String,
+    pub alt_id: String,
+    pub limits: LimitsSpec,
+    pub variables: BTreeMap<String, String>,
+}
+
+/// Checks values against a template's variables. `editable_only` restricts changes to
+/// variables the server's users may edit. Returns every value to store (given or default).
+pub fn validate_variables(
+    template: &Template,
+    given: &BTreeMap<String, String>,
+    existing: &BTreeMap<String, String>,
+    editable_only: bool,
+) -> Result<BTreeMap<String, String>> {
+    let mut details = FieldErrors::new();
+    for env in given.keys() {
+        match template.alt.variable(env) {
+            None => {
+                details.insert(
+                    format!("variables.{env}"),
+                    vec!["is not a variable of this template".into()],
+                );
+            }
+            Some(v) if editable_only && !(v.user_editable && v.user_viewable) => {
+                details.insert(
+                    format!("variables.{env}"),
+                    vec!["cannot be changed by server users".into()],
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    let mut values = BTreeMap::new();
+    for variable in &template.alt.variables {
+        let value = given
+            .get(&variable.env_variable)
+            .or_else(|| existing.get(&variable.env_variable))
+            .cloned()
+            .unwrap_or_else(|| variable.default_value.clone());
+        if let Err(messages) = variable.validate(&value) {
+            details.insert(format!("variables.{}", variable.env_variable), messages);
+        }
+        values.insert(variable.env_variable.clone(), value);
+    }
+    if details.is_empty() {
+        Ok(values)
+    } else {
+        let message = details
+            .iter()
+            .map(|(field, messages)| format!("{field}: {}", messages.join(" ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(Error::Validation { message, details })
+    }
+}
+
+fn parse_id(id: &str) -> Result<Uuid> {
+    Uuid::parse_str(id).map_err(|_| Error::internal(format!("server id {id} is not a UUID")))
+}
+
+/// What the panel knows about a server, for rendering placeholders.
+pub fn render_context(
+    server: &server::Model,
+    node: &node::Model,
+    port: u16,
+    values: &BTreeMap<String, String>,
+) -> RenderContext {
+    RenderContext {
+        server_uuid: server.id.clone(),
+        memory_mb: u64::try_from(server.memory_mb).unwrap_or(0),
+        swap_mb: 0,
+        disk_mb: u64::try_from(server.disk_mb).unwrap_or(0),
+        cpu_percent: u64::try_from(server.cpu_percent).unwrap_or(0),
+        ip: BIND_IP.to_owned(),
+        port,
+        location: node.name.clone(),
+        timezone: "UTC".to_owned(),
+        startup: server.startup_override.clone(),
+        variables: values.clone(),
+        node: BTreeMap::new(),
+    }
+}
+
+/// The definition the agent runs: rendered startup command and environment, stop
+/// action, done patterns, port, limits and install script.
+pub fn definition(
+    server: &server::Model,
+    template: &Template,
+    ctx: &RenderContext,
+    desired: DesiredState,
+) -> Result<ServerDefinition> {
+    let rendered = cap_templates::render_startup(&template.alt, ctx);
+    let stop = match &template.alt.stop {
+        StopAction::Command(command) => StopConfig {
+            kind: StopKind::Command,
+            value: command.clone(),
+            ..StopConfig::default()
+        },
+        StopAction::Signal { signal, .. } => StopConfig {
+            kind: StopKind::Signal,
+            value: signal.name().to_owned(),
+            ..StopConfig::default()
+        },
+    };
+    let positive = |v: i64| u64::try_from(v).ok().filter(|v| *v > 0);
+    let install = &template.alt.install;
+    Ok(ServerDefinition {
+        id: parse_id(&server.id)?,
+        name: server.name.clone(),
+        startup: rendered.command,
+        environment: rendered.env,
+        stop,
+        done_patterns: template
+            .alt
+            .startup_detection
+            .done
+            .iter()
+            .map(|p| p.to_egg_string())
+            .collect(),
+        ports: vec![ctx.port],
+        limits: Limits {
+            memory_mib: positive(server.memory_mb),
+            cpu_percent: u32::try_from(server.cpu_percent).ok().filter(|v| *v > 0),
+            disk_mib: positive(server.disk_mb),
+        },
+        install: (!install.script.trim().is_empty()).then(|| InstallScript {
+            script: install.script.clone(),
+            interpreter: if install.entrypoint.is_empty() {
+                "bash".into()
+            } else {
+                install.entrypoint.clone()
+            },
+            timeout_seconds: 3600,
+        }),
+        crash_policy: CrashPolicy::default(),
+        desired_state: desired,
+    })
+}
+
+/// Picks a port in the node's range that no server holds and the agent can bind.
+async fn free_port(state: &AppState, node: &node::Model, client: &AgentClient) -> Result<u16> {
+    let taken = repo::allocations::taken(state.db(), &node.id).await?;
+    let candidates = (node.port_range_start..=node.port_range_end)
+        .filter(|p| !taken.contains(p))
+        .filter_map(|p| u16::try_from(p).ok())
+        .take(PORT_PROBES);
+    for port in candidates {
+        if client.port_status(port).await?.free {
+            return Ok(port);
+        }
+    }
+    Err(Error::Conflict(format!(
+        "no free port left in {}'s range {}-{}",
+        node.name, node.port_range_start, node.port_range_end
+    )))
+}
+
+/// Everything needed to (re)define a server on its agent.
+struct Context {
+    node: node::Model,
+    template: Template,
+    values: BTreeMap<String, String>,
+    port: u16,
+}
+
+async fn context(state: &AppState, server: &server::Model) -> Result<Context> {
+    let node_id = server
+        .node_id
+        .as_deref()
+        .ok_or_else(|| Error::Conflict("this server has no node; its node was deleted".into()))?;
+    let node = repo::nodes::find(state.db(), node_id)
+        .await?
+        .ok_or_else(|| Error::not_found("node"))?;
+    let template = templates::load(state.db(), &server.alt_id).await?;
+    let values = stored_values(state, server, &template).await?;
+    let port = repo::allocations::primary_for(state.db(), std::slice::from_ref(&server.id))
+        .await?
+        .first()
+        .and_then(|a| u16::try_from(a.port).ok())
+        .ok_or_else(|| Error::Conflict("this server has no port allocated".into()))?;
+    Ok(Context {
+        node,
+        template,
+        values,
+        port,
+    })
+}
+
+/// The server's variable values by env name.
+pub async fn stored_values(
+    state: &AppState,
+    server: &server::Model,
+    template: &Template,
+) -> Result<BTreeMap<String, String>> {
+    let rows = repo::server_variables::for_server(state.db(), &server.id).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            template
+                .variables
+                .iter()
+                .find(|v| v.id == row.variable_id)
+                .map(|v| (v.env_variable.clone(), row.value))
+        })
+        .collect())
+}
+
+/// Creates a server: validates, allocates a port the agent confirms is free, stores it,
+/// defines it on the agent and starts its installation. If the agent refuses, nothing
+/// is left behind.
+pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Model> {
+    let template = match templates::load(state.db(), &spec.alt_id).await {
+        Err(Error::NotFound(_)) => return Err(Error::validation("altId", "no such template")),
+        other => other?,
+    };
+    let node = repo::nodes::find(state.db(), &spec.node_id)
+        .await?
+        .ok_or_else(|| Error::validation("nodeId", "no such node"))?;
+    if repo::users::find(state.db(), &spec.owner_id)
+        .await?
+        .is_none()
+    {
+        return Err(Error::validation("ownerId", "no such user"));
+    }
+    let values = validate_variables(&template, &spec.variables, &BTreeMap::new(), false)?;
+    let client = state.hub().online_client(&node.id)?;
+
+    let mut attempts = 0;
+    let (server, port) = loop {
+        attempts += 1;
+        let port = free_port(state, &node, &client).await?;
+        let txn = state.db().begin().await?;
+        let server = repo::servers::create(
+            &txn,
+            NewServer {
+                name: spec.name.clone(),
+                description: spec.description.clone(),
+                owner_id: spec.owner_id.clone(),
+                node_id: Some(node.id.clone()),
+                alt_id: spec.alt_id.clone(),
+                memory_mb: spec.limits.memory_mb,
+                cpu_percent: spec.limits.cpu_percent,
+                disk_mb: spec.limits.disk_mb,
+            },
+        )
+        .await?;
+        if !repo::allocations::claim(&txn, &node.id, BIND_IP, i32::from(port), &server.id).await? {
+            txn.rollback().await?;
+            if attempts >= 3 {
+                return Err(Error::Conflict(
+                    "ports are being allocated concurrently; try again".into(),
+                ));
+            }
+            continue;
+        }
+        for variable in &template.variables {
+            if let Some(value) = values.get(&variable.env_variable) {
+                repo::server_variables::upsert(&txn, &server.id, &variable.id, value).await?;
+            }
+        }
+        txn.commit().await?;
+        break (server, port);
+    };
+
+    let ctx = render_context(&server, &node, port, &values);
+    let defined = async {
+        client
+            .define(&definition(
+                &server,
+                &template,
+                &ctx,
+                DesiredState::Offline,
+            )?)
+            .await?;
+        client.install(parse_id(&server.id)?).await
+    }
+    .await;
+    if let Err(e) = defined {
+        // The agent did not take it: undo, so no half-created server remains.
+        repo::allocations::release(state.db(), &server.id).await?;
+        repo::servers::delete(state.db(), &server.id).await?;
+        return Err(e);
+    }
+    Ok(server)
+}
+
+/// Sends the current definition to the agent (after limits or variables changed).
+pub async fn sync(state: &AppState, server: &server::Model) -> Result<()> {
+    let ctx = context(state, server).await?;
+    let client = state.hub().online_client(&ctx.node.id)?;
+    let render = render_context(server, &ctx.node, ctx.port, &ctx.values);
+    client
+        .define(&definition(
+            server,
+            &ctx.template,
+            &render,
+            DesiredState::Offline,
+        )?)
+        .await
+        .map(drop)
+}
+
+/// The client of the node a server lives on, failing fast when the node is offline.
+pub fn client_for(state: &AppState, server: &server::Model) -> Result<AgentClient> {
+    let node_id = server
+        .node_id
+        .as_deref()
+        .ok_or_else(|| Error::Conflict("this server has no node; its node was deleted".into()))?;
+    state.hub().online_client(node_id)
+}
+
+/// start / stop / restart / kill / status through the spec's AgentCommand.
+pub async fn power(
+    state: &AppState,
+    principal: &Principal,
+    server: &server::Model,
+    action: Action,
+) -> Result<AgentResponse> {
+    let client = client_for(state, server)?;
+    let command = AgentCommand {
+        action,
+        server_id: parse_id(&server.id)?,
+        timestamp: Utc::now(),
+        metadata: CommandMetadata {
+            request_id: current_request_id(),
+            user_id: principal.id().to_owned(),
+        },
+    };
+    client.command(&command).await
+}
+
+pub async fn console_command(
+    state: &AppState,
+    server: &server::Model,
+    command: &str,
+) -> Result<()> {
+    client_for(state, server)?
+        .console_input(parse_id(&server.id)?, command)
+        .await
+}
+
+/// Re-sends the definition and runs the install script again.
+pub async fn reinstall(state: &AppState, server: &server::Model) -> Result<()> {
+    sync(state, server).await?;
+    client_for(state, server)?
+        .install(parse_id(&server.id)?)
+        .await
+        .map(drop)
+}
+
+/// Removes the server from its agent (files too), then from the database; its port
+/// returns to the pool. A server whose node is gone is removed from the database only.
+pub async fn delete(state: &AppState, server: &server::Model) -> Result<()> {
+    if server.node_id.is_some() {
+        match client_for(state, server)?
+            .remove(parse_id(&server.id)?, true)
+            .await
+        {
+            Ok(()) | Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let txn = state.db().begin().await?;
+    repo::allocations::release(&txn, &server.id).await?;
+    repo::servers::delete(&txn, &server.id).await?;
+    txn.commit().await?;
+    state.hub().forget_live(parse_id(&server.id)?);
+    Ok(())
+}
+
+/// Changes name, description or limits; limit changes are pushed to the agent first.
+pub async fn update(
+    state: &AppState,
+    server: server::Model,
+    name: Option<String>,
+    description: Option<String>,
+    limits: Option<LimitsSpec>,
+) -> Result<server::Model> {
+    let mut model: server::ActiveModel = server.clone().into();
+    if let Some(name) = name {
+        model.name = Set(name);
+    }
+    if let Some(description) = description {
+        model.description = Set(description);
+    }
+    if let Some(limits) = limits {
+        model.memory_mb = Set(limits.memory_mb);
+        model.cpu_percent = Set(limits.cpu_percent);
+        model.disk_mb = Set(limits.disk_mb);
+        let mut preview = server.clone();
+        preview.memory_mb = limits.memory_mb;
+        preview.cpu_percent = limits.cpu_percent;
+        preview.disk_mb = limits.disk_mb;
+        sync(state, &preview).await?;
+    }
+    repo::servers::save(state.db(), model).await
+}
+
+/// Validates and stores variable values, pushing the new environment to the agent first.
+pub async fn set_variables(
+    state: &AppState,
+    server: &server::Model,
+    given: &BTreeMap<String, String>,
+    editable_only: bool,
+) -> Result<BTreeMap<String, String>> {
+    let ctx = context(state, server).await?;
+    let values = validate_variables(&ctx.template, given, &ctx.values, editable_only)?;
+    let client = state.hub().online_client(&ctx.node.id)?;
+    let render = render_context(server, &ctx.node, ctx.port, &values);
+    client
+        .define(&definition(
+            server,
+            &ctx.template,
+            &render,
+            DesiredState::Offline,
+        )?)
+        .await?;
+    let txn = state.db().begin().await?;
+    for variable in &ctx.template.variables {
+        if let Some(value) = values.get(&variable.env_variable) {
+            repo::server_variables::upsert(&txn, &server.id, &variable.id, value).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(values)
+}
+
+/// What a start would run: the rendered startup command and config-file edits.
+pub async fn preview(
+    state: &AppState,
+    server: &server::Model,
+) -> Result<(
+    cap_templates::RenderedStartup,
+    Vec<cap_templates::RenderedConfigFile>,
+)> {
+    let ctx = context(state, server).await?;
+    let render = render_context(server, &ctx.node, ctx.port, &ctx.values);
+    Ok((
+        cap_templates::render_startup(&ctx.template.alt, &render),
+        cap_templates::render_config_files(&ctx.template.alt, &render),
+    ))
+}
+
+/// The primary port of a server, if any.
+pub async fn port_of(state: &AppState, server_id: &str) -> Result<Option<u16>> {
+    Ok(
+        repo::allocations::primary_for(state.db(), &[server_id.to_owned()])
+            .await?
+            .first()
+            .and_then(|a| u16::try_from(a.port).ok()),
+    )
+}
