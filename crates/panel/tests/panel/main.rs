@@ -4,7 +4,9 @@
 
 mod api_basics;
 mod auth;
+mod e2e;
 mod monitoring_api;
+mod processes;
 mod rbac;
 mod schema;
 mod security;

@@ -1,0 +1,397 @@
+//! End to end with real binaries: a panel and two agents as separate processes, game
+//! servers from the built-in test template, the console WebSocket, and faults.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::processes::{Agent, Panel, Session};
+
+const SLOW: Duration = Duration::from_secs(20);
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A browser's console connection; every message is kept, so waits can look back to a
+/// mark (state changes and console batches may arrive in either order).
+struct Console {
+    socket: Socket,
+    seen: Vec<Value>,
+    mark: usize,
+}
+
+impl Console {
+    async fn open(session: &Session, server_id: &str) -> Console {
+        let url = format!(
+            "{}/api/servers/{server_id}/console",
+            session.base.replacen("http://", "ws://", 1)
+        );
+        let mut request = url.into_client_request().expect("ws request");
+        request
+            .headers_mut()
+            .insert("cookie", session.cookie.parse().expect("cookie header"));
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("console connects");
+        Console {
+            socket,
+            seen: Vec::new(),
+            mark: 0,
+        }
+    }
+
+    /// Later waits only consider messages from now on.
+    fn mark(&mut self) {
+        self.mark = self.seen.len();
+    }
+
+    /// Finds a message since the mark that satisfies `check`, reading more as needed.
+    async fn until(&mut self, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        if let Some(found) = self.seen[self.mark..].iter().find(|m| check(m)) {
+            return found.clone();
+        }
+        let deadline = tokio::time::Instant::now() + SLOW;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .unwrap_or_else(|_| panic!("console: no {what} within {SLOW:?}"))
+                .expect("socket open")
+                .expect("socket message");
+            if let Message::Text(text) = message {
+                let value: Value = serde_json::from_str(&text).expect("console JSON");
+                self.seen.push(value.clone());
+                if check(&value) {
+                    return value;
+                }
+            }
+        }
+    }
+
+    async fn state(&mut self, state: &str) {
+        self.until(&format!("state {state}"), |m| {
+            m["type"] == "state" && m["state"] == state
+        })
+        .await;
+    }
+
+    async fn line(&mut self, needle: &str) {
+        self.until(&format!("a line with {needle:?}"), |m| {
+            matches!(m["type"].as_str(), Some("console" | "history"))
+                && m["lines"].as_array().is_some_and(|lines| {
+                    lines
+                        .iter()
+                        .any(|l| l.as_str().is_some_and(|l| l.contains(needle)))
+                })
+        })
+        .await;
+    }
+
+    async fn type_command(&mut self, command: &str) {
+        let text = json!({ "type": "command", "command": command }).to_string();
+        self.socket
+            .send(Message::Text(text.into()))
+            .await
+            .expect("send command");
+    }
+}
+
+struct Cluster {
+    _dirs: Vec<tempfile::TempDir>,
+    panel: Panel,
+    agents: Vec<Agent>,
+    admin: Session,
+    password: String,
+    nodes: Vec<String>,
+    test_game: String,
+}
+
+async fn register(admin: &Session, name: &str, agent: &Agent, range: (u16, u16)) -> String {
+    let (status, body) = admin
+        .post(
+            "/api/agents",
+            json!({
+                "name": name, "address": "127.0.0.1", "port": agent.port, "scheme": "http",
+                "memoryMb": 4096, "diskMb": 10240,
+                "portRangeStart": range.0, "portRangeEnd": range.1,
+                "token": agent.token,
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["data"]["node"]["id"]
+        .as_str()
+        .expect("node id")
+        .to_owned();
+    admin
+        .wait_for(&format!("/api/agents/{id}"), SLOW, |n| {
+            n["status"] == "online"
+        })
+        .await;
+    id
+}
+
+async fn cluster(agents: usize) -> Cluster {
+    let dirs: Vec<tempfile::TempDir> = (0..=agents)
+        .map(|_| tempfile::tempdir().expect("temp dir"))
+        .collect();
+    let (panel, password) = Panel::start(dirs[0].path());
+    let password = password.expect("first start prints the admin password");
+    let admin = Session::login(&panel.url, "admin", &password).await;
+    let mut started = Vec::new();
+    let mut nodes = Vec::new();
+    for (i, dir) in dirs[1..].iter().enumerate() {
+        let agent = Agent::start(dir.path(), 0);
+        // Overlapping ranges on purpose: ports are per node, and must not collide within one.
+        nodes.push(register(&admin, &format!("node-{i}"), &agent, (41000, 41100)).await);
+        started.push(agent);
+    }
+    let (_, alts) = admin.get("/api/alts?name=test%20game").await;
+    let test_game = alts["data"]["items"][0]["id"]
+        .as_str()
+        .expect("built-in Test Game")
+        .to_owned();
+    Cluster {
+        _dirs: dirs,
+        panel,
+        agents: started,
+        admin,
+        password,
+        nodes,
+        test_game,
+    }
+}
+
+impl Cluster {
+    /// Creates a test-game server and waits for its installation to finish.
+    async fn server(
+        &self,
+        session: &Session,
+        node: &str,
+        name: &str,
+        owner: Option<&str>,
+    ) -> Value {
+        let mut body = json!({
+            "name": name, "nodeId": node, "altId": self.test_game,
+            "limits": { "memoryMb": 256, "cpuPercent": 100, "diskMb": 512 },
+            "variables": { "STARTUP_DELAY_MS": "0" },
+        });
+        if let Some(owner) = owner {
+            body["ownerId"] = json!(owner);
+        }
+        let (status, created) = session.post("/api/servers", body).await;
+        assert_eq!(status, 200, "{created}");
+        let id = created["data"]["id"]
+            .as_str()
+            .expect("server id")
+            .to_owned();
+        session
+            .wait_for(&format!("/api/servers/{id}"), SLOW, |s| {
+                s["state"] == "offline"
+            })
+            .await
+    }
+
+    async fn power(&self, session: &Session, id: &str, action: &str) -> (u16, Value) {
+        session
+            .post(
+                &format!("/api/servers/{id}/power"),
+                json!({ "action": action }),
+            )
+            .await
+    }
+}
+
+#[tokio::test]
+async fn two_nodes_create_install_start_console_stop_delete() {
+    let c = cluster(2).await;
+    let mut ports = Vec::new();
+    for (i, node) in c.nodes.iter().enumerate() {
+        let server = c.server(&c.admin, node, &format!("game-{i}"), None).await;
+        let id = server["id"].as_str().unwrap().to_owned();
+        let port = server["allocation"]["port"]
+            .as_i64()
+            .expect("a port was allocated");
+        assert!((41000..=41100).contains(&port));
+        ports.push(port);
+
+        let mut console = Console::open(&c.admin, &id).await;
+        console.until("history", |m| m["type"] == "history").await;
+        console.mark();
+        let (status, body) = c.power(&c.admin, &id, "start").await;
+        assert_eq!(status, 200, "{body}");
+        console.line("Done (").await;
+        console.state("running").await;
+        console.mark();
+        console.type_command("say hello from the panel").await;
+        console.line("[Server] hello from the panel").await;
+
+        console.mark();
+        let (status, _) = c.power(&c.admin, &id, "stop").await;
+        assert_eq!(status, 200);
+        console.state("offline").await;
+
+        let (status, body) = c
+            .admin
+            .call(Method::DELETE, &format!("/api/servers/{id}"), None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, _) = c.admin.get(&format!("/api/servers/{id}")).await;
+        assert_eq!(status, 404);
+        let on_agent = c.agents[i].server(&id).await;
+        assert!(on_agent.is_null(), "the agent forgot it too: {on_agent}");
+    }
+    // Two servers on one node never share a port, and ports stay in the node's range.
+    let node = &c.nodes[0];
+    let a = c.server(&c.admin, node, "a", None).await;
+    let b = c.server(&c.admin, node, "b", None).await;
+    assert_ne!(a["allocation"]["port"], b["allocation"]["port"]);
+    for server in [&a, &b] {
+        let port = server["allocation"]["port"].as_i64().unwrap();
+        assert!((41000..=41100).contains(&port), "{port}");
+    }
+    assert_eq!(ports.len(), 2);
+}
+
+#[tokio::test]
+async fn games_survive_a_killed_panel_and_the_restarted_panel_sees_the_truth() {
+    let mut c = cluster(1).await;
+    let server = c.server(&c.admin, &c.nodes[0], "survivor", None).await;
+    let id = server["id"].as_str().unwrap().to_owned();
+    c.power(&c.admin, &id, "start").await;
+    c.admin
+        .wait_for(&format!("/api/servers/{id}"), SLOW, |s| {
+            s["state"] == "running"
+        })
+        .await;
+    let pid = c.agents[0].server(&id).await["status"]["pid"].clone();
+    assert!(pid.is_u64(), "running game has a pid");
+
+    c.panel.kill_hard();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        c.agents[0].server(&id).await["status"]["pid"],
+        pid,
+        "same process"
+    );
+
+    let (panel, again) = Panel::start(&c.panel.data_dir);
+    assert!(again.is_none(), "no second admin banner");
+    c.panel = panel;
+    let admin = Session::login(&c.panel.url, "admin", &c.password).await;
+    let started = std::time::Instant::now();
+    admin
+        .wait_for(&format!("/api/servers/{id}"), SLOW, |s| {
+            s["state"] == "running" && s["node"]["status"] == "online"
+        })
+        .await;
+    eprintln!("panel restart → true state in {:?}", started.elapsed());
+    assert_eq!(c.agents[0].server(&id).await["status"]["pid"], pid);
+}
+
+#[tokio::test]
+async fn a_killed_agent_marks_its_node_offline_and_comes_back_on_its_own() {
+    let mut c = cluster(1).await;
+    let server = c.server(&c.admin, &c.nodes[0], "orphan", None).await;
+    let id = server["id"].as_str().unwrap().to_owned();
+    let node = c.nodes[0].clone();
+    let (port, dir) = (c.agents[0].port, c.agents[0].data_dir.clone());
+
+    c.agents[0].kill_hard();
+    c.admin
+        .wait_for(&format!("/api/agents/{node}"), SLOW, |n| {
+            n["status"] == "offline"
+        })
+        .await;
+    let (_, health) = c.admin.get("/api/monitoring/health").await;
+    assert_eq!(health["data"]["status"], "degraded", "{health}");
+    let (status, body) = c.power(&c.admin, &id, "start").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "AGENT_UNAVAILABLE");
+    assert!(
+        body["error"].as_str().unwrap().contains("offline"),
+        "{body}"
+    );
+
+    c.agents[0] = Agent::start(&dir, port);
+    c.admin
+        .wait_for(&format!("/api/agents/{node}"), SLOW, |n| {
+            n["status"] == "online"
+        })
+        .await;
+    let (status, body) = c.power(&c.admin, &id, "start").await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn subusers_watch_without_typing_and_strangers_see_nothing() {
+    let c = cluster(1).await;
+    for name in ["owner", "helper", "stranger"] {
+        let (status, body) = c
+            .admin
+            .post(
+                "/api/users",
+                json!({ "username": name, "email": format!("{name}@example.com"), "password": format!("password-{name}") }),
+            )
+            .await;
+        assert!(status == 200 || status == 201, "{body}");
+    }
+    let (_, users) = c.admin.get("/api/users?name=owner").await;
+    let owner_id = users["data"]["items"][0]["id"].as_str().unwrap().to_owned();
+    let server = c
+        .server(&c.admin, &c.nodes[0], "shared", Some(&owner_id))
+        .await;
+    let id = server["id"].as_str().unwrap().to_owned();
+
+    let owner = Session::login(&c.panel.url, "owner", "password-owner").await;
+    let (status, body) = owner
+        .post(
+            &format!("/api/servers/{id}/subusers"),
+            json!({ "username": "helper", "permissions": ["console:view"] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    c.power(&c.admin, &id, "start").await;
+    let helper = Session::login(&c.panel.url, "helper", "password-helper").await;
+    let mut console = Console::open(&helper, &id).await;
+    console.state("running").await;
+    console.type_command("say sneaky").await;
+    let error = console.until("an error", |m| m["type"] == "error").await;
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("console:command"),
+        "{error}"
+    );
+    let (status, _) = helper
+        .post(
+            &format!("/api/servers/{id}/command"),
+            json!({ "command": "say hi" }),
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    let stranger = Session::login(&c.panel.url, "stranger", "password-stranger").await;
+    let (status, _) = stranger.get(&format!("/api/servers/{id}")).await;
+    assert_eq!(status, 404);
+    let url = format!(
+        "{}/api/servers/{id}/console",
+        stranger.base.replacen("http://", "ws://", 1)
+    );
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", stranger.cookie.parse().unwrap());
+    let refused = tokio_tungstenite::connect_async(request).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 404)
+        }
+        other => panic!("a stranger's console must be refused: {other:?}"),
+    }
+}
