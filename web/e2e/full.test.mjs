@@ -3,7 +3,7 @@
 // reported as skipped otherwise (never as passed).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { freePort, launchBrowser, login, screenshot, startAgent, startPanel, startUi } from './support.mjs';
+import { freePort, joinAgent, launchBrowser, login, screenshot, startPanel, startUi } from './support.mjs';
 
 const FULL = process.env.CAP_E2E_FULL === '1';
 const SERVER = 'e2e-survival';
@@ -51,7 +51,6 @@ describe('game server flows', { skip: !FULL }, () => {
   });
 
   test('add a node and join the agent', async () => {
-    const agent = await startAgent();
     const agentPort = await freePort();
     await page.goto(`${ui.url}/admin/nodes`);
     await page.getByRole('button', { name: 'Add node' }).click();
@@ -66,8 +65,7 @@ describe('game server flows', { skip: !FULL }, () => {
     await join.waitFor();
     const command = await join.innerText();
     assert.match(command, /join/);
-    await agent.join(command);
-    agentProc = await agent.run(agentPort);
+    agentProc = await joinAgent(command, agentPort);
     await page.getByRole('button', { name: 'Done' }).click();
     await page.locator('tr', { hasText: 'local' }).getByText('Online').waitFor({ timeout: 60_000 });
     await screenshot(page, 'admin-nodes-online');
@@ -75,9 +73,9 @@ describe('game server flows', { skip: !FULL }, () => {
 
   test('create a server from the built-in Test Game template', async () => {
     await page.goto(`${ui.url}/admin/servers/new`);
-    await page.getByLabel('Test Game').check();
+    await page.getByRole('radio', { name: /^Test Game/ }).check();
     await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByLabel(/^local/).check();
+    await page.getByRole('radio', { name: /^local/ }).check();
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByLabel('Server name').fill(SERVER);
     await page.getByLabel('Memory (MiB)').fill('256');
@@ -93,7 +91,7 @@ describe('game server flows', { skip: !FULL }, () => {
   });
 
   test('start it and see the done line in the terminal', async () => {
-    const start = page.getByRole('button', { name: 'Start' });
+    const start = page.getByRole('button', { name: 'Start', exact: true });
     await page.waitForFunction(
       () => {
         const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Start');
@@ -142,7 +140,7 @@ describe('game server flows', { skip: !FULL }, () => {
   });
 
   test('stop it', async () => {
-    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
     await page.locator('.server-head .badge-offline').waitFor({ timeout: 60_000 });
   });
 

@@ -76,41 +76,33 @@ export async function startPanel() {
   };
 }
 
-/** Starts `cap-agent` on 127.0.0.1 port 0 over plain HTTP (loopback only). */
-export async function startAgent() {
+/** Runs `cap-agent join PANEL_URL TOKEN --run` (the command the panel showed, with this
+ * build's binary) on 127.0.0.1 over plain HTTP, and waits until it serves. */
+export async function joinAgent(joinCommand, port) {
   const bin = path.resolve(WEB_DIR, process.env.CAP_AGENT_BIN ?? '../target/debug/cap-agent');
   if (!existsSync(bin)) throw new Error(`agent binary not found at ${bin}; set CAP_AGENT_BIN`);
+  const words = joinCommand.trim().split(/\s+/);
+  const at = words.indexOf('join');
+  if (at < 0) throw new Error(`unexpected join command: ${joinCommand}`);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'cap-e2e-agent-'));
-  const testgameDir = path.dirname(path.resolve(WEB_DIR, process.env.CAP_TESTGAME_BIN ?? '../target/debug/cap-testgame'));
-  const env = { ...process.env, NO_COLOR: '1', PATH: `${testgameDir}:${process.env.PATH}`, CAP_AGENT_DATA_DIR: dataDir };
-  return {
+  const testgame = path.resolve(WEB_DIR, process.env.CAP_TESTGAME_BIN ?? '../target/debug/cap-testgame');
+  const child = spawn(
     bin,
-    dataDir,
-    env,
-    /** Runs `cap-agent join PANEL_URL TOKEN` as printed by the panel's join command. */
-    async join(joinCommand) {
-      const args = joinCommand.trim().split(/\s+/);
-      const i = args.indexOf('join');
-      if (i < 0) throw new Error(`unexpected join command: ${joinCommand}`);
-      const child = spawn(bin, args.slice(i), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.on('data', (c) => (out += c));
-      child.stderr.on('data', (c) => (out += c));
-      const code = await new Promise((r) => child.once('exit', r));
-      if (code !== 0) throw new Error(`cap-agent join failed (${code}):\n${out}`);
+    ['--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--insecure-http', ...words.slice(at), '--run'],
+    {
+      env: { ...process.env, NO_COLOR: '1', PATH: `${path.dirname(testgame)}:${process.env.PATH}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    async run(port) {
-      const child = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--insecure-http'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      await Promise.race([
-        waitForOutput(child, child.stdout, /listening on (http:\/\/[\d.]+:\d+)/, 'agent "listening on"'),
-        waitForOutput(child, child.stderr, /listening on (http:\/\/[\d.]+:\d+)/, 'agent "listening on"'),
-      ]);
-      return {
-        async stop() {
-          await stopProcess(child);
-          rmSync(dataDir, { recursive: true, force: true });
-        },
-      };
+  );
+  const listening = /listening on (http:\/\/[\d.]+:\d+)/;
+  await Promise.any([
+    waitForOutput(child, child.stdout, listening, 'agent "listening on"'),
+    waitForOutput(child, child.stderr, listening, 'agent "listening on"'),
+  ]);
+  return {
+    async stop() {
+      await stopProcess(child);
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
