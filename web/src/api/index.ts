@@ -25,6 +25,7 @@ import type {
   Server,
   ServerVariable,
   Session,
+  StartupPreview,
   Stats,
   Subuser,
   User,
@@ -66,6 +67,7 @@ export const api = {
     power: (id: string, action: PowerAction) => http.post<void>(srv(id, '/power'), { action }),
     reinstall: (id: string) => http.post<void>(srv(id, '/reinstall')),
     /** Latest stats, or null while the server is not running. */
+    preview: (id: string) => http.get<StartupPreview>(srv(id, '/preview')),
     stats: async (id: string) => normalizeStats(await http.get<RawStats | null>(srv(id, '/stats'))),
     variables: (id: string) => http.get<ServerVariable[]>(srv(id, '/variables')),
     setVariables: (id: string, variables: Record<string, string>) => http.put<unknown>(srv(id, '/variables'), { variables }),

@@ -120,6 +120,11 @@ export interface RawStats {
   uptimeSeconds?: number;
 }
 
+/** `GET /api/servers/{id}/preview`: the startup command as it will run. */
+export interface StartupPreview {
+  startup: { command: string; display: string; env: Record<string, string> };
+}
+
 export interface Subuser {
   id: string;
   userId?: string;

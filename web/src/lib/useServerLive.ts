@@ -13,6 +13,8 @@ export interface ServerLive {
   memory: number[];
   feed: LineFeed;
   lastError: string | null;
+  /** Why the server is in its state, when the agent says (e.g. a crash reason). */
+  stateMessage: string | null;
   send: (command: string) => boolean;
   retryNow: () => void;
 }
@@ -34,6 +36,7 @@ export function useServerLive(serverId: string, consoleEnabled: boolean): Server
   const [cpu, setCpu] = useState<number[]>([]);
   const [memory, setMemory] = useState<number[]>([]);
   const [lastError, setLastError] = useState<string | null>(null);
+  const [stateMessage, setStateMessage] = useState<string | null>(null);
 
   const onStats = useCallback((s: Stats) => {
     setStats(s);
@@ -77,6 +80,7 @@ export function useServerLive(serverId: string, consoleEnabled: boolean): Server
             break;
           case 'state':
             setState(m.state);
+            setStateMessage(m.message ?? null);
             break;
           case 'stats': {
             const s = normalizeStats(m);
@@ -105,6 +109,7 @@ export function useServerLive(serverId: string, consoleEnabled: boolean): Server
     memory,
     feed: feedRef.current,
     lastError,
+    stateMessage,
     send: (c) => connRef.current?.send(c) ?? false,
     retryNow: () => connRef.current?.retryNow(),
   };

@@ -111,6 +111,11 @@ export function ConsoleTab({ live, canSend }: { live: ServerLive; canSend: boole
       <div className="toolbar">
         <ConnectionState status={live.status} onRetry={live.retryNow} />
       </div>
+      {live.stateMessage && (
+        <div className="alert alert-info" role="status">
+          {live.stateMessage}
+        </div>
+      )}
       {live.lastError && (
         <div className="alert alert-error" role="alert">
           {live.lastError}

@@ -7,6 +7,7 @@ import { useAction, useApi } from '../../lib/useApi';
 
 export function StartupTab({ serverId, editable }: { serverId: string; editable: boolean }) {
   const vars = useApi(() => api.servers.variables(serverId), [serverId]);
+  const preview = useApi(() => (editable ? api.servers.preview(serverId) : Promise.resolve(null)), [serverId, editable]);
   const [values, setValues] = useState<Record<string, string>>({});
   const [saved, setSaved] = useState(false);
   const save = useAction();
@@ -28,12 +29,20 @@ export function StartupTab({ serverId, editable }: { serverId: string; editable:
         e.preventDefault();
         void save.run(async () => {
           await api.servers.setVariables(serverId, changed);
-          await vars.reload();
+          await Promise.all([vars.reload(), preview.reload()]);
           setSaved(true);
         });
       }}
     >
-      <ErrorMessage error={vars.error ?? save.error} />
+      <ErrorMessage error={vars.error ?? save.error ?? preview.error} />
+      {preview.data && (
+        <div className="field">
+          <span>Startup command</span>
+          <code className="secret" data-testid="startup-preview">
+            {preview.data.startup.display}
+          </code>
+        </div>
+      )}
       {saved && !dirty && (
         <div className="alert alert-success" role="status">
           Saved. The new values apply the next time the server starts.
