@@ -3,7 +3,7 @@
 // reported as skipped otherwise (never as passed).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { freePort, joinAgent, launchBrowser, login, screenshot, startPanel, startUi } from './support.mjs';
+import { assertAccessible, freePort, joinAgent, launchBrowser, login, screenshot, startPanel, startUi } from './support.mjs';
 
 const FULL = process.env.CAP_E2E_FULL === '1';
 const SERVER = 'e2e-survival';
@@ -105,6 +105,7 @@ describe('game server flows', { skip: !FULL }, () => {
     await waitForTerminal('Done (');
     await page.locator('.badge-running').first().waitFor({ timeout: 30_000 });
     await screenshot(page, 'server-console');
+    await assertAccessible(page, 'server console');
   });
 
   test('a command typed in the console is echoed', async () => {
@@ -137,6 +138,7 @@ describe('game server flows', { skip: !FULL }, () => {
     assert.match(await editor.innerText(), /first line\s+edited in the browser/);
     await page.getByRole('button', { name: '← Back to folder' }).click();
     await screenshot(page, 'server-files');
+    await assertAccessible(page, 'server files');
   });
 
   test('stop it', async () => {
@@ -147,6 +149,7 @@ describe('game server flows', { skip: !FULL }, () => {
   test('delete it with confirmation', async () => {
     await page.goto(`${serverUrl}/settings`);
     await screenshot(page, 'server-settings');
+    await assertAccessible(page, 'server settings');
     await page.getByRole('button', { name: 'Delete server' }).click();
     await page.getByLabel(/Type/).fill(SERVER);
     await page.getByRole('dialog').getByRole('button', { name: 'Delete server' }).click();

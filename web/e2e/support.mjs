@@ -1,7 +1,7 @@
 // Shared helpers for the browser suite: start the real panel (and, for the full suite, a
 // real agent), serve the UI, drive Debian's Chromium through playwright-core.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -209,4 +209,19 @@ export async function apiCall(page, method, url, body) {
     },
     { method, url, body },
   );
+}
+
+let axeSource = null;
+
+/** Runs axe-core's WCAG 2.1 A/AA rules on the current page and fails on any violation.
+ * (`page.evaluate` is not subject to the page's CSP, so the strict policy stays on.) */
+export async function assertAccessible(page, name) {
+  axeSource ??= readFileSync(path.join(WEB_DIR, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+  await page.waitForLoadState('networkidle');
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }));
+  const problems = result.violations.map(
+    (v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`,
+  );
+  if (problems.length) throw new Error(`${name} has accessibility violations:\n${problems.join('\n')}`);
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_DIR, apiCall, launchBrowser, login, screenshot, startPanel, startUi } from './support.mjs';
+import { REPO_DIR, apiCall, assertAccessible, launchBrowser, login, screenshot, startPanel, startUi } from './support.mjs';
 
 const ADMIN_PAGES = [
   { link: 'All servers', path: '/admin/servers', heading: 'All servers', shot: 'admin-servers' },
@@ -40,6 +40,7 @@ describe('panel web UI', () => {
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     assert.match(page.url(), /\/login\?next=%2Fadmin%2Fnodes$/);
     await screenshot(page, 'login');
+    await assertAccessible(page, 'login');
   });
 
   test('a wrong password shows the error with its request id', async () => {
@@ -69,6 +70,7 @@ describe('panel web UI', () => {
     assert.match(await empty.innerText(), /No servers yet/);
     assert.ok(await empty.getByRole('link', { name: 'create your first server' }).isVisible());
     await screenshot(page, 'dashboard-empty');
+    await assertAccessible(page, 'dashboard');
   });
 
   for (const p of ADMIN_PAGES) {
@@ -80,6 +82,7 @@ describe('panel web UI', () => {
       const errors = await page.locator('.alert-error').allInnerTexts();
       assert.deepEqual(errors, [], `${p.path} shows an API error`);
       await screenshot(page, p.shot);
+      await assertAccessible(page, p.path);
     });
   }
 
@@ -88,6 +91,7 @@ describe('panel web UI', () => {
     await page.getByRole('heading', { name: 'Create server' }).waitFor();
     await page.getByText('Test Game').first().waitFor();
     await screenshot(page, 'create-server');
+    await assertAccessible(page, 'create server');
   });
 
   test('the user admin page shows the 10 × 36 permission grid', async () => {
@@ -99,6 +103,7 @@ describe('panel web UI', () => {
     assert.equal(await page.locator('.perm-item input[type=checkbox]').count(), 36);
     assert.equal(await page.locator('.perm-item input[type=checkbox]:checked').count(), 36);
     await screenshot(page, 'admin-user-permissions');
+    await assertAccessible(page, 'user permissions');
   });
 
   test('adding a node shows its join command once', async () => {
@@ -134,6 +139,7 @@ describe('panel web UI', () => {
     await page.goto(`${ui.url}/account`);
     await page.getByRole('heading', { name: 'Change password' }).waitFor();
     await screenshot(page, 'account');
+    await assertAccessible(page, 'account');
   });
 
   test('a user without admin permissions sees no admin pages', async () => {
@@ -167,6 +173,7 @@ describe('panel web UI', () => {
     await menu.click();
     assert.equal(await page.locator('#sidenav').isVisible(), true);
     await screenshot(page, 'phone-menu');
+    await assertAccessible(page, 'phone menu');
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
