@@ -85,7 +85,7 @@ describe('game server flows', { skip: !FULL }, () => {
     await page.getByTestId('review').waitFor();
     await screenshot(page, 'create-server-review');
     await page.getByRole('button', { name: 'Create server' }).click();
-    await page.waitForURL(/\/servers\/[^/]+$/);
+    await page.waitForURL((url) => /^\/servers\/[^/]+$/.test(url.pathname));
     serverUrl = page.url();
     await page.getByRole('heading', { name: SERVER }).waitFor();
   });
@@ -123,7 +123,7 @@ describe('game server flows', { skip: !FULL }, () => {
     await page
       .locator('input[type=file]')
       .setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('first line\n') });
-    await page.getByRole('button', { name: 'notes.txt' }).click();
+    await page.getByRole('button', { name: 'notes.txt', exact: true }).click();
     const editor = page.locator('[data-testid=code-editor] .cm-content');
     await editor.waitFor();
     await editor.click();
@@ -133,12 +133,22 @@ describe('game server flows', { skip: !FULL }, () => {
     await page.getByText('Saved', { exact: true }).waitFor();
     await screenshot(page, 'server-file-editor');
     await page.getByRole('button', { name: '← Back to folder' }).click();
-    await page.getByRole('button', { name: 'notes.txt' }).click();
+    await page.getByRole('button', { name: 'notes.txt', exact: true }).click();
     await editor.waitFor();
     assert.match(await editor.innerText(), /first line\s+edited in the browser/);
     await page.getByRole('button', { name: '← Back to folder' }).click();
     await screenshot(page, 'server-files');
     await assertAccessible(page, 'server files');
+  });
+
+  test('the dashboard lists it as running with its address and live use', async () => {
+    await page.goto(`${ui.url}/`);
+    const card = page.locator('.server-card', { hasText: SERVER });
+    await card.getByText('Running').waitFor();
+    assert.match(await card.innerText(), /:31\d{3}/);
+    await screenshot(page, 'dashboard-servers');
+    await assertAccessible(page, 'dashboard with a server');
+    await page.goto(serverUrl);
   });
 
   test('stop it', async () => {

@@ -184,6 +184,8 @@ export async function launchBrowser() {
 
 export async function screenshot(page, name) {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  // Full-page shots of a scrolled page repeat the sticky top bar; start from the top.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
 }
 
