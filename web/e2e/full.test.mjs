@@ -3,7 +3,17 @@
 // reported as skipped otherwise (never as passed).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { assertAccessible, freePort, joinAgent, launchBrowser, login, screenshot, startPanel, startUi } from './support.mjs';
+import {
+  apiCall,
+  assertAccessible,
+  freePort,
+  joinAgent,
+  launchBrowser,
+  login,
+  screenshot,
+  startPanel,
+  startUi,
+} from './support.mjs';
 
 const FULL = process.env.CAP_E2E_FULL === '1';
 const SERVER = 'e2e-survival';
@@ -148,6 +158,44 @@ describe('game server flows', { skip: !FULL }, () => {
     assert.match(await card.innerText(), /:31\d{3}/);
     await screenshot(page, 'dashboard-servers');
     await assertAccessible(page, 'dashboard with a server');
+    await page.goto(serverUrl);
+  });
+
+  test('a subuser sees only what they were granted', async () => {
+    const created = await apiCall(page, 'POST', '/api/users', {
+      username: 'helper',
+      email: 'helper@example.com',
+      password: 'helper-password-1',
+      role: 'user',
+    });
+    assert.ok(created.status < 300, JSON.stringify(created.body));
+    await page.goto(`${serverUrl}/subusers`);
+    await page.getByRole('button', { name: 'Add subuser' }).click();
+    await page.getByLabel('Username').fill('helper');
+    await page.getByRole('checkbox', { name: /file:read/ }).uncheck();
+    assert.ok(await page.getByRole('checkbox', { name: /console:view/ }).isChecked());
+    await page.getByRole('button', { name: 'Invite' }).click();
+    await page.getByRole('cell', { name: 'helper' }).waitFor();
+    await screenshot(page, 'server-subusers');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await login(page, ui.url, 'helper', 'helper-password-1');
+    const card = page.locator('.server-card', { hasText: SERVER });
+    await card.waitFor();
+    assert.equal(await card.getByRole('button', { name: 'Stop', exact: true }).count(), 0);
+    await card.getByRole('link', { name: SERVER }).click();
+    const tabs = page.getByRole('navigation', { name: 'Server sections' });
+    await tabs.waitFor();
+    assert.deepEqual(await tabs.getByRole('link').allInnerTexts(), ['Console', 'Startup']);
+    await waitForTerminal('Done (');
+    assert.equal(await page.getByLabel('Console command').count(), 0);
+    assert.equal(await page.getByRole('button', { name: 'Stop', exact: true }).count(), 0);
+    await screenshot(page, 'server-as-subuser');
+    const files = await apiCall(page, 'GET', `/api/servers/${serverUrl.split('/').pop()}/files/list?path=/`);
+    assert.equal(files.status, 403);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await login(page, ui.url, panel.username, panel.password);
     await page.goto(serverUrl);
   });
 

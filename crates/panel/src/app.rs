@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use crate::bootstrap::{self, InitialAdmin};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::local_agent::{self, LocalAgent};
 use crate::secrets::Secrets;
 use crate::state::AppState;
 use crate::{db, http, listener, services};
@@ -19,6 +20,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     initial_admin: Option<InitialAdmin>,
+    local_agent: Option<LocalAgent>,
 }
 
 impl Application {
@@ -36,11 +38,17 @@ impl Application {
         let discovery = std::time::Duration::from_secs(config.discovery_interval_secs.max(1));
         let state = AppState::new(db, config, secrets);
         state.hub().start(discovery).await?;
+        let local_agent = if state.config().local_agent {
+            Some(local_agent::ensure(&state).await?)
+        } else {
+            None
+        };
         Ok(Application {
             router: http::router(state.clone()),
             listener,
             state,
             initial_admin,
+            local_agent,
         })
     }
 
@@ -84,6 +92,9 @@ impl Application {
         .await
         .map_err(|e| Error::Startup(format!("server error: {e}")))?;
         self.state.hub().shutdown();
+        if let Some(agent) = self.local_agent {
+            agent.stop().await;
+        }
         Ok(())
     }
 }

@@ -18,7 +18,9 @@ use crate::repo::users::{self, NewUser};
 ///
 /// Settings come from, in increasing priority: built-in defaults, the TOML file given
 /// with --config (or CAP_CONFIG), environment variables (CAP_LISTEN, CAP_DATA_DIR,
-/// CAP_DATABASE_URL or DATABASE_URL, CAP_LOG_LEVEL, CAP_LOG_FORMAT), and these flags.
+/// CAP_DATABASE_URL or DATABASE_URL, CAP_LOG_LEVEL, CAP_LOG_FORMAT, CAP_LOCAL_AGENT), and these flags.
+/// Further settings for the TOML file or CAP_* variables: cors_origins,
+/// login_attempts_per_minute, requests_per_second, discovery_interval_secs.
 /// The TOML keys are the flag names with '_' for '-' (listen, data_dir, ...).
 #[derive(Debug, Parser)]
 #[command(name = "cap-panel", version)]
@@ -43,6 +45,10 @@ pub struct Cli {
     /// Log line format [default: text].
     #[arg(long, global = true, value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Also run a local agent (cap-agent next to cap-panel) and register it as the node
+    /// "local": a complete one-machine install (env CAP_LOCAL_AGENT=true).
+    #[arg(long, global = true)]
+    pub local_agent: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -86,6 +92,7 @@ impl Cli {
             database_url: self.database_url.clone(),
             log_level: self.log_level.clone(),
             log_format: self.log_format,
+            local_agent: self.local_agent.then_some(true),
         };
         Config::load(self.config.as_deref(), &overrides)
     }

@@ -31,6 +31,8 @@ pub struct Config {
     pub requests_per_second: u32,
     /// Seconds between discovery sweeps (health probes of every node).
     pub discovery_interval_secs: u64,
+    /// Run `cap-agent` beside the panel and register it as the node `local`.
+    pub local_agent: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -56,6 +58,7 @@ impl Default for Config {
             login_attempts_per_minute: 10,
             requests_per_second: 100,
             discovery_interval_secs: 15,
+            local_agent: false,
         }
     }
 }
@@ -73,6 +76,8 @@ pub struct Overrides {
     pub log_level: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<LogFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_agent: Option<bool>,
 }
 
 const ENV_KEYS: [&str; 5] = [

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod listener;
+pub mod local_agent;
 pub mod permissions;
 pub mod repo;
 pub mod secrets;

@@ -9,6 +9,7 @@ pub mod rate_limit;
 mod request_id;
 pub mod routes;
 pub mod security;
+mod ui;
 
 use std::time::Duration;
 
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::liveness))
         .route("/metrics", http_metrics.route())
         .nest("/api", api.fallback(api_not_found))
+        .fallback(ui::serve)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::csrf,

@@ -52,3 +52,31 @@ async fn a_forged_request_id_is_replaced() {
     assert_ne!(id, "bad id with spaces");
     assert!(uuid::Uuid::parse_str(id).is_ok());
 }
+
+#[tokio::test]
+async fn the_web_ui_or_a_build_hint_is_served_for_client_routes() {
+    let app = TestApp::spawn().await;
+    for path in ["/", "/servers/some-id/console", "/admin/nodes"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        assert!(response.headers().contains_key("content-security-policy"));
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("<html") || html.contains("<!doctype html"),
+            "{path}"
+        );
+    }
+    let missing_asset = app
+        .client
+        .get(app.url("/assets/nope-123.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing_asset.status(), 404);
+    let api = app.client.get(app.url("/api/nope")).send().await.unwrap();
+    assert_eq!(api.headers()["content-type"], "application/json");
+}
