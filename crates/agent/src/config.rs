@@ -1,10 +1,13 @@
 //! Agent configuration: defaults < TOML file < environment (`CAP_AGENT_*`) < flags.
+//!
+//! The TOML file is `--config FILE` when given, otherwise `<data-dir>/agent.toml` if it
+//! exists (the file `cap-agent join` writes).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
 use crate::error::AgentError;
@@ -12,28 +15,57 @@ use crate::error::AgentError;
 /// The default listen address; when its port is taken the agent falls back to a free port.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8443";
 
+/// The configuration file read from the data directory when no `--config` is given.
+pub const DATA_DIR_CONFIG: &str = "agent.toml";
+
 /// Command line of `cap-agent` (every flag also reads `CAP_AGENT_<NAME>`).
 #[derive(Debug, Clone, Default, Parser)]
 #[command(name = "cap-agent", version, about = "Ctrl-Alt-Play node agent")]
 pub struct Cli {
-    /// TOML configuration file.
-    #[arg(long, env = "CAP_AGENT_CONFIG")]
+    /// Without a subcommand the agent serves.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// TOML configuration file (default `<data-dir>/agent.toml` when it exists).
+    #[arg(long, env = "CAP_AGENT_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Directory for the token, TLS certificate, definitions and logs.
-    #[arg(long, env = "CAP_AGENT_DATA_DIR")]
+    #[arg(long, env = "CAP_AGENT_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// Address to listen on (default 0.0.0.0:8443, with free-port fallback).
-    #[arg(long, env = "CAP_AGENT_LISTEN")]
+    #[arg(long, env = "CAP_AGENT_LISTEN", global = true)]
     pub listen: Option<SocketAddr>,
     /// File holding the node token (generated when missing).
-    #[arg(long, env = "CAP_AGENT_TOKEN_FILE")]
+    #[arg(long, env = "CAP_AGENT_TOKEN_FILE", global = true)]
     pub token_file: Option<PathBuf>,
     /// Directory holding one directory per server (default `<data-dir>/servers`).
-    #[arg(long, env = "CAP_AGENT_SERVER_ROOT")]
+    #[arg(long, env = "CAP_AGENT_SERVER_ROOT", global = true)]
     pub server_root: Option<PathBuf>,
     /// Serve plain HTTP instead of TLS (for loopback development and tests only).
-    #[arg(long, env = "CAP_AGENT_INSECURE_HTTP")]
+    #[arg(long, env = "CAP_AGENT_INSECURE_HTTP", global = true)]
     pub insecure_http: bool,
+}
+
+/// Subcommands of `cap-agent`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Register this agent with a panel, using the join command the panel showed.
+    ///
+    /// Stores the node token the panel answers with and the port it expects, then prints
+    /// the command that starts the agent. `--listen` chooses the address (its port is
+    /// replaced by the panel's); `--insecure-http` joins without TLS.
+    Join(JoinArgs),
+}
+
+/// Arguments of `cap-agent join`.
+#[derive(Debug, Clone, Args)]
+pub struct JoinArgs {
+    /// The panel's URL, e.g. `https://panel.example.com` (`http://` for loopback/dev).
+    pub panel_url: String,
+    /// The one-time join token from the panel.
+    pub join_token: String,
+    /// Start serving right after joining.
+    #[arg(long)]
+    pub run: bool,
 }
 
 /// The TOML file; every key is optional.
@@ -116,6 +148,9 @@ pub struct Config {
     pub server_root: PathBuf,
     /// Node token file.
     pub token_file: PathBuf,
+    /// The `--config` file, if one was given (otherwise `<data-dir>/agent.toml` is read
+    /// when it exists); see [`Config::config_path`].
+    pub config_file: Option<PathBuf>,
     /// Plain HTTP instead of TLS.
     pub insecure_http: bool,
     /// How often stats are sampled and published.
@@ -139,6 +174,7 @@ impl Config {
             port_fallback: true,
             server_root: data_dir.join("servers"),
             token_file: data_dir.join("token"),
+            config_file: None,
             data_dir,
             insecure_http: false,
             stats_interval: Duration::from_secs(1),
@@ -150,15 +186,29 @@ impl Config {
 
     /// Resolve the command line (with its environment fallbacks) and the optional file.
     pub fn from_cli(cli: Cli) -> Result<Self, AgentError> {
-        let file = match &cli.config {
-            Some(path) => read_file(path)?,
-            None => FileConfig::default(),
+        let (file, data_dir) = match &cli.config {
+            Some(path) => {
+                let file = read_file(path)?.ok_or_else(|| {
+                    AgentError::Config(format!("cannot read {}: no such file", path.display()))
+                })?;
+                let data_dir = cli.data_dir.or(file.data_dir.clone());
+                (file, data_dir.unwrap_or_else(default_data_dir))
+            }
+            None => {
+                let data_dir = cli.data_dir.unwrap_or_else(default_data_dir);
+                let path = data_dir.join(DATA_DIR_CONFIG);
+                let file = read_file(&path)?.unwrap_or_default();
+                if file.data_dir.is_some() {
+                    return Err(AgentError::Config(format!(
+                        "{}: data_dir cannot be set in the data directory's own file",
+                        path.display()
+                    )));
+                }
+                (file, data_dir)
+            }
         };
-        let data_dir = cli
-            .data_dir
-            .or(file.data_dir)
-            .unwrap_or_else(default_data_dir);
         let mut config = Self::new(data_dir);
+        config.config_file = cli.config;
         if let Some(listen) = cli.listen.or(file.listen) {
             config.listen = listen;
             config.port_fallback = false;
@@ -181,6 +231,13 @@ impl Config {
         Ok(config)
     }
 
+    /// The TOML file in use: `--config`, or `<data-dir>/agent.toml`.
+    pub fn config_path(&self) -> PathBuf {
+        self.config_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join(DATA_DIR_CONFIG))
+    }
+
     /// Where a server's files live.
     pub fn server_dir(&self, id: uuid::Uuid) -> PathBuf {
         self.server_root.join(id.to_string())
@@ -192,10 +249,21 @@ impl Config {
     }
 }
 
-fn read_file(path: &Path) -> Result<FileConfig, AgentError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| AgentError::Config(format!("cannot read {}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| AgentError::Config(format!("{}: {e}", path.display())))
+/// Parse a TOML file; `None` when it does not exist.
+fn read_file(path: &Path) -> Result<Option<FileConfig>, AgentError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(AgentError::Config(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    toml::from_str(&text)
+        .map(Some)
+        .map_err(|e| AgentError::Config(format!("{}: {e}", path.display())))
 }
 
 /// `/var/lib/cap-agent` for root, `$HOME/.local/share/cap-agent` otherwise.
@@ -234,6 +302,32 @@ mod tests {
         assert!(!config.port_fallback);
         assert_eq!(config.console.lines_per_second, 5);
         assert_eq!(config.console.history_lines, 1000);
+    }
+
+    #[test]
+    fn data_dir_file_is_read_without_config_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let cli = || Cli {
+            data_dir: Some(dir.path().to_owned()),
+            ..Cli::default()
+        };
+        assert_eq!(Config::from_cli(cli()).unwrap().listen.port(), 8443);
+        std::fs::write(
+            dir.path().join(DATA_DIR_CONFIG),
+            "listen = \"127.0.0.1:9100\"\n",
+        )
+        .unwrap();
+        let config = Config::from_cli(cli()).unwrap();
+        assert_eq!(config.listen.port(), 9100);
+        assert!(!config.port_fallback);
+        assert_eq!(config.config_path(), dir.path().join(DATA_DIR_CONFIG));
+        std::fs::write(dir.path().join(DATA_DIR_CONFIG), "data_dir = \"/x\"\n").unwrap();
+        assert!(Config::from_cli(cli()).is_err());
+        let missing = Cli {
+            config: Some(dir.path().join("missing.toml")),
+            ..cli()
+        };
+        assert!(Config::from_cli(missing).is_err());
     }
 
     #[test]

@@ -35,6 +35,12 @@ pub enum AgentError {
     /// Bad configuration at start-up.
     #[error("configuration: {0}")]
     Config(String),
+    /// Another agent holds the data directory's lock.
+    #[error("{0}")]
+    DataDirLocked(String),
+    /// `cap-agent join` failed (the panel refused, or could not be reached).
+    #[error("{0}")]
+    Join(String),
     /// TLS setup failed.
     #[error("tls: {0}")]
     Tls(String),
@@ -60,9 +66,12 @@ impl AgentError {
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
             Self::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
-            Self::Config(_) | Self::Tls(_) | Self::Io(_) | Self::Internal(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::InternalError)
-            }
+            Self::Config(_)
+            | Self::DataDirLocked(_)
+            | Self::Join(_)
+            | Self::Tls(_)
+            | Self::Io(_)
+            | Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::InternalError),
         }
     }
 }
@@ -78,7 +87,15 @@ impl IntoResponse for AgentError {
             }
             _ => (self.to_string(), None),
         };
-        envelope::failure(status, code, message, details)
+        let mut response = envelope::failure(status, code, message, details);
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The request body may be left unread: the client must not reuse the connection.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }
 

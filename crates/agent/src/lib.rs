@@ -6,7 +6,9 @@
 //!
 //! Data directory layout:
 //! ```text
-//! token                     node token (0600, generated when missing)
+//! agent.lock                held (flock) by the agent using this directory; holds its PID
+//! agent.toml                configuration read when no --config is given (written by join)
+//! token                     node token (0600, generated when missing, replaced by join)
 //! tls/cert.pem, tls/key.pem self-signed certificate (key 0600)
 //! definitions/<id>.json     server definitions + desired state (atomic writes)
 //! logs/<id>/console.log     console log, rotated (outside the file jail)
@@ -19,6 +21,8 @@ pub mod config;
 pub mod error;
 pub mod files;
 pub mod http;
+pub mod join;
+pub mod lock;
 pub mod store;
 pub mod supervisor;
 pub mod system;
@@ -54,6 +58,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> AgentRes
 
 /// A bound, ready agent.
 pub struct Agent {
+    _lock: lock::DataDirLock,
     listener: TcpListener,
     addr: SocketAddr,
     fingerprint: String,
@@ -66,10 +71,11 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Prepare the data directory, token and certificate, bind the listener, and restore
-    /// stored servers (starting those meant to run).
+    /// Lock the data directory (failing at once if another agent uses it), prepare the
+    /// token and certificate, bind the listener, and restore stored servers (starting
+    /// those meant to run).
     pub async fn build(config: Config) -> AgentResult<Self> {
-        std::fs::create_dir_all(&config.data_dir)?;
+        let lock = lock::DataDirLock::acquire(&config.data_dir)?;
         let token = token::load_or_generate(&config.token_file)?;
         let identity = tls::Identity::load_or_generate(&config.data_dir.join("tls"))?;
         let fingerprint = identity.fingerprint();
@@ -85,6 +91,7 @@ impl Agent {
         let supervisor = Supervisor::new(Arc::new(config), bus.clone())?;
         supervisor.restore().await?;
         Ok(Self {
+            _lock: lock,
             listener,
             addr,
             fingerprint,

@@ -1,5 +1,8 @@
-//! `cap-agent` binary: parse configuration, log to stdout, run until SIGINT/SIGTERM.
+//! `cap-agent` binary: parse the command line; serve until SIGINT/SIGTERM, or join a
+//! panel (`cap-agent join PANEL_URL JOIN_TOKEN [--run]`).
 
+use cap_agent::config::{Command, JoinArgs};
+use cap_agent::{AgentResult, Cli, Config};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -10,17 +13,33 @@ async fn main() -> std::process::ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let result = match cap_agent::Config::from_cli(cap_agent::Cli::parse()) {
-        Ok(config) => cap_agent::run(config, shutdown_signal()).await,
-        Err(e) => Err(e),
+    let cli = Cli::parse();
+    let result = match cli.command.clone() {
+        Some(Command::Join(args)) => join(cli, args).await,
+        None => serve(cli).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
+            eprintln!("error: {e}");
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+async fn serve(cli: Cli) -> AgentResult<()> {
+    cap_agent::run(Config::from_cli(cli)?, shutdown_signal()).await
+}
+
+/// Join, print what was done, and with `--run` serve on the panel's port.
+async fn join(mut cli: Cli, args: JoinArgs) -> AgentResult<()> {
+    let joined = cap_agent::join::join(&Config::from_cli(cli.clone())?, &args).await?;
+    println!("{joined}");
+    if !args.run {
+        return Ok(());
+    }
+    cli.listen = Some(joined.listen);
+    serve(cli).await
 }
 
 /// Completes on SIGINT or SIGTERM.

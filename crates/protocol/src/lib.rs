@@ -41,12 +41,37 @@
 //! File paths are always relative to the server's directory (`""` or `"/"`-free paths such
 //! as `"world/level.dat"`); `..`, absolute paths, NUL bytes, symlinks leading outside the
 //! directory and special files are refused with `VALIDATION_ERROR`.
+//!
+//! # Running games
+//!
+//! A server runs `/bin/sh -c <startup>` in its directory, in its own session; stop signals
+//! go to the whole process group, so they reach the game behind the shell. A server that
+//! exits while `stopping` (whatever its exit status, including death by the stop signal)
+//! is `offline`, never `crashed`. The environment rules (`PATH`, `HOME`, `SERVER_DIR`) are
+//! described on [`server::ServerDefinition`]; config-file edits in [`config_files`].
+//!
+//! # Joining a panel
+//!
+//! `cap-agent join PANEL_URL JOIN_TOKEN [--data-dir DIR] [--listen ADDR:PORT]
+//! [--insecure-http] [--run]` registers the agent with the panel (see [`join`]): it
+//! creates or loads the TLS identity, sends the join token and certificate fingerprint,
+//! stores the node token it gets back in the token file and the port in
+//! `<data-dir>/agent.toml` (or the `--config` file), then prints the command that starts
+//! the agent (`--run` starts it at once).
+//!
+//! # The data directory
+//!
+//! One agent owns a data directory: it holds an exclusive lock on `<data-dir>/agent.lock`
+//! while it runs (the file records its PID). A second agent, or a `join`, on the same
+//! directory exits at once with an error naming the holder.
 
 pub mod command;
+pub mod config_files;
 pub mod console;
 pub mod envelope;
 pub mod events;
 pub mod files;
+pub mod join;
 pub mod server;
 pub mod system;
 

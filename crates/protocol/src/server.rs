@@ -6,14 +6,23 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::config_files::{self, ConfigFileEdits};
+
 /// Everything the agent needs to install, run and stop one game server
 /// (`PUT /api/servers/{id}`; the `id` in the body must match the path).
 ///
 /// - `startup` runs as `/bin/sh -c <startup>` with the server directory as working
 ///   directory, in a new session (its own process group).
-/// - `environment` is the *only* environment the game gets; the agent adds
-///   `PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` and
-///   `HOME=<server dir>` when they are absent, nothing else.
+/// - `environment` is the *only* environment the game and its install script get. The
+///   agent adds `HOME=<server dir>` and `PATH` when they are absent, and always sets
+///   `SERVER_DIR` to the absolute path of the server directory (which is also the working
+///   directory). The default `PATH` is `<directory of the cap-agent executable>:`
+///   `/usr/local/bin:/usr/bin:/bin:/usr/games`, so tools installed beside the agent (such as
+///   `cap-testgame`) and Debian's games (`/usr/games/minetestserver`) are found by name.
+/// - Native templates must not assume Pterodactyl's `/mnt/server` (an egg's install
+///   container path): use relative paths or `$SERVER_DIR`. The agent never rewrites
+///   script text.
+/// - `configFiles` are edited before every start (see [`crate::config_files`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerDefinition {
@@ -46,6 +55,9 @@ pub struct ServerDefinition {
     /// What to do when the game exits unexpectedly.
     #[serde(default)]
     pub crash_policy: CrashPolicy,
+    /// Config files edited before every start (also restarts and automatic restarts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config_files: Vec<ConfigFileEdits>,
     /// Whether the server should be running; the agent restores this after a restart.
     /// `PUT` with `running` starts an offline server, with `offline` leaves it as it is.
     #[serde(default)]
@@ -159,9 +171,15 @@ impl ServerDefinition {
                 fail("install.interpreter", "must be a program name or path");
             }
         }
+        if self.config_files.len() > config_files::bounds::MAX_CONFIG_FILES {
+            fail("configFiles", "at most 32 config files");
+        }
         if self.crash_policy.backoff_ms > 3_600_000 || self.crash_policy.max_backoff_ms > 3_600_000
         {
             fail("crashPolicy", "back-off at most one hour");
+        }
+        for (index, file) in self.config_files.iter().enumerate() {
+            file.check(index, &mut errors);
         }
         if errors.is_empty() {
             Ok(())

@@ -5,7 +5,12 @@
 //! ```
 //! Environment: `SERVER_PORT` (listen on this TCP port), `TESTGAME_DELAY_MS` (startup
 //! delay before the done line, default 10), `TESTGAME_IGNORE_STOP=1` (ignore the `stop`
-//! command and SIGTERM/SIGINT, so only SIGKILL ends it).
+//! command and SIGTERM/SIGINT, so only SIGKILL ends it), `TESTGAME_SAVE_MS` (time taken
+//! to "save the world" on SIGTERM/SIGINT, default 0).
+//!
+//! On SIGTERM or SIGINT it prints `Received SIGINT, saving the world`, waits
+//! `TESTGAME_SAVE_MS`, prints `World saved, bye` and exits with code 0, like a game that
+//! shuts down cleanly on a signal.
 //!
 //! Console commands (stdin, one per line): `help`, `say <msg>`, `list`, `stop`, `crash`,
 //! `exit <code>`, `flood <n> [lines/s]`, `spawn-child`, `stderr <msg>`.
@@ -15,11 +20,13 @@
 use std::io::{self, BufRead, BufWriter, Write};
 use std::net::TcpListener;
 use std::process::{Command, ExitCode};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 struct Options {
     delay: Duration,
     ignore_stop: bool,
+    save_ms: u64,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -28,6 +35,12 @@ fn parse_options() -> Result<Options, String> {
             .parse()
             .map_err(|_| format!("TESTGAME_DELAY_MS: not a number: {v}"))?,
         Err(_) => 10,
+    };
+    let save_ms: u64 = match std::env::var("TESTGAME_SAVE_MS") {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| format!("TESTGAME_SAVE_MS: not a number: {v}"))?,
+        Err(_) => 0,
     };
     let mut ignore_stop = std::env::var("TESTGAME_IGNORE_STOP").is_ok_and(|v| v == "1");
     let mut args = std::env::args().skip(1);
@@ -47,6 +60,7 @@ fn parse_options() -> Result<Options, String> {
     Ok(Options {
         delay: Duration::from_millis(delay_ms),
         ignore_stop,
+        save_ms,
     })
 }
 
@@ -69,6 +83,48 @@ fn ignore_termination_signals() {
     unsafe {
         libc::signal(libc::SIGTERM, libc::SIG_IGN);
         libc::signal(libc::SIGINT, libc::SIG_IGN);
+    }
+}
+
+/// `TESTGAME_SAVE_MS`, read by the signal handler.
+static SAVE_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Write bytes to stdout with write(2) (async-signal-safe).
+fn raw_print(bytes: &[u8]) {
+    // SAFETY: write(2) on fd 1 with a valid buffer and length.
+    unsafe {
+        libc::write(1, bytes.as_ptr().cast(), bytes.len());
+    }
+}
+
+extern "C" fn save_and_exit(signal: libc::c_int) {
+    raw_print(if signal == libc::SIGINT {
+        b"Received SIGINT, saving the world\n"
+    } else {
+        b"Received SIGTERM, saving the world\n"
+    });
+    let ms = SAVE_MS.load(Ordering::Relaxed);
+    let pause = libc::timespec {
+        tv_sec: (ms / 1000) as libc::time_t,
+        tv_nsec: ((ms % 1000) * 1_000_000) as libc::c_long,
+    };
+    // SAFETY: nanosleep(2) and _exit(2) are async-signal-safe; the timespec is valid.
+    unsafe {
+        libc::nanosleep(&pause, std::ptr::null_mut());
+    }
+    raw_print(b"World saved, bye\n");
+    // SAFETY: see above.
+    unsafe { libc::_exit(0) }
+}
+
+fn save_on_termination_signals(save_ms: u64) {
+    SAVE_MS.store(save_ms, Ordering::Relaxed);
+    let handler = save_and_exit as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: installing a handler that only makes async-signal-safe calls, before any
+    // other thread exists.
+    unsafe {
+        libc::signal(libc::SIGTERM, handler);
+        libc::signal(libc::SIGINT, handler);
     }
 }
 
@@ -98,6 +154,8 @@ fn main() -> ExitCode {
     };
     if options.ignore_stop {
         ignore_termination_signals();
+    } else {
+        save_on_termination_signals(options.save_ms);
     }
     let started = Instant::now();
     let stdout = io::stdout();

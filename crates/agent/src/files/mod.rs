@@ -87,29 +87,104 @@ pub fn list(root: &Dir, path: &str) -> AgentResult<Vec<FileEntry>> {
 /// Read a text file (at most `max` bytes).
 pub fn read(root: &Dir, path: &str, max: u64) -> AgentResult<FileContent> {
     let rel = relative_non_root(path)?;
-    let file = open_regular(root, &rel, &read_options())?;
-    let size = file.metadata().map_err(|e| fs_error(e, &rel))?.len();
+    let bytes = read_bounded(root, &rel, max, "must be downloaded")?;
+    Ok(FileContent {
+        path: rel.to_string_lossy().into_owned(),
+        content: String::from_utf8_lossy(&bytes).into_owned(),
+        size: bytes.len() as u64,
+    })
+}
+
+/// Read a regular file of at most `max` bytes; `advice` completes the "too large" message.
+fn read_bounded(root: &Dir, rel: &Path, max: u64, advice: &str) -> AgentResult<Vec<u8>> {
+    let file = open_regular(root, rel, &read_options())?;
+    let size = file.metadata().map_err(|e| fs_error(e, rel))?.len();
     if size > max {
         return Err(AgentError::TooLarge(format!(
-            "{} is {size} bytes; files over {max} bytes must be downloaded",
+            "{} is {size} bytes; files over {max} bytes {advice}",
             rel.display()
         )));
     }
     let mut bytes = Vec::with_capacity(size as usize);
     file.take(max + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| fs_error(e, &rel))?;
+        .map_err(|e| fs_error(e, rel))?;
     if bytes.len() as u64 > max {
         return Err(AgentError::TooLarge(format!(
             "{} grew beyond {max} bytes",
             rel.display()
         )));
     }
-    Ok(FileContent {
-        path: rel.to_string_lossy().into_owned(),
-        content: String::from_utf8_lossy(&bytes).into_owned(),
-        size: bytes.len() as u64,
-    })
+    Ok(bytes)
+}
+
+/// Read a UTF-8 text file of at most `max` bytes for editing; `None` when it does not
+/// exist. A symlink is refused, even one that stays inside the directory, so that the
+/// file replaced by [`replace`] is the file that was read.
+pub fn read_text(root: &Dir, rel: &Path, max: u64) -> AgentResult<Option<String>> {
+    match root.symlink_metadata(rel) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(fs_error(e, rel)),
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(AgentError::Validation(format!(
+                "{} is a symbolic link; only regular files are edited",
+                rel.display()
+            )))
+        }
+        Ok(_) => {}
+    }
+    let bytes = read_bounded(root, rel, max, "are not edited")?;
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| AgentError::Validation(format!("{} is not UTF-8 text", rel.display())))
+}
+
+/// Create or replace a regular file atomically: written beside it under a temporary
+/// name, synced, then renamed over it (never through a symlink). Missing parent
+/// directories are created; an existing file keeps its permission bits.
+pub fn replace(root: &Dir, rel: &Path, content: &[u8]) -> AgentResult<()> {
+    let mode = match root.symlink_metadata(rel) {
+        Ok(meta) if meta.is_file() => Some(meta.mode() & 0o7777),
+        Ok(_) => {
+            return Err(AgentError::Validation(format!(
+                "not a regular file: {}",
+                rel.display()
+            )))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(fs_error(e, rel)),
+    };
+    if let Some(parent) = rel.parent().filter(|p| !p.as_os_str().is_empty()) {
+        root.create_dir_all(parent)
+            .map_err(|e| fs_error(e, parent))?;
+    }
+    let temp = temp_sibling(rel, "edit");
+    let mut file = open_regular(root, &temp, &write_options(true))?;
+    let written = file
+        .write_all(content)
+        .and_then(|_| file.sync_all())
+        .and_then(|_| match mode {
+            Some(mode) => file.set_permissions(Permissions::from_mode(mode)),
+            None => Ok(()),
+        })
+        .and_then(|_| root.rename(&temp, root, rel));
+    if let Err(e) = written {
+        let _ = root.remove_file(&temp);
+        return Err(fs_error(e, rel));
+    }
+    Ok(())
+}
+
+/// A hidden name beside `target` for a file being written (`.<name>.<purpose>-<random>`).
+fn temp_sibling(target: &Path, purpose: &str) -> std::path::PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    target.with_file_name(format!(
+        ".{name}.{purpose}-{}",
+        uuid::Uuid::new_v4().simple()
+    ))
 }
 
 /// Create or replace a file with `content`.
@@ -265,12 +340,7 @@ impl Upload {
                 )));
             }
         }
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temp =
-            target.with_file_name(format!(".{name}.upload-{}", uuid::Uuid::new_v4().simple()));
+        let temp = temp_sibling(&target, "upload");
         let file = open_regular(&root, &temp, &write_options(true))?;
         Ok((Self { root, temp, target }, file.into_std()))
     }

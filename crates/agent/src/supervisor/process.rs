@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -10,20 +12,46 @@ use tokio::process::{Child, Command};
 
 use cap_protocol::server::StopSignal;
 
-/// `PATH` given to games whose environment has none.
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// How often [`wait_group_gone`] checks the process group.
+const GROUP_POLL: Duration = Duration::from_millis(20);
 
-/// The environment a game gets: exactly its definition's variables, plus `PATH` and
-/// `HOME` (the server directory) when those are missing.
+/// Directories searched after the agent's own when a definition sets no `PATH`: the
+/// usual system ones and Debian's games directory (`/usr/games/minetestserver`).
+pub const SYSTEM_PATH: &str = "/usr/local/bin:/usr/bin:/bin:/usr/games";
+
+/// `PATH` for games and install scripts whose environment has none: the directory of the
+/// running `cap-agent` executable (so tools shipped beside it, like `cap-testgame`, are
+/// found by name), then [`SYSTEM_PATH`].
+pub fn default_path() -> &'static str {
+    static PATH: OnceLock<String> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let agent_dir = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(Path::to_path_buf))
+            .filter(|dir| !dir.to_string_lossy().contains(':'));
+        match agent_dir {
+            Some(dir) => format!("{}:{SYSTEM_PATH}", dir.display()),
+            None => SYSTEM_PATH.to_owned(),
+        }
+    })
+}
+
+/// The environment a game or install script gets: exactly its definition's variables,
+/// plus `PATH` ([`default_path`]) and `HOME` (the server directory) when those are
+/// missing, and always `SERVER_DIR`, the absolute path of the server directory.
 pub fn environment(
     defined: &BTreeMap<String, String>,
     server_dir: &Path,
 ) -> BTreeMap<String, String> {
+    let dir = std::path::absolute(server_dir)
+        .unwrap_or_else(|_| server_dir.to_path_buf())
+        .display()
+        .to_string();
     let mut env = defined.clone();
     env.entry("PATH".into())
-        .or_insert_with(|| DEFAULT_PATH.into());
-    env.entry("HOME".into())
-        .or_insert_with(|| server_dir.display().to_string());
+        .or_insert_with(|| default_path().to_owned());
+    env.entry("HOME".into()).or_insert_with(|| dir.clone());
+    env.insert("SERVER_DIR".into(), dir);
     env
 }
 
@@ -69,6 +97,15 @@ pub fn signal_group(pgid: u32, signal: Signal) -> std::io::Result<()> {
     }
 }
 
+/// Wait until no process of group `pgid` is left, or `deadline` passes (polling; the
+/// group's members need not be our children).
+pub async fn wait_group_gone(pgid: u32, deadline: Instant) {
+    let Ok(raw) = i32::try_from(pgid) else { return };
+    while killpg(Pid::from_raw(raw), None).is_ok() && Instant::now() < deadline {
+        tokio::time::sleep(GROUP_POLL).await;
+    }
+}
+
 /// The nix signal for a stop signal.
 pub fn to_signal(signal: StopSignal) -> Signal {
     match signal {
@@ -104,14 +141,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn environment_only_adds_path_and_home() {
+    fn environment_only_adds_path_home_and_server_dir() {
         let mut defined = BTreeMap::new();
         defined.insert("PATH".to_owned(), "/opt/bin".to_owned());
         defined.insert("SERVER_PORT".to_owned(), "25565".to_owned());
+        defined.insert("SERVER_DIR".to_owned(), "/mnt/server".to_owned());
         let env = environment(&defined, Path::new("/srv/x"));
-        assert_eq!(env.len(), 3);
+        assert_eq!(env.len(), 4);
         assert_eq!(env["PATH"], "/opt/bin");
         assert_eq!(env["HOME"], "/srv/x");
+        assert_eq!(env["SERVER_DIR"], "/srv/x");
+        let relative = environment(&BTreeMap::new(), Path::new("servers/y"));
+        assert!(relative["SERVER_DIR"].starts_with('/'));
+        assert!(relative["SERVER_DIR"].ends_with("/servers/y"));
+        assert!(relative["PATH"].ends_with(SYSTEM_PATH));
+        let own_dir = std::env::current_exe().unwrap();
+        let own_dir = own_dir.parent().unwrap().display().to_string();
+        assert!(relative["PATH"].starts_with(&format!("{own_dir}:")));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use super::config_files;
 use super::console::{pump, Console, OutputKind};
 use super::disk::DiskUsage;
 use super::patterns::DonePatterns;
@@ -67,6 +68,8 @@ struct Runtime {
     kill_reason: Option<String>,
     crashes: VecDeque<Instant>,
     stats: Option<ServerStats>,
+    /// End of the grace period of the graceful stop in progress.
+    stop_deadline: Option<Instant>,
 }
 
 /// The process currently attached to the server (game or install script).
@@ -229,7 +232,7 @@ impl Server {
     pub async fn start(self: &Arc<Self>) -> AgentResult<()> {
         let _power = self.power.lock().await;
         self.rt().crashes.clear();
-        self.start_locked()
+        self.start_locked().await
     }
 
     /// Stop gracefully, escalating to SIGKILL after the grace period.
@@ -244,7 +247,7 @@ impl Server {
         let _power = self.power.lock().await;
         self.stop_locked().await?;
         self.rt().crashes.clear();
-        self.start_locked()
+        self.start_locked().await
     }
 
     /// SIGKILL the process group at once (also aborts an install), then wait for it.
@@ -278,7 +281,8 @@ impl Server {
         Some(exited)
     }
 
-    fn start_locked(self: &Arc<Self>) -> AgentResult<()> {
+    /// Apply the config-file edits, then spawn the game (the power lock is held).
+    async fn start_locked(self: &Arc<Self>) -> AgentResult<()> {
         if self.removed.load(Ordering::SeqCst) {
             return Err(AgentError::NotFound("server was deleted".into()));
         }
@@ -289,10 +293,18 @@ impl Server {
             Some(_) => return Ok(()),
             None => {}
         }
-        self.set_desired(DesiredState::Running)?;
         let defined = self.defined();
         let dir = self.shared.config.server_dir(self.id);
         std::fs::create_dir_all(&dir)?;
+        let (edit_dir, files) = (dir.clone(), defined.definition.config_files.clone());
+        let edited =
+            tokio::task::spawn_blocking(move || config_files::apply(&edit_dir, &files)).await?;
+        if let Err(message) = edited {
+            return Err(AgentError::Conflict(
+                self.refuse_start(format!("cannot start: {message}")),
+            ));
+        }
+        self.set_desired(DesiredState::Running)?;
         let env = process::environment(&defined.definition.environment, &dir);
         let spawned = process::spawn(
             "/bin/sh",
@@ -304,12 +316,7 @@ impl Server {
         let child = match spawned {
             Ok(child) => child,
             Err(e) => {
-                let mut rt = self.rt();
-                self.transition(
-                    &mut rt,
-                    ServerState::Crashed,
-                    Some(format!("cannot start: {e}")),
-                );
+                self.refuse_start(format!("cannot start: {e}"));
                 return Err(AgentError::Internal(format!(
                     "cannot spawn server {}: {e}",
                     self.id
@@ -325,6 +332,20 @@ impl Server {
         };
         self.attach(child, false, state, None)?;
         self.persist()
+    }
+
+    /// A start that cannot happen: say why on the console and in the status (`crashed`),
+    /// and stop wanting the server running. Returns the message.
+    fn refuse_start(&self, message: String) -> String {
+        self.console.notice(&message);
+        {
+            let mut rt = self.rt();
+            self.transition(&mut rt, ServerState::Crashed, Some(message.clone()));
+        }
+        if let Err(e) = self.set_desired(DesiredState::Offline) {
+            tracing::error!(server = %self.id, error = %e, "cannot persist server state");
+        }
+        message
     }
 
     async fn stop_locked(self: &Arc<Self>) -> AgentResult<()> {
@@ -343,6 +364,8 @@ impl Server {
             found
         };
         let stop = self.defined().definition.stop.clone();
+        let grace = Duration::from_secs(stop.grace_seconds);
+        self.rt().stop_deadline = Some(Instant::now() + grace);
         let sent = match stop.kind {
             StopKind::Command => stdin.is_some_and(|tx| tx.try_send(stop.value.clone()).is_ok()),
             StopKind::Signal => {
@@ -353,7 +376,6 @@ impl Server {
         if !sent {
             process::signal_group(pid, Signal::SIGTERM)?;
         }
-        let grace = Duration::from_secs(stop.grace_seconds);
         if wait_exit(exited.clone(), grace).await.is_ok() {
             return Ok(());
         }
@@ -450,6 +472,7 @@ impl Server {
             rt.generation += 1;
             rt.exit_code = None;
             rt.kill_reason = None;
+            rt.stop_deadline = None;
             rt.process = Some(Running {
                 pid,
                 generation: rt.generation,
@@ -478,6 +501,12 @@ impl Server {
                 None => child.wait().await,
             };
             let code = status.map(process::exit_code).unwrap_or(-1);
+            // During a graceful stop the main process may be a shell that the stop signal
+            // ended before the game behind it: give the game the rest of the grace period.
+            let stop_deadline = server.rt().stop_deadline;
+            if let Some(deadline) = stop_deadline {
+                process::wait_group_gone(pid, deadline).await;
+            }
             // Whatever the main process left behind in its group goes with it.
             let _ = process::signal_group(pid, Signal::SIGKILL);
             for reader in readers {
@@ -595,7 +624,7 @@ impl Server {
                 };
                 let wanted = server.defined().definition.desired_state == DesiredState::Running;
                 if still_crashed && wanted {
-                    if let Err(e) = server.start_locked() {
+                    if let Err(e) = server.start_locked().await {
                         tracing::error!(server = %server.id, error = %e, "automatic restart failed");
                     }
                 }

@@ -228,17 +228,7 @@ async fn install_runs_streams_output_and_reports_failure() {
         .post(&format!("/api/servers/{id}/install"), json!({}))
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let seen = events
-        .until(LIMIT, |e| {
-            matches!(
-                e,
-                EventKind::State {
-                    state: ServerState::Offline,
-                    ..
-                }
-            )
-        })
-        .await;
+    let seen = events.until_state(LIMIT, ServerState::Offline).await;
     assert_eq!(states(&seen, id), ["installing", "offline"]);
     let output: Vec<String> = seen
         .iter()

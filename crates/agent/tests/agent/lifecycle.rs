@@ -32,17 +32,7 @@ async fn start_console_stop_with_events_in_order() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["serverId"], id.to_string());
     assert!(body["data"]["data"]["processId"].is_string(), "{body}");
-    let seen = events
-        .until(LIMIT, |e| {
-            matches!(
-                e,
-                EventKind::State {
-                    state: ServerState::Running,
-                    ..
-                }
-            )
-        })
-        .await;
+    let seen = events.until_state(LIMIT, ServerState::Running).await;
     assert_eq!(states(&seen, id), ["starting", "running"]);
 
     api.console(id, "say hello from the test").await;
@@ -59,17 +49,7 @@ async fn start_console_stop_with_events_in_order() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["status"], "stopped");
     assert_eq!(body["data"]["state"], "offline");
-    let seen = events
-        .until(LIMIT, |e| {
-            matches!(
-                e,
-                EventKind::State {
-                    state: ServerState::Offline,
-                    ..
-                }
-            )
-        })
-        .await;
+    let seen = events.until_state(LIMIT, ServerState::Offline).await;
     assert_eq!(states(&seen, id), ["stopping", "offline"]);
     let history = api.history(id).await;
     assert!(
@@ -146,17 +126,7 @@ async fn crash_is_detected_and_restarted() {
     events.next(LIMIT).await; // snapshot
 
     api.console(id, "crash").await;
-    let seen = events
-        .until(LIMIT, |e| {
-            matches!(
-                e,
-                EventKind::State {
-                    state: ServerState::Running,
-                    ..
-                }
-            )
-        })
-        .await;
+    let seen = events.until_state(LIMIT, ServerState::Running).await;
     assert_eq!(states(&seen, id), ["crashed", "starting", "running"]);
     let crash = seen
         .iter()
@@ -239,5 +209,57 @@ async fn memory_limit_is_enforced() {
     let message = status["message"].as_str().unwrap_or_default();
     assert!(message.contains("memory limit exceeded"), "{status}");
     assert_eq!(status["exitCode"], -9);
+    agent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_signal_reaches_the_game_behind_the_shell_and_ends_offline() {
+    for signal in ["SIGINT", "SIGTERM"] {
+        stop_behind_shell(signal).await;
+    }
+}
+
+async fn stop_behind_shell(signal: &str) {
+    let agent = TestAgent::start().await;
+    let api = &agent.client;
+    let id = Uuid::new_v4();
+    let mut definition = game(id);
+    // Not the last command, so the shell stays as the game's parent. The stop signal goes
+    // to the whole group: `sh` dies of SIGTERM at once, while the game takes its time to
+    // save. Both SIGINT (Luanti's stop) and SIGTERM must end `offline`, the game saved.
+    definition["startup"] = json!(format!(
+        "{} ; echo the game has ended",
+        crate::support::testgame_bin().display()
+    ));
+    definition["stop"] = json!({"type": "signal", "value": signal, "graceSeconds": 30});
+    definition["environment"]["TESTGAME_SAVE_MS"] = json!("300");
+    api.define(definition).await;
+    api.command("start", id).await;
+    api.wait_state(id, "running", LIMIT).await;
+    let mut events = api.events().await;
+    events.next(LIMIT).await; // snapshot
+
+    let (status, body) = api.command("stop", id).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["state"], "offline", "{body}");
+    let seen = events.until_state(LIMIT, ServerState::Offline).await;
+    assert_eq!(states(&seen, id), ["stopping", "offline"]);
+    // The game got the signal and finished saving although the shell died at once.
+    let history = api.history(id).await;
+    let saved = [
+        format!("Received {signal}, saving the world"),
+        "World saved, bye".to_owned(),
+    ];
+    assert!(
+        saved.iter().all(|s| history.iter().any(|l| l == s)),
+        "{history:?}"
+    );
+    assert!(
+        !history.iter().any(|l| l.contains("did not stop within")),
+        "{history:?}"
+    );
+    let status = api.status(id).await;
+    assert_eq!(status["desiredState"], "offline");
+    assert!(status["message"].is_null(), "{status}");
     agent.shutdown().await;
 }

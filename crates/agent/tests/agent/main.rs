@@ -3,8 +3,12 @@
 //! files in temporary directories.
 
 mod api;
+mod config_files;
+mod data_dir;
+mod environment;
 mod files;
 mod flood;
+mod join;
 mod lifecycle;
 mod restore;
 mod support;

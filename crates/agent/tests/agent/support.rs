@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use cap_agent::{Agent, Config};
 use cap_protocol::events::{AgentEvent, EventKind};
+use cap_protocol::server::ServerState;
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -104,7 +105,9 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: String, token: String) -> Self {
+        // Agents in tests use their own self-signed certificate.
         let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client");
@@ -303,6 +306,17 @@ impl Events {
     }
 }
 
+impl Events {
+    /// Collect events until a change to `state`; returns them all.
+    pub async fn until_state(&mut self, limit: Duration, state: ServerState) -> Vec<EventKind> {
+        self.until(
+            limit,
+            |e| matches!(e, EventKind::State { state: s, .. } if *s == state),
+        )
+        .await
+    }
+}
+
 /// State changes of one server, in order, from a list of events.
 pub fn states(events: &[EventKind], id: Uuid) -> Vec<String> {
     events
@@ -390,16 +404,18 @@ pub struct AgentProcess {
 impl AgentProcess {
     /// Start the binary with `data_dir` and wait for its `listening on` line.
     pub fn spawn(data_dir: &Path, extra: &[&str]) -> Self {
+        let mut args = vec!["--listen", "127.0.0.1:0", "--insecure-http"];
+        args.extend_from_slice(extra);
+        Self::launch(data_dir, &args).0
+    }
+
+    /// Start the binary with `--data-dir data_dir` and exactly `args`; wait for its
+    /// `listening on` line. Also returns the lines it printed before that one.
+    pub fn launch(data_dir: &Path, args: &[&str]) -> (Self, Vec<String>) {
         use std::io::{BufRead, BufReader};
         let mut child = Command::new(agent_bin())
-            .args([
-                "--data-dir",
-                &data_dir.display().to_string(),
-                "--listen",
-                "127.0.0.1:0",
-                "--insecure-http",
-            ])
-            .args(extra)
+            .args(args)
+            .args(["--data-dir", &data_dir.display().to_string()])
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -407,6 +423,7 @@ impl AgentProcess {
             .expect("spawn cap-agent");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
+        let mut before = Vec::new();
         let base = loop {
             let line = lines
                 .next()
@@ -415,14 +432,16 @@ impl AgentProcess {
             if let Some(at) = line.find("listening on ") {
                 break line[at + "listening on ".len()..].trim().to_owned();
             }
+            before.push(line);
         };
         // Keep draining the agent's stdout so it never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines.by_ref() {});
         let token = std::fs::read_to_string(data_dir.join("token")).expect("token");
-        Self {
+        let agent = Self {
             child,
             client: Client::new(base, token),
-        }
+        };
+        (agent, before)
     }
 
     /// SIGKILL the agent (its game servers are not told).
@@ -448,4 +467,14 @@ impl Drop for AgentProcess {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Run the `cap-agent` binary to completion with `args`.
+pub async fn run_agent(args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(agent_bin())
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("run cap-agent")
 }
