@@ -47,7 +47,7 @@ export function useApi<T>(fn: () => Promise<T>, deps: unknown[], pollMs?: number
       if (document.visibilityState !== 'hidden') void load(true);
     }, pollMs);
     return () => clearInterval(t);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `deps` are the caller's inputs to `fn`; `fn` itself is read through a ref.
   }, [...deps, pollMs]);
 
   const reload = useCallback(() => load(true), [load]);
