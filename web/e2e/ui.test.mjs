@@ -131,6 +131,20 @@ describe('panel web UI', () => {
     await page.getByLabel('…or paste it here').fill(JSON.stringify(egg));
     await page.getByRole('button', { name: 'Import', exact: true }).click();
     await page.getByRole('cell', { name: /Pasted Game/ }).waitFor();
+    const row = page.locator('tr', { hasText: 'Pasted Game' });
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const editor = page.locator('[data-testid=code-editor] .cm-content');
+    await editor.waitFor();
+    assert.match(await editor.innerText(), /"name": "Pasted Game"/);
+    await screenshot(page, 'admin-template-editor');
+    await page.getByRole('button', { name: 'Close' }).click();
+    // The editor saves with PUT {template}: the document it was given, edited.
+    const alts = await apiCall(page, 'GET', '/api/alts?perPage=100');
+    const alt = alts.body.data.items.find((a) => a.name === 'Pasted Game');
+    const saved = await apiCall(page, 'PUT', `/api/alts/${alt.id}`, { template: { ...alt.template, name: 'Renamed Game' } });
+    assert.equal(saved.status, 200, JSON.stringify(saved.body));
+    await page.reload();
+    await page.getByRole('cell', { name: /Renamed Game/ }).waitFor();
     const broken = await apiCall(page, 'POST', '/api/alts/import', { ctrlId: 'nope', egg: 'not an egg' });
     assert.ok(broken.status >= 400 && broken.status < 500, `bad egg gave ${broken.status}`);
   });
