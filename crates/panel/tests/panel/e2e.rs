@@ -395,3 +395,51 @@ async fn subusers_watch_without_typing_and_strangers_see_nothing() {
         other => panic!("a stranger's console must be refused: {other:?}"),
     }
 }
+
+/// Issue 7's real game: the built-in Luanti template on a real agent runs Debian's
+/// `minetest-server`, reaches its done line and stops cleanly on SIGINT.
+#[tokio::test]
+async fn luanti_template_runs_a_real_minetest_server() {
+    if !std::path::Path::new("/usr/games/minetestserver").exists() {
+        eprintln!("SKIPPED: minetest-server is not installed (apt-get install minetest-server)");
+        return;
+    }
+    let c = cluster(1).await;
+    let (_, alts) = c.admin.get("/api/alts?name=luanti").await;
+    let luanti = alts["data"]["items"][0]["id"]
+        .as_str()
+        .expect("built-in Luanti template")
+        .to_owned();
+    let (status, created) = c
+        .admin
+        .post(
+            "/api/servers",
+            json!({
+                "name": "luanti", "nodeId": c.nodes[0], "altId": luanti,
+                "limits": { "memoryMb": 1024, "cpuPercent": 200, "diskMb": 2048 },
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    c.admin
+        .wait_for(&format!("/api/servers/{id}"), SLOW, |s| {
+            s["state"] == "offline"
+        })
+        .await;
+    let mut console = Console::open(&c.admin, &id).await;
+    console.mark();
+    let (status, body) = c.power(&c.admin, &id, "start").await;
+    assert_eq!(status, 200, "{body}");
+    console.line(" listening on ").await;
+    console.state("running").await;
+    console.mark();
+    c.power(&c.admin, &id, "stop").await;
+    console.state("offline").await;
+    let on_agent = c.agents[0].server(&id).await;
+    assert_eq!(on_agent["status"]["state"], "offline", "{on_agent}");
+    assert!(
+        on_agent["status"]["pid"].is_null(),
+        "no process left: {on_agent}"
+    );
+}
