@@ -284,13 +284,16 @@ pub struct Limits {
     pub disk_mib: Option<u64>,
 }
 
-/// Install script run in the server directory with the definition's environment.
+/// Install script run in the server directory (its working directory, also in
+/// `$SERVER_DIR`) with the definition's environment and the same `PATH` rules as the game
+/// (see [`ServerDefinition`]). Scripts written for Pterodactyl's install containers expect
+/// `/mnt/server`; on the native runtime they must use `$SERVER_DIR` or relative paths.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstallScript {
     /// Script text, passed to the interpreter as a file.
     pub script: String,
-    /// Interpreter program (looked up in `PATH`), default `bash`.
+    /// Interpreter program (looked up in the script's `PATH`), default `bash`.
     #[serde(default = "default_interpreter")]
     pub interpreter: String,
     /// Kill the install after this many seconds (default one hour).
