@@ -177,6 +177,10 @@ pub fn definition(
         }),
         crash_policy: CrashPolicy::default(),
         desired_state: desired,
+        config_files: cap_templates::render_config_files(&template.alt, ctx)
+            .into_iter()
+            .map(Into::into)
+            .collect(),
     })
 }
 
