@@ -79,9 +79,7 @@ pub async fn list(
     if let Some(name) = name {
         query = query.filter(super::name_contains(alt::Column::Name, name));
     }
-    let paginator = query.paginate(db, per_page);
-    let total = paginator.num_items().await?;
-    Ok((paginator.fetch_page(page - 1).await?, total))
+    super::fetch_page(db, query, page, per_page).await
 }
 
 pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<()> {

@@ -1,6 +1,6 @@
 //! Reading the audit log (entries are written by `services::audit`).
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::db::entities::audit_log;
 use crate::error::Result;
@@ -28,8 +28,5 @@ pub async fn list(
     if let Some(action) = filter.action {
         query = query.filter(audit_log::Column::Action.eq(action));
     }
-    let pages = query.paginate(db, per_page);
-    let total = pages.num_items().await?;
-    let items = pages.fetch_page(page.saturating_sub(1)).await?;
-    Ok((items, total))
+    super::fetch_page(db, query, page, per_page).await
 }

@@ -34,3 +34,21 @@ pub fn name_contains<C: sea_orm::ColumnTrait>(column: C, fragment: &str) -> Simp
     Expr::expr(Func::lower(Expr::col(column)))
         .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }
+
+/// One page of `query` (pages count from 1) and the total number of rows.
+pub async fn fetch_page<E>(
+    db: &impl sea_orm::ConnectionTrait,
+    query: sea_orm::Select<E>,
+    page: u64,
+    per_page: u64,
+) -> crate::error::Result<(Vec<E::Model>, u64)>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: sea_orm::FromQueryResult + Sized + Send + Sync,
+{
+    use sea_orm::PaginatorTrait;
+
+    let paginator = query.paginate(db, per_page);
+    let total = paginator.num_items().await?;
+    Ok((paginator.fetch_page(page.saturating_sub(1)).await?, total))
+}

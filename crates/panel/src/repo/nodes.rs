@@ -78,9 +78,7 @@ pub async fn list(
     if let Some(name) = name {
         query = query.filter(super::name_contains(node::Column::Name, name));
     }
-    let paginator = query.paginate(db, per_page);
-    let total = paginator.num_items().await?;
-    Ok((paginator.fetch_page(page - 1).await?, total))
+    super::fetch_page(db, query, page, per_page).await
 }
 
 /// Saves changed columns of a node.

@@ -67,6 +67,7 @@ pub struct ServerListRow {
     pub node_id: Option<String>,
     pub node_name: Option<String>,
     pub node_status: Option<String>,
+    pub node_address: Option<String>,
     pub alt_id: String,
     pub alt_name: String,
     pub state: String,
@@ -128,6 +129,7 @@ fn list_query(visibility: &Visibility<'_>, name: Option<&str>) -> sea_orm::Selec
         .column_as(user::Column::Username, "owner_username")
         .column_as(node::Column::Name, "node_name")
         .column_as(node::Column::Status, "node_status")
+        .column_as(node::Column::Address, "node_address")
         .column_as(alt::Column::Name, "alt_name")
 }
 

@@ -96,10 +96,7 @@ pub async fn list(
                 .add(super::name_contains(user::Column::Email, filter)),
         );
     }
-    let pages = query.paginate(db, per_page);
-    let total = pages.num_items().await?;
-    let items = pages.fetch_page(page.saturating_sub(1)).await?;
-    Ok((items, total))
+    super::fetch_page(db, query, page, per_page).await
 }
 
 /// Fields of a user to change; `None` leaves a field as it is.

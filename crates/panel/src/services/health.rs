@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
+use schemars::JsonSchema;
 use serde::Serialize;
 use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
 
@@ -18,7 +19,7 @@ pub const SERVICE: &str = "ctrl-alt-play-panel";
 /// How long the database may take to answer `SELECT 1` before it counts as down.
 pub const DATABASE_TIMEOUT: Duration = Duration::from_secs(3);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Everything answers.
@@ -29,7 +30,7 @@ pub enum Status {
     Unhealthy,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct HealthStatus {
     pub service: &'static str,
     pub status: Status,
@@ -37,7 +38,7 @@ pub struct HealthStatus {
     pub details: HealthDetails,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthDetails {
     /// Whether the database answered in time.
@@ -50,7 +51,7 @@ pub struct HealthDetails {
 }
 
 /// Nodes by the `status` the agent connection keeps up to date.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct AgentCounts {
     pub total: u64,
     pub online: u64,
@@ -122,7 +123,7 @@ pub async fn agent_counts(db: &impl ConnectionTrait) -> Result<AgentCounts> {
 }
 
 /// The panel process's own resource use.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessStats {
     pub pid: u32,
@@ -171,7 +172,7 @@ pub async fn process_stats() -> Result<ProcessStats> {
 }
 
 /// One node with its capacity and its servers by state.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeOverview {
     pub id: String,
@@ -181,10 +182,12 @@ pub struct NodeOverview {
     pub memory_mb: i64,
     pub disk_mb: i64,
     pub servers: ServerCounts,
+    /// What the node's agent reports about its machine (online nodes only).
+    pub resources: Option<cap_protocol::system::SystemInfo>,
 }
 
 /// Servers by state, with their total.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, JsonSchema)]
 pub struct ServerCounts {
     pub total: u64,
     pub states: BTreeMap<String, u64>,
@@ -199,7 +202,7 @@ impl ServerCounts {
 
 /// Every node with its servers, and all servers by state (`unassigned`: servers whose
 /// node was deleted).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Fleet {
     pub nodes: Vec<NodeOverview>,
     pub servers: ServerCounts,
@@ -229,6 +232,7 @@ pub async fn fleet(db: &impl ConnectionTrait) -> Result<Fleet> {
             last_seen_at: node.last_seen_at,
             memory_mb: node.memory_mb,
             disk_mb: node.disk_mb,
+            resources: None,
         })
         .collect();
     Ok(Fleet {
@@ -236,4 +240,29 @@ pub async fn fleet(db: &impl ConnectionTrait) -> Result<Fleet> {
         servers,
         unassigned,
     })
+}
+
+/// Asks every online node's agent for its machine's resources, concurrently, waiting at
+/// most `timeout` for each.
+pub async fn fill_resources(
+    hub: &crate::agents::AgentHub,
+    nodes: &mut [NodeOverview],
+    timeout: std::time::Duration,
+) {
+    let queries = nodes.iter().map(|node| {
+        let client = hub.online_client(&node.id).ok();
+        async move {
+            match client {
+                Some(client) => tokio::time::timeout(timeout, client.system())
+                    .await
+                    .ok()
+                    .and_then(|r| r.ok()),
+                None => None,
+            }
+        }
+    });
+    let answers = futures_util::future::join_all(queries).await;
+    for (node, resources) in nodes.iter_mut().zip(answers) {
+        node.resources = resources;
+    }
 }

@@ -110,7 +110,7 @@ async fn metrics_count_requests_by_route_template() {
     }
     let missing = app
         .client
-        .get(app.url("/no/such/page"))
+        .get(app.url("/api/no/such/route"))
         .send()
         .await
         .unwrap();
