@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
-use schemars::JsonSchema;
 use serde::Serialize;
 use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
 
@@ -19,7 +18,7 @@ pub const SERVICE: &str = "ctrl-alt-play-panel";
 /// How long the database may take to answer `SELECT 1` before it counts as down.
 pub const DATABASE_TIMEOUT: Duration = Duration::from_secs(3);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Everything answers.
@@ -30,7 +29,7 @@ pub enum Status {
     Unhealthy,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
 pub struct HealthStatus {
     pub service: &'static str,
     pub status: Status,
@@ -38,7 +37,7 @@ pub struct HealthStatus {
     pub details: HealthDetails,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthDetails {
     /// Whether the database answered in time.
@@ -51,7 +50,7 @@ pub struct HealthDetails {
 }
 
 /// Nodes by the `status` the agent connection keeps up to date.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct AgentCounts {
     pub total: u64,
     pub online: u64,
@@ -123,7 +122,7 @@ pub async fn agent_counts(db: &impl ConnectionTrait) -> Result<AgentCounts> {
 }
 
 /// The panel process's own resource use.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessStats {
     pub pid: u32,
@@ -172,7 +171,7 @@ pub async fn process_stats() -> Result<ProcessStats> {
 }
 
 /// One node with its capacity and its servers by state.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeOverview {
     pub id: String,
@@ -187,7 +186,7 @@ pub struct NodeOverview {
 }
 
 /// Servers by state, with their total.
-#[derive(Debug, Default, Serialize, JsonSchema)]
+#[derive(Debug, Default, Serialize)]
 pub struct ServerCounts {
     pub total: u64,
     pub states: BTreeMap<String, u64>,
@@ -202,7 +201,7 @@ impl ServerCounts {
 
 /// Every node with its servers, and all servers by state (`unassigned`: servers whose
 /// node was deleted).
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize)]
 pub struct Fleet {
     pub nodes: Vec<NodeOverview>,
     pub servers: ServerCounts,
