@@ -65,7 +65,8 @@ impl Error {
         Error::Internal(err.to_string())
     }
 
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    /// The HTTP status and the envelope's `code` for this error.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Error::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
             Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "VALIDATION_ERROR"),

@@ -8,6 +8,7 @@ use crate::server::ServerState;
 
 /// A power action requested by the panel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     /// Start the server (no-op if already starting/running).
@@ -49,6 +50,7 @@ pub struct AgentCommand {
 
 /// The spec's coarse status, derived from the precise [`ServerState`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum CommandStatus {
     /// `installing` or `starting`.
@@ -74,6 +76,7 @@ impl From<ServerState> for CommandStatus {
 
 /// Resource figures as strings, as the spec defines them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceSummary {
     /// CPU use in percent of one core, decimal (e.g. `"12.5"`).
@@ -84,6 +87,7 @@ pub struct ResourceSummary {
 
 /// Optional process details in an [`AgentResponse`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ResponseData {
     /// PID of the server's main process, as a decimal string.
@@ -99,6 +103,7 @@ pub struct ResponseData {
 
 /// Answer to an [`AgentCommand`] (the `data` of the success envelope).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AgentResponse {
     /// Coarse status as in the spec.

@@ -379,6 +379,7 @@ pub enum DesiredState {
 /// `offline → starting → running → stopping → offline`, and `crashed` after an
 /// unexpected exit (from `starting` or `running`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ServerState {
     /// No process.
@@ -447,6 +448,7 @@ pub struct ServerInfo {
 
 /// Resource use of one server.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ServerStats {
     /// CPU use of the process tree in percent of one core (may exceed 100).

@@ -19,6 +19,7 @@ pub struct Health {
 
 /// `GET /api/system`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SystemInfo {
     /// Host name.

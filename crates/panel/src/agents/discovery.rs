@@ -6,13 +6,14 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{AgentHub, NodeStatus};
 use crate::repo;
 
 /// The outcome of the last sweep, shown under `/api/agents/discovery`.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DiscoveryReport {
     pub last_run_at: Option<DateTime<Utc>>,

@@ -1,6 +1,6 @@
 //! Every API route is declared with the access it requires, in one registry. The same
-//! registry builds the router and lists the routes for the RBAC matrix test, so a route
-//! cannot exist without a declared permission.
+//! registry builds the router, lists the routes for the RBAC matrix test (so a route
+//! cannot exist without a declared permission) and feeds the OpenAPI document.
 
 use std::collections::BTreeSet;
 
@@ -12,9 +12,12 @@ use axum::response::Response;
 use axum::routing::{on, MethodFilter};
 use axum::Router;
 
+use schemars::SchemaGenerator;
+
 use crate::auth::principal::{self, Principal};
 use crate::db::entities::server;
 use crate::error::{Error, Result};
+use crate::http::openapi::describe::{self, DocInputs, DocOutput, Documented, Note, OperationDoc};
 use crate::repo;
 use crate::state::AppState;
 
@@ -39,6 +42,19 @@ pub struct RouteSpec {
     pub method: Method,
     pub path: String,
     pub access: Access,
+    pub doc: RouteDoc,
+}
+
+/// What the OpenAPI document says about a route besides its method, path and access.
+#[derive(Debug, Clone)]
+pub struct RouteDoc {
+    /// The handler's path (`cap_panel::http::routes::servers::list`): the route module
+    /// becomes the tag, the function name the operation id.
+    pub handler: &'static str,
+    /// Describes the handler's inputs and output.
+    pub describe: fn(&mut SchemaGenerator) -> OperationDoc,
+    /// What the handler's types cannot tell.
+    pub notes: Vec<Note>,
 }
 
 /// The caller's rights on the server of a [`Access::Server`] route.
@@ -80,11 +96,13 @@ impl ApiRoutes {
     }
 
     /// Adds `method path` served by `handler`, guarded by `access`. `path` is relative to
-    /// `/api`.
-    pub fn add<H, T>(mut self, method: Method, path: &str, access: Access, handler: H) -> Self
+    /// `/api`. The handler's extractors and return type document the route.
+    pub fn add<H, T, I, O>(mut self, method: Method, path: &str, access: Access, handler: H) -> Self
     where
-        H: Handler<T, AppState>,
+        H: Handler<T, AppState> + Documented<I, O>,
         T: 'static,
+        I: DocInputs,
+        O: DocOutput,
     {
         let filter = MethodFilter::try_from(method.clone())
             .unwrap_or_else(|_| panic!("unsupported method {method} for {path}"));
@@ -97,7 +115,20 @@ impl ApiRoutes {
             method,
             path: format!("/api{path}"),
             access,
+            doc: RouteDoc {
+                handler: std::any::type_name::<H>(),
+                describe: describe::describe::<I, O>,
+                notes: Vec::new(),
+            },
         });
+        self
+    }
+
+    /// Documents what the handler's types of the route added last cannot tell.
+    pub fn note(mut self, note: Note) -> Self {
+        if let Some(spec) = self.specs.last_mut() {
+            spec.doc.notes.push(note);
+        }
         self
     }
 

@@ -4,7 +4,10 @@
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{SecondsFormat, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
+
+use crate::error::FieldErrors;
 
 tokio::task_local! {
     /// The id of the request being served; set by the request-id middleware.
@@ -21,13 +24,16 @@ fn now() -> String {
 }
 
 /// A successful response: `{success: true, data, message?, timestamp, requestId}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(inline)]
 pub struct Envelope<T> {
+    #[schemars(extend("const" = true))]
     success: bool,
     data: T,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
+    #[schemars(extend("format" = "date-time"))]
     timestamp: String,
     request_id: String,
 }
@@ -56,14 +62,21 @@ impl<T: Serialize> IntoResponse for Envelope<T> {
 }
 
 /// An error response: `{success: false, error, code, details?, timestamp, requestId}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
+    #[schemars(extend("const" = false))]
     success: bool,
+    /// What went wrong, for people.
     error: String,
+    /// What went wrong, for programs.
+    #[schemars(schema_with = "crate::http::openapi::error_codes")]
     code: &'static str,
+    /// Messages by field path, for validation errors.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<FieldErrors>")]
     details: Option<serde_json::Value>,
+    #[schemars(extend("format" = "date-time"))]
     timestamp: String,
     request_id: String,
 }

@@ -8,6 +8,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use bytes::Bytes;
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -117,11 +118,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ValidQuery<T> 
 }
 
 /// `?page=&perPage=&name=` with sane bounds.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PageQuery {
+    /// Page number, from 1 (default 1).
     #[serde(default)]
     pub page: Option<u64>,
+    /// Items per page, 1 to 100 (default 25).
     #[serde(default)]
     pub per_page: Option<u64>,
     /// Case-insensitive substring filter on the name.
@@ -149,8 +152,9 @@ impl PageQuery {
 }
 
 /// A page of results with its totals.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "{T}Page")]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: u64,

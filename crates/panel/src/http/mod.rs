@@ -5,6 +5,7 @@ pub mod envelope;
 pub mod extract;
 mod health;
 pub mod metrics;
+pub mod openapi;
 pub mod rate_limit;
 mod request_id;
 pub mod routes;
@@ -16,7 +17,7 @@ use std::time::Duration;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
-use axum::{middleware, Router};
+use axum::{middleware, Extension, Router};
 use tower::ServiceBuilder;
 
 use crate::error::Error;
@@ -31,6 +32,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Every API route with its access rule, in registration order.
 fn api(state: AppState) -> ApiRoutes {
     let api = ApiRoutes::new(state);
+    let api = routes::docs::routes(api);
     let api = routes::auth::routes(api);
     let api = routes::permissions::routes(api);
     let api = routes::users::routes(api);
@@ -41,19 +43,23 @@ fn api(state: AppState) -> ApiRoutes {
     routes::servers::routes(api)
 }
 
-/// The declared API routes, for documentation and the RBAC matrix test.
+/// The declared API routes, for the OpenAPI document and the RBAC matrix test.
 pub fn route_specs(state: AppState) -> Vec<RouteSpec> {
     api(state).into_parts().1
 }
 
 /// Builds the complete router with its middleware.
 pub fn router(state: AppState) -> Router {
-    let (api, _) = api(state.clone()).into_parts();
+    let (api, specs) = api(state.clone()).into_parts();
+    let openapi = openapi::OpenApiJson::build(&specs);
     let http_metrics = metrics::Metrics::new(state.clone());
     Router::new()
         .route("/health", get(health::liveness))
         .route("/metrics", http_metrics.route())
-        .nest("/api", api.fallback(api_not_found))
+        .nest(
+            "/api",
+            api.fallback(api_not_found).layer(Extension(openapi)),
+        )
         .fallback(ui::serve)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -6,6 +6,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use sea_orm::ConnectionTrait;
 use serde::Serialize;
 use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
@@ -18,7 +19,7 @@ pub const SERVICE: &str = "ctrl-alt-play-panel";
 /// How long the database may take to answer `SELECT 1` before it counts as down.
 pub const DATABASE_TIMEOUT: Duration = Duration::from_secs(3);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Everything answers.
@@ -29,7 +30,7 @@ pub enum Status {
     Unhealthy,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct HealthStatus {
     pub service: &'static str,
     pub status: Status,
@@ -37,7 +38,7 @@ pub struct HealthStatus {
     pub details: HealthDetails,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthDetails {
     /// Whether the database answered in time.
@@ -50,7 +51,7 @@ pub struct HealthDetails {
 }
 
 /// Nodes by the `status` the agent connection keeps up to date.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct AgentCounts {
     pub total: u64,
     pub online: u64,
@@ -122,7 +123,7 @@ pub async fn agent_counts(db: &impl ConnectionTrait) -> Result<AgentCounts> {
 }
 
 /// The panel process's own resource use.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessStats {
     pub pid: u32,
@@ -171,7 +172,7 @@ pub async fn process_stats() -> Result<ProcessStats> {
 }
 
 /// One node with its capacity and its servers by state.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeOverview {
     pub id: String,
@@ -186,7 +187,7 @@ pub struct NodeOverview {
 }
 
 /// Servers by state, with their total.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, JsonSchema)]
 pub struct ServerCounts {
     pub total: u64,
     pub states: BTreeMap<String, u64>,
@@ -201,7 +202,7 @@ impl ServerCounts {
 
 /// Every node with its servers, and all servers by state (`unassigned`: servers whose
 /// node was deleted).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Fleet {
     pub nodes: Vec<NodeOverview>,
     pub servers: ServerCounts,

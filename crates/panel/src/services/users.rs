@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 
+use schemars::JsonSchema;
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -45,7 +46,7 @@ pub struct AccountChanges {
 }
 
 /// How a user's effective permissions come about.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PermissionSet {
     pub role: String,

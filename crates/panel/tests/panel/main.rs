@@ -6,6 +6,7 @@ mod api_basics;
 mod auth;
 mod e2e;
 mod monitoring_api;
+mod openapi_api;
 mod processes;
 mod rbac;
 mod schema;

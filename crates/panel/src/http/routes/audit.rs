@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::Method;
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::db::entities::audit_log;
@@ -23,7 +24,7 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
 }
 
 /// `?userId=&action=` next to the page parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditQuery {
     user_id: Option<String>,
@@ -53,13 +54,13 @@ impl AuditQuery {
 }
 
 /// Who acted, when they still exist.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Actor {
     id: String,
     username: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     id: String,

@@ -6,6 +6,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::CookieJar;
 use chrono::{DateTime, Utc};
 use garde::Validate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -54,7 +55,7 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
 }
 
 /// A user as the API shows it (never the password hash).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
     pub id: String,
@@ -80,13 +81,13 @@ impl From<user::Model> for UserView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Me {
     user: UserView,
     permissions: Vec<String>,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Username or e-mail.
@@ -203,7 +204,7 @@ async fn me(principal: Principal) -> Envelope<Me> {
     })
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChangePassword {
     #[garde(length(min = 1, max = 256))]
@@ -249,7 +250,7 @@ async fn change_password(
     Ok((session_cookies(jar, &issued), Envelope::ok(me_of(issued))))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyView {
     id: String,
@@ -287,7 +288,7 @@ async fn list_api_keys(
     ))
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
     #[garde(length(min = 1, max = 100))]

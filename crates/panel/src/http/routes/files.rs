@@ -11,6 +11,7 @@ use cap_protocol::files::{
 };
 use chrono::{DateTime, Utc};
 use garde::Validate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -19,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::http::access::{Access, ApiRoutes, ServerScope};
 use crate::http::envelope::Envelope;
 use crate::http::extract::{ValidJson, ValidQuery};
+use crate::http::openapi::describe::Note;
 use crate::services::servers as service;
 use crate::state::AppState;
 
@@ -27,7 +29,9 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
     let write = Access::Server("file:write");
     api.add(Method::GET, "/servers/{id}/files/list", read, list)
         .add(Method::GET, "/servers/{id}/files/contents", read, contents)
+        .note(Note::Text("The file's text."))
         .add(Method::GET, "/servers/{id}/files/download", read, download)
+        .note(Note::File("The file, as an attachment."))
         .add(
             Method::PUT,
             "/servers/{id}/files/contents",
@@ -67,7 +71,7 @@ fn id_of(scope: &ServerScope) -> Result<Uuid> {
     Uuid::parse_str(&scope.server.id).map_err(Error::internal)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct FileView {
     name: String,
     path: String,
@@ -95,8 +99,9 @@ impl From<FileEntry> for FileView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct PathParam {
+    /// A path inside the server directory, from `/` (default: the directory itself).
     #[serde(default)]
     path: String,
 }
@@ -272,7 +277,7 @@ async fn simple<B: Serialize + Sync>(
     Ok(Envelope::ok(()))
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PathBody {
     #[garde(length(min = 1, max = 4096))]
@@ -295,7 +300,7 @@ async fn mkdir(
     .await
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveBody {
     #[garde(length(min = 1, max = 4096))]
@@ -329,7 +334,7 @@ async fn copy(
     simple(&state, &scope, "copy", &MoveRequest::from(body)).await
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PathsBody {
     #[garde(length(min = 1, max = 1000), inner(length(min = 1, max = 4096)))]
@@ -345,7 +350,7 @@ async fn delete(
     simple(&state, &scope, "delete", &DeleteRequest { paths }).await
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompressBody {
     #[garde(length(min = 1, max = 1000), inner(length(min = 1, max = 4096)))]
@@ -375,7 +380,7 @@ async fn compress(
     simple(&state, &scope, "compress", &request).await
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecompressBody {
     #[garde(length(min = 1, max = 4096))]

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod console;
+pub mod docs;
 pub mod files;
 pub mod monitoring;
 pub mod nodes;

@@ -2,11 +2,13 @@
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::http::access::{Access, ApiRoutes};
 use crate::http::envelope::Envelope;
+use crate::http::openapi::describe::Note;
 use crate::services::health::{self, Fleet, HealthStatus, ProcessStats, Status};
 use crate::state::AppState;
 
@@ -23,6 +25,10 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
         Access::Permission("monitoring:view"),
         health_report,
     )
+    .note(Note::AlsoStatus(
+        503,
+        "Unhealthy: the same report, status `unhealthy`.",
+    ))
 }
 
 /// 200 when healthy or degraded, 503 when unhealthy, so load balancers and probes can
@@ -36,7 +42,7 @@ async fn health_report(State(state): State<AppState>) -> (StatusCode, Envelope<H
     (code, Envelope::ok(report))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PanelStats {
     version: &'static str,
@@ -46,7 +52,7 @@ pub struct PanelStats {
     process: ProcessStats,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Overview {
     panel: PanelStats,
     #[serde(flatten)]

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Method};
 use chrono::{DateTime, Utc};
 use garde::Validate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -32,7 +33,7 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
         .add(Method::DELETE, "/agents/{node_id}", ADMIN, delete)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeView {
     id: String,
@@ -109,7 +110,7 @@ fn default_scheme() -> String {
     "https".to_owned()
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateNode {
     #[garde(length(min = 1, max = 191))]
@@ -142,7 +143,7 @@ pub struct CreateNode {
     cert_fingerprint: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedNode {
     node: NodeView,
@@ -206,7 +207,7 @@ async fn create(
     .with_message(message))
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct JoinRequest {
     #[garde(length(min = 16, max = 256))]
@@ -215,7 +216,7 @@ pub struct JoinRequest {
     fingerprint: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JoinResponse {
     node_id: String,
@@ -263,7 +264,7 @@ async fn find(state: &AppState, id: &str) -> Result<node::Model> {
         .ok_or_else(|| Error::not_found("node"))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeDetail {
     #[serde(flatten)]
@@ -287,7 +288,7 @@ async fn get(
     }))
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateNode {
     #[garde(inner(length(min = 1, max = 191)))]

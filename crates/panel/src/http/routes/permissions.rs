@@ -2,6 +2,7 @@
 //! may hold.
 
 use axum::http::Method;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::http::access::{Access, ApiRoutes};
@@ -17,7 +18,7 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
     )
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Catalogue {
     categories: Vec<Category>,
@@ -25,19 +26,19 @@ pub struct Catalogue {
     server_scoped: Vec<&'static str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct Category {
     name: &'static str,
     permissions: Vec<PermissionView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct PermissionView {
     key: &'static str,
     description: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct RoleView {
     name: &'static str,
     description: &'static str,

@@ -10,6 +10,7 @@ use cap_protocol::command::{Action, AgentResponse};
 use cap_protocol::server::ServerStats;
 use chrono::{DateTime, Utc};
 use garde::Validate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -20,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::http::access::{Access, ApiRoutes, ServerScope};
 use crate::http::envelope::Envelope;
 use crate::http::extract::{Page, PageQuery, ValidJson, ValidQuery};
+use crate::http::openapi::describe::Note;
 use crate::permissions::SERVER_SCOPED;
 use crate::repo::{self, servers::ServerListRow, servers::Visibility};
 use crate::services::audit::{self, Entry};
@@ -41,6 +43,7 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
             Access::Permission("server:create"),
             create,
         )
+        .note(Note::ReachesAgent)
         .add(
             Method::GET,
             "/servers/{id}",
@@ -129,26 +132,26 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
     super::files::routes(api)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Named {
     id: String,
     name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct NodeRef {
     id: String,
     name: String,
     status: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct OwnerRef {
     id: String,
     username: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LimitsView {
     memory_mb: i64,
@@ -156,13 +159,13 @@ pub struct LimitsView {
     disk_mb: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct AllocationView {
     ip: String,
     port: i32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerView {
     id: String,
@@ -329,7 +332,7 @@ async fn list(
     }))
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, Validate)]
+#[derive(Debug, Clone, Copy, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LimitsBody {
     /// MiB of memory; 0 = unlimited.
@@ -353,7 +356,7 @@ impl From<LimitsBody> for LimitsSpec {
     }
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateBody {
     #[garde(length(min = 1, max = 191))]
@@ -424,7 +427,7 @@ async fn get(
     ))
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
     #[garde(inner(length(min = 1, max = 191)))]
@@ -488,7 +491,7 @@ async fn delete(
     Ok(Envelope::ok(()).with_message("server deleted"))
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PowerBody {
     #[garde(skip)]
@@ -543,7 +546,7 @@ async fn power(
     }
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommandBody {
     #[garde(length(min = 1, max = 4096), custom(single_line))]
@@ -586,7 +589,7 @@ async fn reinstall(
     Ok(Envelope::ok(()).with_message("reinstalling"))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VariableValue {
     env_variable: String,
@@ -637,7 +640,7 @@ async fn variables(
     ))
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariablesBody {
     #[garde(length(max = 256))]
@@ -682,10 +685,14 @@ async fn stats(
     Ok(Envelope::ok(live))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Preview {
+    /// The startup command: `command`, `display`, `env`, `unresolved`.
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     startup: cap_templates::RenderedStartup,
+    /// Config-file edits: `path`, `parser`, `edits`, `unresolved` each.
+    #[schemars(with = "Vec<serde_json::Map<String, serde_json::Value>>")]
     config_files: Vec<cap_templates::RenderedConfigFile>,
 }
 
@@ -697,7 +704,7 @@ async fn preview(State(state): State<AppState>, scope: ServerScope) -> Result<En
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubuserView {
     id: String,
@@ -751,7 +758,7 @@ fn grant(permissions: Vec<String>) -> Result<BTreeSet<String>> {
     Ok(permissions.into_iter().collect())
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddSubuser {
     #[garde(length(min = 1, max = 191))]
@@ -789,7 +796,7 @@ async fn add_subuser(
     subusers(State(state), scope).await
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSubuser {
     #[garde(length(max = 18))]

@@ -2,10 +2,11 @@
 
 use axum::extract::{Path, State};
 use axum::http::{header, Method};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use cap_templates::Alt;
 use chrono::{DateTime, Utc};
 use garde::Validate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -17,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::http::access::{Access, ApiRoutes};
 use crate::http::envelope::Envelope;
 use crate::http::extract::{Page, PageQuery, ValidJson, ValidQuery};
+use crate::http::openapi::describe::Note;
 use crate::repo;
 use crate::services::audit::{self, Entry};
 use crate::services::templates::{self, Template};
@@ -39,9 +41,12 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
         .add(Method::PUT, "/alts/{alt_id}", WRITE, replace_alt)
         .add(Method::DELETE, "/alts/{alt_id}", WRITE, delete_alt)
         .add(Method::GET, "/alts/{alt_id}/export", WRITE, export_alt)
+        .note(Note::Document(
+            "The template as a PTDL_v2 egg, as an attachment.",
+        ))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CtrlView {
     id: String,
@@ -63,7 +68,7 @@ impl From<ctrl::Model> for CtrlView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VariableView {
     id: String,
@@ -77,7 +82,7 @@ pub struct VariableView {
     sort_order: i32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AltView {
     id: String,
@@ -92,6 +97,7 @@ pub struct AltView {
     docker_images: Vec<String>,
     variables: Vec<VariableView>,
     /// The complete template, for editing and `PUT /api/alts/{id}`.
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     template: Alt,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -177,7 +183,7 @@ async fn list_ctrls(
     }))
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CtrlBody {
     #[garde(length(min = 1, max = 191))]
@@ -220,7 +226,7 @@ async fn get_ctrl(
     Ok(Envelope::ok(find_ctrl(&state, &id).await?.into()))
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CtrlPatch {
     #[garde(inner(length(min = 1, max = 191)))]
@@ -280,7 +286,7 @@ async fn delete_ctrl(
 }
 
 /// `?ctrlId=` plus the usual paging (serde's `flatten` cannot carry typed query values).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AltQuery {
     #[serde(default)]
@@ -329,12 +335,14 @@ async fn get_alt(
     Ok(Envelope::ok(templates::load(state.db(), &id).await?.into()))
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateAlt {
     #[garde(length(min = 1, max = 64))]
     ctrl_id: String,
+    /// The template in the panel's format (as `GET /api/alts/{id}` shows it).
     #[garde(skip)]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     template: Alt,
 }
 
@@ -358,10 +366,12 @@ async fn create_alt(
     Ok(Envelope::ok(AltView::from(template)).with_message("template created"))
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceAlt {
+    /// The template in the panel's format (as `GET /api/alts/{id}` shows it).
     #[garde(skip)]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     template: Alt,
 }
 
@@ -413,7 +423,7 @@ async fn delete_alt(
     Ok(Envelope::ok(()).with_message("template deleted"))
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ImportAlt {
     #[garde(length(min = 1, max = 64))]
@@ -423,7 +433,7 @@ pub struct ImportAlt {
     egg: Box<RawValue>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ImportResult {
     alt: AltView,
     warnings: Vec<String>,
@@ -461,10 +471,7 @@ async fn import_alt(
 }
 
 /// The PTDL_v2 egg as a download (a document, not an envelope).
-async fn export_alt(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse> {
+async fn export_alt(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response> {
     let template = templates::load(state.db(), &id).await?;
     let egg = templates::export(state.db(), &id).await?;
     let slug: String = template
@@ -488,5 +495,6 @@ async fn export_alt(
             ),
         ],
         egg,
-    ))
+    )
+        .into_response())
 }

@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use garde::Validate;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::auth::UserView;
@@ -13,6 +14,7 @@ use crate::error::{Error, FieldErrors, Result};
 use crate::http::access::{Access, ApiRoutes};
 use crate::http::envelope::Envelope;
 use crate::http::extract::{Page, PageQuery, ValidJson, ValidQuery};
+use crate::http::openapi::describe::Note;
 use crate::repo::{self, permissions::Overrides};
 use crate::services::users::{self, AccountChanges, NewAccount, PermissionSet};
 use crate::state::AppState;
@@ -25,6 +27,7 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
             Access::Permission("user:create"),
             create,
         )
+        .note(Note::Status(201))
         .add(
             Method::GET,
             "/users/{user_id}",
@@ -83,7 +86,7 @@ fn invalid<'a>(fields: impl IntoIterator<Item = (&'a str, Option<String>)>) -> E
     Error::Validation { message, details }
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     #[garde(skip)]
@@ -139,7 +142,7 @@ async fn show(
     Ok(Envelope::ok(user.into()))
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     #[garde(skip)]
@@ -203,7 +206,7 @@ async fn permissions(
 }
 
 /// The complete set of a user's own grants and revocations; it replaces the old one.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPermissions {
     #[garde(length(max = 36), inner(length(max = 64)))]
