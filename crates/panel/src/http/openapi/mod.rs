@@ -267,8 +267,7 @@ fn responses(spec: &RouteSpec, doc: &OperationDoc) -> Value {
             json!({
                 "description": "Switching Protocols: the console WebSocket. The panel sends JSON \
                     frames `{type: \"history\"|\"console\", lines}`, `{type: \"state\", state, \
-                    message?}`, `{type: \"stats\", cpuPercent, memoryBytes, memoryLimitBytes, \
-                    diskBytes, uptimeSecs}` and `{type: \"error\", message}`; the client sends \
+                    message?}`, `{type: \"stats\", ...}` with the fields of `ServerStats`, and `{type: \"error\", message}`; the client sends \
                     `{type: \"command\", command}` (needs `console:command`).",
             }),
         );
