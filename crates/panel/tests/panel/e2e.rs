@@ -299,6 +299,12 @@ async fn a_killed_agent_marks_its_node_offline_and_comes_back_on_its_own() {
     let id = server["id"].as_str().unwrap().to_owned();
     let node = c.nodes[0].clone();
     let (port, dir) = (c.agents[0].port, c.agents[0].data_dir.clone());
+    let (_, overview) = c.admin.get("/api/monitoring").await;
+    let resources = &overview["data"]["nodes"][0]["resources"];
+    assert!(
+        resources["cpuCount"].as_u64().unwrap_or(0) > 0,
+        "per-node resources: {overview}"
+    );
 
     c.agents[0].kill_hard();
     c.admin

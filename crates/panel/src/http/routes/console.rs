@@ -84,14 +84,11 @@ fn live_frame(event: LiveEvent) -> Message {
         LiveEvent::State { state, message } => {
             frame(json!({ "type": "state", "state": state_name(state), "message": message }))
         }
-        LiveEvent::Stats(stats) => frame(json!({
-            "type": "stats",
-            "cpuPercent": stats.cpu_percent,
-            "memoryBytes": stats.memory_bytes,
-            "memoryLimitBytes": stats.memory_limit_bytes,
-            "diskBytes": stats.disk_bytes,
-            "uptimeSecs": stats.uptime_seconds,
-        })),
+        LiveEvent::Stats(stats) => {
+            let mut value = serde_json::to_value(stats).unwrap_or_default();
+            value["type"] = json!("stats");
+            frame(value)
+        }
     }
 }
 

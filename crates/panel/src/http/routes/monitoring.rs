@@ -61,7 +61,13 @@ pub struct Overview {
 
 async fn overview(State(state): State<AppState>) -> Result<Envelope<Overview>> {
     let process = health::process_stats().await?;
-    let fleet = health::fleet(state.db()).await?;
+    let mut fleet = health::fleet(state.db()).await?;
+    health::fill_resources(
+        state.hub(),
+        &mut fleet.nodes,
+        std::time::Duration::from_secs(2),
+    )
+    .await;
     Ok(Envelope::ok(Overview {
         panel: PanelStats {
             version: env!("CARGO_PKG_VERSION"),

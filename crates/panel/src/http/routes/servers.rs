@@ -160,9 +160,13 @@ pub struct LimitsView {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct AllocationView {
+    /// Where players connect: the node's address when the game binds every interface.
     ip: String,
     port: i32,
+    /// The address the game binds on the node.
+    bind_ip: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -238,8 +242,12 @@ async fn views(
                     .iter()
                     .find(|a| a.server_id.as_deref() == Some(row.id.as_str()))
                     .map(|a| AllocationView {
-                        ip: a.ip.clone(),
+                        ip: match (&row.node_address, a.ip.as_str()) {
+                            (Some(address), service::BIND_IP) => address.clone(),
+                            _ => a.ip.clone(),
+                        },
                         port: a.port,
+                        bind_ip: a.ip.clone(),
                     }),
                 state: live
                     .as_ref()
