@@ -1,0 +1,24 @@
+//! One module per scenario of bench/README.md.
+
+mod api;
+mod coldstart;
+mod console;
+mod footprint;
+mod power;
+mod scale;
+
+use crate::report::Report;
+use crate::stack::Ctx;
+use crate::Result;
+
+pub async fn run(name: &str, ctx: &Ctx, report: &mut Report) -> Result<()> {
+    match name {
+        "footprint" => footprint::run(ctx, report).await,
+        "power" => power::run(ctx, report).await,
+        "console" => console::run(ctx, report).await,
+        "api" => api::run(ctx, report).await,
+        "coldstart" => coldstart::run(ctx, report).await,
+        "scale" => scale::run(ctx, report).await,
+        other => Err(format!("unknown scenario {other}").into()),
+    }
+}

@@ -1,0 +1,336 @@
+//! Scale: one panel, many real agents (default 200 × 25 servers = 5,000 servers).
+//! The panel is killed (SIGKILL), half of the servers are started directly through their
+//! agents while it is down, and the panel is started again: convergence is the time from
+//! its process start until `GET /api/servers` shows every server's true state. Then the
+//! discovery sweep time, list latencies and panel CPU at rest with every agent's event
+//! stream connected and stats flowing.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures_util::{stream, StreamExt};
+use serde_json::{json, Value};
+
+use crate::panel_api::PanelClient;
+use crate::procs::{
+    games_under, measure_over, reap_games, total_rss_mib, Agent, Panel, PanelOptions,
+};
+use crate::report::{Report, Target};
+use crate::scenarios::coldstart::start_until_healthy;
+use crate::stack::Ctx;
+use crate::stats::{millis, percentile};
+use crate::Result;
+
+const S: &str = "scale";
+/// Game ports of node i: FIRST_PORT + i × servers-per-node …, below the ephemeral range.
+const FIRST_PORT: usize = 20_000;
+const PARALLEL: usize = 16;
+
+pub async fn run(ctx: &Ctx, report: &mut Report) -> Result<()> {
+    let (agents, per_agent) = ctx.pick(ctx.scale, (4, 5));
+    if agents * per_agent > 12_000 {
+        return Err("at most 12,000 servers (ports 20000-31999)".into());
+    }
+    let root = ctx.scratch.join(S);
+    let options = PanelOptions {
+        discovery_interval_secs: 5,
+        ..PanelOptions::default()
+    };
+    let panel = Panel::start(&ctx.bins, &root.join("panel"), &options).await?;
+    let started = Instant::now();
+    let fleet: Vec<Result<Agent>> = stream::iter(0..agents)
+        .map(|i| {
+            let dir = root.join(format!("agent-{i}"));
+            async move { Agent::start(&ctx.bins, &dir, None).await }
+        })
+        .buffered(PARALLEL)
+        .collect()
+        .await;
+    let fleet: Vec<Agent> = fleet.into_iter().collect::<Result<_>>()?;
+    report
+        .add(S, "agents started", fleet.len() as f64, "agents")
+        .note(format!("in {:.1} s", started.elapsed().as_secs_f64()));
+    let result = measure(ctx, report, panel, &fleet, per_agent, &options).await;
+    stream::iter(fleet)
+        .for_each_concurrent(PARALLEL, |agent| agent.daemon.stop())
+        .await;
+    reap_games(&root);
+    result
+}
+
+async fn measure(
+    ctx: &Ctx,
+    report: &mut Report,
+    panel: Panel,
+    fleet: &[Agent],
+    per_agent: usize,
+    options: &PanelOptions,
+) -> Result<()> {
+    let password = panel.admin_password().await?;
+    let client = PanelClient::login(&panel.daemon.url, &password).await?;
+    let alt = client.test_game_alt().await?;
+
+    // Nodes, then servers, through the API.
+    let started = Instant::now();
+    let nodes: Vec<Result<String>> = stream::iter(fleet.iter().enumerate())
+        .map(|(i, agent)| {
+            let first = (FIRST_PORT + i * per_agent) as u16;
+            let client = client.clone();
+            async move {
+                client
+                    .add_node(
+                        &format!("node-{i}"),
+                        agent,
+                        (first, first + per_agent as u16 - 1),
+                    )
+                    .await
+            }
+        })
+        .buffered(PARALLEL)
+        .collect()
+        .await;
+    let nodes: Vec<String> = nodes.into_iter().collect::<Result<_>>()?;
+    report.add(
+        S,
+        "nodes registered per second",
+        nodes.len() as f64 / started.elapsed().as_secs_f64(),
+        "nodes/s",
+    );
+
+    let started = Instant::now();
+    let plan: Vec<(usize, usize)> = (0..fleet.len())
+        .flat_map(|a| (0..per_agent).map(move |s| (a, s)))
+        .collect();
+    let created: Vec<Result<(usize, usize, String)>> = stream::iter(plan)
+        .map(|(a, s)| {
+            let (client, node, alt) = (client.clone(), nodes[a].clone(), alt.clone());
+            async move {
+                let id = client
+                    .create_server(&format!("n{a}-s{s}"), &node, &alt)
+                    .await?;
+                Ok((a, s, id))
+            }
+        })
+        .buffer_unordered(PARALLEL)
+        .collect()
+        .await;
+    let created: Vec<(usize, usize, String)> = created.into_iter().collect::<Result<_>>()?;
+    let total = created.len();
+    report.add(
+        S,
+        "servers created per second (API)",
+        total as f64 / started.elapsed().as_secs_f64(),
+        "servers/s",
+    );
+    let ids: Vec<String> = created.iter().map(|c| c.2.clone()).collect();
+    client
+        .wait_all(&ids, "offline", Duration::from_secs(900))
+        .await?;
+    report
+        .add(S, "servers created and installed", total as f64, "servers")
+        .note(format!(
+            "{} agents × {per_agent}; {:.0} s",
+            fleet.len(),
+            started.elapsed().as_secs_f64()
+        ));
+
+    // The panel dies; half of the servers start while it is down.
+    let data_dir = panel.daemon.data_dir.clone();
+    panel.daemon.kill().await;
+    let expected: HashMap<String, &str> = created
+        .iter()
+        .map(|(_, s, id)| (id.clone(), if s % 2 == 0 { "running" } else { "offline" }))
+        .collect();
+    let to_start: Vec<(usize, String)> = created
+        .iter()
+        .filter(|c| c.1 % 2 == 0)
+        .map(|c| (c.0, c.2.clone()))
+        .collect();
+    let http = reqwest::Client::new();
+    let results: Vec<Result<()>> = stream::iter(to_start.iter())
+        .map(|(a, id)| agent_start(&http, &fleet[*a], id))
+        .buffer_unordered(PARALLEL * 2)
+        .collect()
+        .await;
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    wait_agents_running(&http, fleet, to_start.len()).await?;
+
+    // Restart: from process start until the list shows every true state.
+    let (panel, healthy) = start_until_healthy(&ctx.bins, &data_dir, options).await?;
+    report
+        .add(
+            S,
+            "panel restart → /health OK (populated)",
+            healthy.as_secs_f64() * 1e3,
+            "ms",
+        )
+        .note(format!("{} nodes, {total} servers", fleet.len()));
+    let result = after_restart(ctx, report, &panel, &password, &expected, fleet).await;
+    panel.daemon.stop().await;
+    result
+}
+
+async fn after_restart(
+    ctx: &Ctx,
+    report: &mut Report,
+    panel: &Panel,
+    password: &str,
+    expected: &HashMap<String, &str>,
+    fleet: &[Agent],
+) -> Result<()> {
+    let client = PanelClient::login(&panel.daemon.url, password).await?;
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut wrong = expected.len();
+    while Instant::now() < deadline {
+        let states = client.all_server_states().await?;
+        wrong = expected.len()
+            - states
+                .iter()
+                .filter(|(id, s)| expected.get(id) == Some(&s.as_str()))
+                .count();
+        if wrong == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let converged = panel.daemon.spawned.elapsed();
+    if wrong == 0 {
+        report
+            .add(
+                S,
+                "convergence after panel restart",
+                converged.as_secs_f64(),
+                "s",
+            )
+            .target(Target::AtMost(5.0))
+            .note(format!(
+                "{} servers ({} running) in the list with true states",
+                expected.len(),
+                expected.len() / 2
+            ));
+    } else {
+        report.not_measured(
+            S,
+            "convergence after panel restart",
+            format!("{wrong} servers still wrong after 180 s"),
+        );
+    }
+
+    // Discovery: wait for a sweep after the restart.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let discovery = client.get("/api/agents/discovery").await?;
+    match discovery["durationMs"].as_f64() {
+        Some(ms) => {
+            report.add(S, "discovery sweep", ms, "ms").note(format!(
+                "probed {}, online {}, offline {}",
+                discovery["probed"], discovery["online"], discovery["offline"]
+            ));
+        }
+        None => report.not_measured(
+            S,
+            "discovery sweep",
+            format!("GET /api/agents/discovery: {discovery}"),
+        ),
+    }
+
+    for path in [
+        "/api/servers?perPage=25",
+        "/api/servers?perPage=100",
+        "/api/agents?perPage=100",
+    ] {
+        let mut took = Vec::new();
+        for _ in 0..ctx.pick(50, 10) {
+            let sent = Instant::now();
+            client.get(path).await?;
+            took.push(sent.elapsed());
+        }
+        let took = millis(&took);
+        report
+            .add(S, format!("GET {path} p50"), percentile(&took, 0.5), "ms")
+            .note(format!("p99 {:.1} ms", percentile(&took, 0.99)));
+    }
+
+    let (cpu, rss) = measure_over(panel.daemon.pid, Duration::from_secs(ctx.pick(10, 3))).await;
+    report.add(
+        S,
+        "panel CPU at rest (all event streams, stats on)",
+        cpu,
+        "%core",
+    );
+    report.add(S, "panel RSS at rest", rss, "MiB");
+    let agents_rss: f64 = fleet.iter().map(|a| a.daemon.usage().rss_mib()).sum();
+    report.add(
+        S,
+        "agent RSS, mean",
+        agents_rss / fleet.len().max(1) as f64,
+        "MiB",
+    );
+    let root = panel
+        .daemon
+        .data_dir
+        .parent()
+        .unwrap_or(&panel.daemon.data_dir);
+    let games = games_under(root);
+    report
+        .add(
+            S,
+            "test-game processes running",
+            games.len() as f64,
+            "processes",
+        )
+        .note(format!("{:.0} MiB RSS in total", total_rss_mib(&games)));
+    Ok(())
+}
+
+/// Starts a server through its agent (`POST /api/command`), as the panel would.
+async fn agent_start(http: &reqwest::Client, agent: &Agent, id: &str) -> Result<()> {
+    let body = json!({
+        "action": "start", "serverId": id, "timestamp": "2026-01-01T00:00:00Z",
+        "metadata": {"requestId": "bench", "userId": "bench"},
+    });
+    let response = http
+        .post(format!("{}/api/command", agent.daemon.url))
+        .bearer_auth(&agent.token)
+        .json(&body)
+        .send()
+        .await?;
+    let status = response.status();
+    if !status.is_success() {
+        let text = response.text().await.unwrap_or_default();
+        return Err(format!("agent POST /api/command {body} → {status}: {text}").into());
+    }
+    Ok(())
+}
+
+/// Waits until the agents report `count` servers running in total.
+async fn wait_agents_running(http: &reqwest::Client, fleet: &[Agent], count: usize) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let mut running = 0;
+        for agent in fleet {
+            let value: Value = http
+                .get(format!("{}/api/servers", agent.daemon.url))
+                .bearer_auth(&agent.token)
+                .send()
+                .await?
+                .json()
+                .await?;
+            running += value["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|s| s["status"]["state"] == "running")
+                .count();
+        }
+        if running >= count {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "only {running} of {count} servers running on the agents after 300 s"
+            )
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
