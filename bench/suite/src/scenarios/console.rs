@@ -25,10 +25,11 @@ const S: &str = "console";
 const UNLIMITED: u64 = 1_000_000_000;
 
 /// What one reader saw of one flood.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Seen {
     lines: u64,
-    first: Option<Instant>,
+    /// When the flood command was sent.
+    sent: Instant,
     last: Option<Instant>,
     /// Write → receipt, ms, for every `sample`-th line.
     delays_ms: Vec<f64>,
@@ -36,9 +37,12 @@ struct Seen {
 }
 
 impl Seen {
+    /// Lines per second from sending the flood command to receiving the last line.
     fn rate(&self) -> f64 {
-        match (self.first, self.last) {
-            (Some(f), Some(l)) if l > f => self.lines as f64 / l.duration_since(f).as_secs_f64(),
+        match self.last {
+            Some(last) if last > self.sent => {
+                self.lines as f64 / last.duration_since(self.sent).as_secs_f64()
+            }
             _ => 0.0,
         }
     }
@@ -53,9 +57,16 @@ async fn read_flood(
     sample: u64,
     silence: Duration,
     deadline: Instant,
+    sent: Instant,
 ) -> Result<Seen> {
     let done = format!("flood done {count}");
-    let mut seen = Seen::default();
+    let mut seen = Seen {
+        lines: 0,
+        sent,
+        last: None,
+        delays_ms: Vec::new(),
+        done: false,
+    };
     while Instant::now() < deadline {
         let Some(frame) = console.next(silence).await? else {
             break;
@@ -67,9 +78,8 @@ async fn read_flood(
         for line in &frame.lines {
             if let Some(stamp) = flood_stamp(line) {
                 seen.lines += 1;
-                let now = Instant::now();
-                seen.first.get_or_insert(now);
-                seen.last = Some(now);
+                seen.last = Some(Instant::now());
+
                 if seen.lines % sample == 0 {
                     seen.delays_ms
                         .push(arrived.saturating_sub(stamp) as f64 / 1e6);
@@ -126,6 +136,7 @@ async fn flood(
     limit: Duration,
 ) -> Result<Vec<Seen>> {
     let deadline = Instant::now() + limit;
+    let sent = Instant::now();
     let tasks: Vec<_> = readers
         .into_iter()
         .map(|(console, filter)| {
@@ -136,6 +147,7 @@ async fn flood(
                 sample,
                 Duration::from_secs(5),
                 deadline,
+                sent,
             ))
         })
         .collect();
@@ -259,11 +271,11 @@ async fn measure(ctx: &Ctx, stack: &Stack, report: &mut Report) -> Result<()> {
     long_flood(ctx, stack, server, other, report).await
 }
 
-/// Seconds from the first to the last line any reader saw.
+/// Seconds from sending the flood command to the last line any reader saw.
 fn span(seen: &[Seen]) -> f64 {
-    let first = seen.iter().filter_map(|s| s.first).min();
+    let sent = seen.iter().map(|s| s.sent).min();
     let last = seen.iter().filter_map(|s| s.last).max();
-    match (first, last) {
+    match (sent, last) {
         (Some(f), Some(l)) if l > f => l.duration_since(f).as_secs_f64(),
         _ => 1e-9,
     }

@@ -6,6 +6,7 @@
 //! stream connected and stats flowing.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{stream, StreamExt};
@@ -49,7 +50,7 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> Result<()> {
     let fleet: Vec<Agent> = fleet.into_iter().collect::<Result<_>>()?;
     report
         .add(S, "agents started", fleet.len() as f64, "agents")
-        .note(format!("in {:.1} s", started.elapsed().as_secs_f64()));
+        .note(format!("in {:.2} s", started.elapsed().as_secs_f64()));
     let result = measure(ctx, report, panel, &fleet, per_agent, &options).await;
     stream::iter(fleet)
         .for_each_concurrent(PARALLEL, |agent| agent.daemon.stop())
@@ -98,17 +99,30 @@ async fn measure(
     );
 
     let started = Instant::now();
-    let plan: Vec<(usize, usize)> = (0..fleet.len())
-        .flat_map(|a| (0..per_agent).map(move |s| (a, s)))
+    // Interleaved, so parallel requests go to different nodes; a 409 "try again" (two
+    // allocations on one node at once) is retried as the message asks, and counted.
+    let agents = fleet.len();
+    let plan: Vec<(usize, usize)> = (0..per_agent)
+        .flat_map(|s| (0..agents).map(move |a| (a, s)))
         .collect();
+    let retries = AtomicUsize::new(0);
     let created: Vec<Result<(usize, usize, String)>> = stream::iter(plan)
         .map(|(a, s)| {
             let (client, node, alt) = (client.clone(), nodes[a].clone(), alt.clone());
+            let retries = &retries;
             async move {
-                let id = client
-                    .create_server(&format!("n{a}-s{s}"), &node, &alt)
-                    .await?;
-                Ok((a, s, id))
+                let name = format!("n{a}-s{s}");
+                for _ in 0..100 {
+                    match client.create_server(&name, &node, &alt).await {
+                        Ok(id) => return Ok((a, s, id)),
+                        Err(e) if is_try_again(&e.to_string()) => {
+                            retries.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(format!("POST /api/servers for {name}: still 409 after 100 tries").into())
             }
         })
         .buffer_unordered(PARALLEL)
@@ -116,12 +130,17 @@ async fn measure(
         .await;
     let created: Vec<(usize, usize, String)> = created.into_iter().collect::<Result<_>>()?;
     let total = created.len();
-    report.add(
-        S,
-        "servers created per second (API)",
-        total as f64 / started.elapsed().as_secs_f64(),
-        "servers/s",
-    );
+    report
+        .add(
+            S,
+            "servers created per second (API)",
+            total as f64 / started.elapsed().as_secs_f64(),
+            "servers/s",
+        )
+        .note(format!(
+            "{PARALLEL} requests in flight; {} retried 409s",
+            retries.load(Ordering::Relaxed)
+        ));
     let ids: Vec<String> = created.iter().map(|c| c.2.clone()).collect();
     client
         .wait_all(&ids, "offline", Duration::from_secs(900))
@@ -333,4 +352,9 @@ async fn wait_agents_running(http: &reqwest::Client, fleet: &[Agent], count: usi
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// The panel's answer when two port allocations on one node collide: retry.
+fn is_try_again(error: &str) -> bool {
+    error.contains("409 Conflict") && error.contains("try again")
 }
