@@ -5,6 +5,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde_json::Value;
 
 use crate::auth::service::Client;
+use crate::auth::Principal;
 use crate::db::entities::audit_log;
 use crate::error::Result;
 use crate::http::envelope::current_request_id;
@@ -32,4 +33,28 @@ pub async fn record(db: &impl ConnectionTrait, client: &Client, entry: Entry<'_>
     };
     row.insert(db).await?;
     Ok(())
+}
+
+/// Records that `principal` did `action` to a target, from `client`'s address.
+pub async fn record_by(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    client: &Client,
+    action: &str,
+    target_type: &str,
+    target_id: &str,
+    details: Value,
+) -> Result<()> {
+    record(
+        db,
+        client,
+        Entry {
+            user_id: Some(principal.id()),
+            action,
+            target_type,
+            target_id: Some(target_id),
+            details,
+        },
+    )
+    .await
 }

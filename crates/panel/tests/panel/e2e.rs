@@ -449,3 +449,72 @@ async fn luanti_template_runs_a_real_minetest_server() {
         "no process left: {on_agent}"
     );
 }
+
+#[tokio::test]
+async fn file_changes_go_through_the_jail_and_into_the_audit_log() {
+    let c = cluster(1).await;
+    let server = c.server(&c.admin, &c.nodes[0], "files", None).await;
+    let id = server["id"].as_str().unwrap().to_owned();
+    let response = c
+        .admin
+        .http
+        .put(format!(
+            "{}/api/servers/{id}/files/contents?path=/motd.txt",
+            c.panel.url
+        ))
+        .body("welcome, players")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = c
+        .admin
+        .http
+        .get(format!(
+            "{}/api/servers/{id}/files/contents?path=/motd.txt",
+            c.panel.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(text, "welcome, players");
+    let (status, body) = c
+        .admin
+        .post(
+            &format!("/api/servers/{id}/files/mkdir"),
+            json!({ "path": "/../escape" }),
+        )
+        .await;
+    assert!(
+        status == 400 || status == 422,
+        "escape refused: {status} {body}"
+    );
+    let (status, _) = c
+        .admin
+        .post(
+            &format!("/api/servers/{id}/files/rename"),
+            json!({ "from": "/motd.txt", "to": "/welcome.txt" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, listing) = c
+        .admin
+        .get(&format!("/api/servers/{id}/files/list?path=/"))
+        .await;
+    let names: Vec<&str> = listing["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"welcome.txt") && !names.contains(&"motd.txt"),
+        "{names:?}"
+    );
+    let (_, audit) = c.admin.get("/api/audit?action=file.rename").await;
+    assert_eq!(audit["data"]["total"], 1, "{audit}");
+    assert_eq!(audit["data"]["items"][0]["details"]["to"], "welcome.txt");
+}

@@ -16,11 +16,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::agents::client::erased::Json;
+use crate::auth::service::Client;
+use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::http::access::{Access, ApiRoutes, ServerScope};
 use crate::http::envelope::Envelope;
 use crate::http::extract::{ValidJson, ValidQuery};
 use crate::http::openapi::describe::Note;
+use crate::services::audit;
 use crate::services::servers as service;
 use crate::state::AppState;
 
@@ -152,6 +155,7 @@ async fn contents(
 async fn write_contents(
     State(state): State<AppState>,
     scope: ServerScope,
+    caller: Caller,
     ValidQuery(q): ValidQuery<PathParam>,
     body: String,
 ) -> Result<Envelope<FileView>> {
@@ -167,6 +171,14 @@ async fn write_contents(
             "write",
             &[],
             Some(&Json(&request)),
+        )
+        .await?;
+    caller
+        .record(
+            &state,
+            &scope,
+            "write",
+            serde_json::json!({ "path": entry.path, "size": entry.size }),
         )
         .await?;
     Ok(Envelope::ok(entry.into()))
@@ -202,6 +214,7 @@ async fn download(
 async fn upload(
     State(state): State<AppState>,
     scope: ServerScope,
+    caller: Caller,
     ValidQuery(q): ValidQuery<PathParam>,
     mut multipart: Multipart,
 ) -> Result<Envelope<Vec<FileView>>> {
@@ -254,6 +267,15 @@ async fn upload(
     if stored.is_empty() {
         return Err(Error::validation("file", "no file in the upload"));
     }
+    let paths: Vec<&str> = stored.iter().map(|f: &FileView| f.path.as_str()).collect();
+    caller
+        .record(
+            &state,
+            &scope,
+            "upload",
+            serde_json::json!({ "paths": paths }),
+        )
+        .await?;
     Ok(Envelope::ok(stored))
 }
 
@@ -264,15 +286,76 @@ fn tokio_stream_from<T: Send + 'static>(
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
+/// Who changes files, for the audit log.
+pub struct Caller {
+    principal: Principal,
+    client: Client,
+}
+
+impl Caller {
+    async fn record(
+        &self,
+        state: &AppState,
+        scope: &ServerScope,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<()> {
+        audit::record_by(
+            state.db(),
+            &self.principal,
+            &self.client,
+            &format!("file.{action}"),
+            "server",
+            &scope.server.id,
+            details,
+        )
+        .await
+    }
+}
+
+/// Documented like the [`Client`] it contains: an identified caller.
+impl crate::http::openapi::describe::DocInput for Caller {
+    fn describe(
+        op: &mut crate::http::openapi::describe::OperationDoc,
+        schemas: &mut schemars::SchemaGenerator,
+    ) {
+        <Client as crate::http::openapi::describe::DocInput>::describe(op, schemas);
+    }
+}
+
+impl axum::extract::FromRequestParts<AppState> for Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self> {
+        Ok(Caller {
+            principal: Principal::from_request_parts(parts, state).await?,
+            client: Client::from_request_parts(parts, state).await?,
+        })
+    }
+}
+
+/// A JSON file action on the agent, recorded in the audit log (paths only, no contents).
 async fn simple<B: Serialize + Sync>(
     state: &AppState,
     scope: &ServerScope,
+    caller: &Caller,
     action: &str,
     body: &B,
 ) -> Result<Envelope<()>> {
     let client = service::client_for(state, &scope.server)?;
     client
         .files::<serde_json::Value>(Method::POST, id_of(scope)?, action, &[], Some(&Json(body)))
+        .await?;
+    caller
+        .record(
+            state,
+            scope,
+            action,
+            serde_json::to_value(body).map_err(Error::internal)?,
+        )
         .await?;
     Ok(Envelope::ok(()))
 }
@@ -287,11 +370,13 @@ pub struct PathBody {
 async fn mkdir(
     State(state): State<AppState>,
     scope: ServerScope,
+    caller: Caller,
     ValidJson(body): ValidJson<PathBody>,
 ) -> Result<Envelope<()>> {
     simple(
         &state,
         &scope,
+        &caller,
         "mkdir",
         &PathRequest {
             path: relative(&body.path),
@@ -321,17 +406,19 @@ impl From<MoveBody> for MoveRequest {
 async fn rename(
     State(state): State<AppState>,
     scope: ServerScope,
+    caller: Caller,
     ValidJson(body): ValidJson<MoveBody>,
 ) -> Result<Envelope<()>> {
-    simple(&state, &scope, "rename", &MoveRequest::from(body)).await
+    simple(&state, &scope, &caller, "rename", &MoveRequest::from(body)).await
 }
 
 async fn copy(
     State(state): State<AppState>,
     scope: ServerScope,
+    caller: Caller,
     ValidJson(body): ValidJson<MoveBody>,
 ) -> Result<Envelope<()>> {
-    simple(&state, &scope, "copy", &MoveRequest::from(body)).await
+    simple(&state, &scope, &caller, "copy", &MoveRequest::from(body)).await
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -344,10 +431,11 @@ pub struct PathsBody {
 async fn delete(
     State(state): State<AppState>,
     scope: ServerScope,
+    caller: Caller,
     ValidJson(body): ValidJson<PathsBody>,
 ) -> Result<Envelope<()>> {
     let paths = body.paths.iter().map(|p| relative(p)).collect();
-    simple(&state, &scope, "delete", &DeleteRequest { paths }).await
+    simple(&state, &scope, &caller, "delete", &DeleteRequest { paths }).await
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -365,6 +453,7 @@ pub struct CompressBody {
 async fn compress(
     State(state): State<AppState>,
     scope: ServerScope,
+    caller: Caller,
     ValidJson(body): ValidJson<CompressBody>,
 ) -> Result<Envelope<()>> {
     let format = match body.format.as_str() {
@@ -377,7 +466,7 @@ async fn compress(
         destination: relative(&body.destination),
         format,
     };
-    simple(&state, &scope, "compress", &request).await
+    simple(&state, &scope, &caller, "compress", &request).await
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -392,11 +481,12 @@ pub struct DecompressBody {
 async fn decompress(
     State(state): State<AppState>,
     scope: ServerScope,
+    caller: Caller,
     ValidJson(body): ValidJson<DecompressBody>,
 ) -> Result<Envelope<()>> {
     let request = DecompressRequest {
         path: relative(&body.path),
         destination: body.destination.as_deref().map(relative),
     };
-    simple(&state, &scope, "decompress", &request).await
+    simple(&state, &scope, &caller, "decompress", &request).await
 }

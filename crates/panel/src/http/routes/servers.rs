@@ -24,7 +24,7 @@ use crate::http::extract::{Page, PageQuery, ValidJson, ValidQuery};
 use crate::http::openapi::describe::Note;
 use crate::permissions::SERVER_SCOPED;
 use crate::repo::{self, servers::ServerListRow, servers::Visibility};
-use crate::services::audit::{self, Entry};
+use crate::services::audit;
 use crate::services::servers::{self as service, CreateServer, LimitsSpec};
 use crate::services::templates;
 use crate::state::AppState;
@@ -292,28 +292,6 @@ async fn view_one(state: &AppState, principal: &Principal, id: &str) -> Result<S
         .ok_or_else(|| Error::not_found("server"))
 }
 
-async fn record(
-    state: &AppState,
-    principal: &Principal,
-    client: &Client,
-    action: &str,
-    server_id: &str,
-    details: serde_json::Value,
-) -> Result<()> {
-    audit::record(
-        state.db(),
-        client,
-        Entry {
-            user_id: Some(principal.id()),
-            action,
-            target_type: "server",
-            target_id: Some(server_id),
-            details,
-        },
-    )
-    .await
-}
-
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -410,11 +388,12 @@ async fn create(
         },
     )
     .await?;
-    record(
-        &state,
+    audit::record_by(
+        state.db(),
         &principal,
         &client,
         "server.created",
+        "server",
         &server.id,
         json!({ "name": server.name }),
     )
@@ -466,11 +445,12 @@ async fn update(
         body.limits.map(Into::into),
     )
     .await?;
-    record(
-        &state,
+    audit::record_by(
+        state.db(),
         &principal,
         &client,
         "server.updated",
+        "server",
         &server.id,
         json!({ "name": server.name, "limitsChanged": body.limits.is_some() }),
     )
@@ -487,11 +467,12 @@ async fn delete(
     scope: ServerScope,
 ) -> Result<Envelope<()>> {
     service::delete(&state, &scope.server).await?;
-    record(
-        &state,
+    audit::record_by(
+        state.db(),
         &principal,
         &client,
         "server.deleted",
+        "server",
         &scope.server.id,
         json!({ "name": scope.server.name }),
     )
@@ -518,11 +499,12 @@ async fn power(
 ) -> Result<Envelope<AgentResponse>> {
     // Fail fast when the node is offline, before anything is spawned.
     service::client_for(&state, &scope.server)?;
-    record(
-        &state,
+    audit::record_by(
+        state.db(),
         &principal,
         &client,
         "server.power",
+        "server",
         &scope.server.id,
         json!({ "action": body.action }),
     )
@@ -585,11 +567,12 @@ async fn reinstall(
     scope: ServerScope,
 ) -> Result<Envelope<()>> {
     service::reinstall(&state, &scope.server).await?;
-    record(
-        &state,
+    audit::record_by(
+        state.db(),
         &principal,
         &client,
         "server.reinstalled",
+        "server",
         &scope.server.id,
         json!({}),
     )
@@ -670,11 +653,12 @@ async fn set_variables(
     )
     .await?;
     let changed: Vec<&String> = body.variables.keys().collect();
-    record(
-        &state,
+    audit::record_by(
+        state.db(),
         &principal,
         &client,
         "server.variables_changed",
+        "server",
         &scope.server.id,
         json!({ "variables": changed }),
     )
@@ -791,11 +775,12 @@ async fn add_subuser(
     }
     let subuser =
         repo::subusers::create(state.db(), &scope.server.id, &user.id, &permissions).await?;
-    record(
-        &state,
+    audit::record_by(
+        state.db(),
         &principal,
         &client,
         "subuser.added",
+        "server",
         &scope.server.id,
         json!({ "user": user.username, "permissions": permissions }),
     )
@@ -832,11 +817,12 @@ async fn update_subuser(
     let permissions = grant(body.permissions)?;
     let existing = find_subuser(&state, &scope, &subuser_id).await?;
     repo::subusers::set_permissions(state.db(), existing, &permissions).await?;
-    record(
-        &state,
+    audit::record_by(
+        state.db(),
         &principal,
         &client,
         "subuser.updated",
+        "server",
         &scope.server.id,
         json!({ "subuser": subuser_id, "permissions": permissions }),
     )
@@ -853,11 +839,12 @@ async fn remove_subuser(
 ) -> Result<Envelope<()>> {
     find_subuser(&state, &scope, &subuser_id).await?;
     repo::subusers::delete(state.db(), &subuser_id).await?;
-    record(
-        &state,
+    audit::record_by(
+        state.db(),
         &principal,
         &client,
         "subuser.removed",
+        "server",
         &scope.server.id,
         json!({ "subuser": subuser_id }),
     )

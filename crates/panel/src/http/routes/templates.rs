@@ -20,7 +20,7 @@ use crate::http::envelope::Envelope;
 use crate::http::extract::{Page, PageQuery, ValidJson, ValidQuery};
 use crate::http::openapi::describe::Note;
 use crate::repo;
-use crate::services::audit::{self, Entry};
+use crate::services::audit;
 use crate::services::templates::{self, Template};
 use crate::state::AppState;
 
@@ -146,29 +146,6 @@ impl From<Template> for AltView {
     }
 }
 
-async fn audit_write(
-    state: &AppState,
-    principal: &Principal,
-    client: &Client,
-    action: &str,
-    kind: &str,
-    id: &str,
-    details: serde_json::Value,
-) -> Result<()> {
-    audit::record(
-        state.db(),
-        client,
-        Entry {
-            user_id: Some(principal.id()),
-            action,
-            target_type: kind,
-            target_id: Some(id),
-            details,
-        },
-    )
-    .await
-}
-
 async fn list_ctrls(
     State(state): State<AppState>,
     ValidQuery(q): ValidQuery<PageQuery>,
@@ -200,8 +177,8 @@ async fn create_ctrl(
     ValidJson(body): ValidJson<CtrlBody>,
 ) -> Result<Envelope<CtrlView>> {
     let ctrl = repo::ctrls::create(state.db(), body.name.trim(), &body.description).await?;
-    audit_write(
-        &state,
+    audit::record_by(
+        state.db(),
         &principal,
         &client,
         "ctrl.created",
@@ -245,8 +222,8 @@ async fn update_ctrl(
     let existing = find_ctrl(&state, &id).await?;
     let name = body.name.map(|n| n.trim().to_owned());
     let ctrl = repo::ctrls::update(state.db(), existing, name, body.description).await?;
-    audit_write(
-        &state,
+    audit::record_by(
+        state.db(),
         &principal,
         &client,
         "ctrl.updated",
@@ -272,8 +249,8 @@ async fn delete_ctrl(
         )));
     }
     repo::ctrls::delete(state.db(), &id).await?;
-    audit_write(
-        &state,
+    audit::record_by(
+        state.db(),
         &principal,
         &client,
         "ctrl.deleted",
@@ -353,8 +330,8 @@ async fn create_alt(
     ValidJson(body): ValidJson<CreateAlt>,
 ) -> Result<Envelope<AltView>> {
     let template = templates::create(state.db(), &body.ctrl_id, &body.template).await?;
-    audit_write(
-        &state,
+    audit::record_by(
+        state.db(),
         &principal,
         &client,
         "alt.created",
@@ -383,8 +360,8 @@ async fn replace_alt(
     ValidJson(body): ValidJson<ReplaceAlt>,
 ) -> Result<Envelope<AltView>> {
     let template = templates::replace(state.db(), &id, &body.template).await?;
-    audit_write(
-        &state,
+    audit::record_by(
+        state.db(),
         &principal,
         &client,
         "alt.updated",
@@ -410,8 +387,8 @@ async fn delete_alt(
         )));
     }
     repo::alts::delete(state.db(), &id).await?;
-    audit_write(
-        &state,
+    audit::record_by(
+        state.db(),
         &principal,
         &client,
         "alt.deleted",
@@ -453,8 +430,8 @@ async fn import_alt(
     };
     let (template, warnings) = templates::import(state.db(), &body.ctrl_id, &text).await?;
     let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
-    audit_write(
-        &state,
+    audit::record_by(
+        state.db(),
         &principal,
         &client,
         "alt.imported",
