@@ -6,6 +6,7 @@ use std::time::Instant;
 use sea_orm::DatabaseConnection;
 
 use crate::agents::AgentHub;
+use crate::auth::cache::PrincipalCache;
 use crate::config::Config;
 use crate::http::rate_limit::RateLimits;
 use crate::secrets::Secrets;
@@ -20,6 +21,7 @@ struct Inner {
     config: Config,
     secrets: Secrets,
     hub: AgentHub,
+    principals: PrincipalCache,
     limits: RateLimits,
     started_at: Instant,
 }
@@ -37,6 +39,7 @@ impl AppState {
                 config,
                 secrets,
                 hub,
+                principals: PrincipalCache::default(),
                 started_at: Instant::now(),
             }),
         }
@@ -57,6 +60,11 @@ impl AppState {
     /// Connections to the agents.
     pub fn hub(&self) -> &AgentHub {
         &self.inner.hub
+    }
+
+    /// Recently resolved callers, by token.
+    pub fn principals(&self) -> &PrincipalCache {
+        &self.inner.principals
     }
 
     pub fn limits(&self) -> &RateLimits {

@@ -1,5 +1,6 @@
 //! Authentication: passwords, tokens, sessions, and who the caller is.
 
+pub mod cache;
 pub mod password;
 pub mod principal;
 pub mod service;

@@ -1,6 +1,7 @@
 //! Who is calling: resolved from the access-token cookie or an API key, on every request.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -8,7 +9,7 @@ use axum::http::{header, HeaderMap};
 use axum_extra::extract::CookieJar;
 use subtle::ConstantTimeEq;
 
-use super::tokens;
+use super::{cache, tokens};
 use crate::db::entities::user;
 use crate::error::{Error, Result};
 use crate::permissions::ADMIN_ROLE;
@@ -30,14 +31,32 @@ pub enum Credential {
 }
 
 /// An authenticated caller and their effective permissions.
-#[derive(Debug, Clone)]
-pub struct Principal {
+#[derive(Debug)]
+pub struct Identity {
     pub user: user::Model,
     pub permissions: BTreeSet<String>,
     pub credential: Credential,
 }
 
+/// A shared [`Identity`]: cheap to clone into request extensions and the cache.
+#[derive(Debug, Clone)]
+pub struct Principal(Arc<Identity>);
+
+impl std::ops::Deref for Principal {
+    type Target = Identity;
+
+    fn deref(&self) -> &Identity {
+        &self.0
+    }
+}
+
 impl Principal {
+    pub fn new(identity: Identity) -> Principal {
+        Principal(Arc::new(identity))
+    }
+}
+
+impl Identity {
     pub fn id(&self) -> &str {
         &self.user.id
     }
@@ -56,20 +75,37 @@ impl Principal {
 }
 
 /// Resolves the caller, if the request carries credentials. Bad credentials are an error
-/// (401), absent ones are `None`.
+/// (401), absent ones are `None`. Known tokens are answered from the cache.
 pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>> {
-    if let Some(bearer) = headers
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-    {
-        return from_api_key(state, bearer.trim()).await.map(Some);
+        .map(str::trim);
+    let jar;
+    let token = match bearer {
+        Some(bearer) => bearer,
+        None => {
+            jar = CookieJar::from_headers(headers);
+            match jar.get(ACCESS_COOKIE) {
+                Some(cookie) => cookie.value(),
+                None => return Ok(None),
+            }
+        }
+    };
+    if let Some(principal) = state.principals().get(token) {
+        return Ok(Some(principal));
     }
-    let jar = CookieJar::from_headers(headers);
-    match jar.get(ACCESS_COOKIE) {
-        Some(cookie) => from_access_token(state, cookie.value()).await.map(Some),
-        None => Ok(None),
-    }
+    let epoch = cache::epoch();
+    let (principal, expires_at) = if bearer.is_some() {
+        (from_api_key(state, token).await?, None)
+    } else {
+        from_access_token(state, token).await?
+    };
+    state
+        .principals()
+        .put(token, principal.clone(), epoch, expires_at);
+    Ok(Some(principal))
 }
 
 fn rejected() -> Error {
@@ -83,7 +119,10 @@ async fn active_user(state: &AppState, id: &str) -> Result<user::Model> {
     }
 }
 
-async fn from_access_token(state: &AppState, token: &str) -> Result<Principal> {
+async fn from_access_token(
+    state: &AppState,
+    token: &str,
+) -> Result<(Principal, Option<chrono::DateTime<chrono::Utc>>)> {
     let claims = tokens::verify_access(state.secrets().jwt_key(), token)?;
     let user = active_user(state, &claims.sub).await?;
     if claims.iat < user.password_changed_at.timestamp()
@@ -92,13 +131,14 @@ async fn from_access_token(state: &AppState, token: &str) -> Result<Principal> {
         return Err(rejected());
     }
     let permissions = repo::permissions::effective(state.db(), &user.id, &user.role).await?;
-    Ok(Principal {
+    let principal = Principal::new(Identity {
         user,
         permissions,
         credential: Credential::Session {
             family_id: claims.sid,
         },
-    })
+    });
+    Ok((principal, chrono::DateTime::from_timestamp(claims.exp, 0)))
 }
 
 async fn from_api_key(state: &AppState, presented: &str) -> Result<Principal> {
@@ -126,11 +166,11 @@ async fn from_api_key(state: &AppState, presented: &str) -> Result<Principal> {
     {
         repo::api_keys::touch(state.db(), &key.id).await?;
     }
-    Ok(Principal {
+    Ok(Principal::new(Identity {
         user,
         permissions: owner.intersection(&granted).cloned().collect(),
         credential: Credential::ApiKey { id: key.id },
-    })
+    }))
 }
 
 /// Handlers take `Principal` as an argument; the access layer has put it in place.

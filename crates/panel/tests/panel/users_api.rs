@@ -4,7 +4,7 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-use cap_panel::auth::principal::{Credential, Principal};
+use cap_panel::auth::principal::{Credential, Identity, Principal};
 use cap_panel::error::Error;
 use cap_panel::repo::{self, users::UserChanges};
 use cap_panel::services::users::{self, AccountChanges};
@@ -552,13 +552,13 @@ async fn admin_principal(app: &TestApp, id: &str) -> Principal {
     let permissions = repo::permissions::effective(&app.db, &user.id, &user.role)
         .await
         .unwrap();
-    Principal {
+    Principal::new(Identity {
         user,
         permissions,
         credential: Credential::Session {
             family_id: "test".into(),
         },
-    }
+    })
 }
 
 #[tokio::test]

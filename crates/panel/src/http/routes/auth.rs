@@ -199,8 +199,8 @@ async fn logout(
 
 async fn me(principal: Principal) -> Envelope<Me> {
     Envelope::ok(Me {
-        user: principal.user.into(),
-        permissions: principal.permissions.into_iter().collect(),
+        user: principal.user.clone().into(),
+        permissions: principal.permissions.iter().cloned().collect(),
     })
 }
 

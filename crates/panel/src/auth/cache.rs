@@ -1,0 +1,82 @@
+//! A short-lived cache of resolved callers, so a request with a known token does not
+//! re-read the user, session and permissions. Entries live at most [`TTL`]; any write
+//! that can change who someone is or what they may do (password, role, disabled flag,
+//! permission grants, session or API-key revocation) calls [`invalidate`], which empties
+//! every cache in the process at once.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use super::Principal;
+
+/// How long a resolved caller is reused. Also the longest a change made by another
+/// panel process sharing the database can take to be noticed.
+pub const TTL: Duration = Duration::from_secs(2);
+/// More distinct tokens than this in [`TTL`] and the cache starts over.
+const MAX_ENTRIES: usize = 10_000;
+
+static EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// Forgets every cached caller (call after any auth-relevant write).
+pub fn invalidate() {
+    EPOCH.fetch_add(1, Ordering::SeqCst);
+}
+
+/// The current invalidation epoch; take it before resolving, give it to [`PrincipalCache::put`].
+pub fn epoch() -> u64 {
+    EPOCH.load(Ordering::SeqCst)
+}
+
+struct Entry {
+    principal: Principal,
+    cached_at: Instant,
+    epoch: u64,
+    /// When the credential itself stops being valid (access-token expiry).
+    expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+pub struct PrincipalCache {
+    entries: RwLock<HashMap<String, Entry>>,
+}
+
+impl PrincipalCache {
+    pub fn get(&self, token: &str) -> Option<Principal> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        let entry = entries.get(token)?;
+        let fresh = entry.epoch == epoch()
+            && entry.cached_at.elapsed() < TTL
+            && entry.expires_at.is_none_or(|at| at > Utc::now());
+        fresh.then(|| entry.principal.clone())
+    }
+
+    /// Caches `principal` unless something was invalidated since `resolved_at_epoch`.
+    pub fn put(
+        &self,
+        token: &str,
+        principal: Principal,
+        resolved_at_epoch: u64,
+        expires_at: Option<DateTime<Utc>>,
+    ) {
+        if resolved_at_epoch != epoch() {
+            return;
+        }
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(
+            token.to_owned(),
+            Entry {
+                principal,
+                cached_at: Instant::now(),
+                epoch: resolved_at_epoch,
+                expires_at,
+            },
+        );
+    }
+}
