@@ -4,7 +4,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 
+use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 use axum::Router;
+use axum_server::tls_rustls::RustlsConfig;
 use tokio::net::TcpListener;
 
 use crate::bootstrap::{self, InitialAdmin};
@@ -13,10 +15,13 @@ use crate::error::{Error, Result};
 use crate::local_agent::{self, LocalAgent};
 use crate::secrets::Secrets;
 use crate::state::AppState;
+use crate::tls::Tls;
 use crate::{db, http, listener, services};
 
 pub struct Application {
     listener: TcpListener,
+    /// `Some` when the panel serves HTTPS itself.
+    tls: Option<Tls>,
     router: Router,
     state: AppState,
     initial_admin: Option<InitialAdmin>,
@@ -25,10 +30,12 @@ pub struct Application {
 
 impl Application {
     /// Prepares everything: data directory, secrets, database and migrations, the first
-    /// administrator, and the listening socket. Nothing is served until
+    /// administrator, TLS, and the listening socket. Nothing is served until
     /// [`Application::run_until_stopped`].
     pub async fn build(config: Config) -> Result<Application> {
+        config.validate()?;
         prepare_data_dir(&config)?;
+        let tls = Tls::from_config(&config)?;
         let secrets = Secrets::load_or_create(&config.data_dir)?;
         let db = db::connect(&config.database_url()).await?;
         db::migrate(&db).await?;
@@ -44,8 +51,9 @@ impl Application {
             None
         };
         Ok(Application {
-            router: http::router(state.clone()),
+            router: http::security::transport_security(http::router(state.clone()), state.config()),
             listener,
+            tls,
             state,
             initial_admin,
             local_agent,
@@ -61,7 +69,13 @@ impl Application {
 
     /// The URL people should open.
     pub fn url(&self) -> String {
-        format!("http://{}", self.local_addr())
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr())
+    }
+
+    /// SHA-256 fingerprint of the certificate served, when the panel serves HTTPS.
+    pub fn tls_fingerprint(&self) -> Option<&str> {
+        self.tls.as_ref().map(Tls::fingerprint)
     }
 
     pub fn state(&self) -> &AppState {
@@ -78,18 +92,25 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
+        if let Some(fingerprint) = self.tls_fingerprint() {
+            tracing::info!("TLS certificate SHA-256 fingerprint: {fingerprint}");
+        }
         tracing::info!(
             database = db::backend_name(self.state.db()),
             "listening on {}",
             self.url()
         );
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        match self.tls {
+            Some(tls) => serve_tls(self.listener, &tls, service, shutdown).await,
+            None => {
+                axum::serve(self.listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+        }
         .map_err(|e| Error::Startup(format!("server error: {e}")))?;
         self.state.hub().shutdown();
         if let Some(agent) = self.local_agent {
@@ -97,6 +118,29 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// Serves HTTPS on `listener` until `shutdown` completes, then lets in-flight requests
+/// finish (for at most the request timeout).
+async fn serve_tls(
+    listener: TcpListener,
+    tls: &Tls,
+    service: IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(http::REQUEST_TIMEOUT));
+    });
+    axum_server::from_tcp_rustls(
+        listener.into_std()?,
+        RustlsConfig::from_config(tls.server_config()),
+    )
+    .handle(handle)
+    .serve(service)
+    .await
 }
 
 fn prepare_data_dir(config: &Config) -> Result<()> {

@@ -17,11 +17,12 @@ use crate::repo::users::{self, NewUser};
 /// Ctrl-Alt-Play panel: the web UI and REST API for your game servers.
 ///
 /// Settings come from, in increasing priority: built-in defaults, the TOML file given
-/// with --config (or CAP_CONFIG), environment variables (CAP_LISTEN, CAP_DATA_DIR,
-/// CAP_DATABASE_URL or DATABASE_URL, CAP_LOG_LEVEL, CAP_LOG_FORMAT, CAP_LOCAL_AGENT), and these flags.
+/// with --config (or CAP_CONFIG), environment variables, and these flags. Every setting
+/// has a CAP_* variable named after its flag (CAP_LISTEN, CAP_DATA_DIR, CAP_TLS_CERT,
+/// CAP_PUBLIC_URL, ...; DATABASE_URL works too), and a TOML key: the flag name with '_'
+/// for '-' (listen, data_dir, tls_self_signed, ...).
 /// Further settings for the TOML file or CAP_* variables: cors_origins,
 /// login_attempts_per_minute, requests_per_second, discovery_interval_secs.
-/// The TOML keys are the flag names with '_' for '-' (listen, data_dir, ...).
 #[derive(Debug, Parser)]
 #[command(name = "cap-panel", version)]
 pub struct Cli {
@@ -49,6 +50,21 @@ pub struct Cli {
     /// "local": a complete one-machine install (env CAP_LOCAL_AGENT=true).
     #[arg(long, global = true)]
     pub local_agent: bool,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate generated once into <data-dir>/tls/;
+    /// its SHA-256 fingerprint is logged at every start (env CAP_TLS_SELF_SIGNED=true).
+    #[arg(long, global = true)]
+    pub tls_self_signed: bool,
+    /// The address browsers use, e.g. https://panel.example.com behind a proxy that
+    /// terminates TLS: with https, cookies are Secure, HSTS is sent, and node join
+    /// commands use it.
+    #[arg(long, global = true, value_name = "URL")]
+    pub public_url: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -93,6 +109,10 @@ impl Cli {
             log_level: self.log_level.clone(),
             log_format: self.log_format,
             local_agent: self.local_agent.then_some(true),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            tls_self_signed: self.tls_self_signed.then_some(true),
+            public_url: self.public_url.clone(),
         };
         Config::load(self.config.as_deref(), &overrides)
     }

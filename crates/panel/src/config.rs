@@ -33,6 +33,14 @@ pub struct Config {
     pub discovery_interval_secs: u64,
     /// Run `cap-agent` beside the panel and register it as the node `local`.
     pub local_agent: bool,
+    /// PEM certificate chain to serve HTTPS with (needs `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate kept in `<data_dir>/tls/`.
+    pub tls_self_signed: bool,
+    /// The address browsers use, e.g. `https://panel.example.com` behind a TLS proxy.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -59,6 +67,10 @@ impl Default for Config {
             requests_per_second: 100,
             discovery_interval_secs: 15,
             local_agent: false,
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: false,
+            public_url: None,
         }
     }
 }
@@ -78,14 +90,33 @@ pub struct Overrides {
     pub log_format: Option<LogFormat>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local_agent: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_self_signed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
-const ENV_KEYS: [&str; 5] = [
+/// Every setting can come from a `CAP_<NAME>` variable; other `CAP_*` variables (the
+/// agent's, for instance) are ignored rather than rejected.
+const ENV_KEYS: [&str; 14] = [
     "listen",
     "data_dir",
     "database_url",
     "log_level",
     "log_format",
+    "cors_origins",
+    "login_attempts_per_minute",
+    "requests_per_second",
+    "discovery_interval_secs",
+    "local_agent",
+    "tls_cert",
+    "tls_key",
+    "tls_self_signed",
+    "public_url",
 ];
 
 impl Config {
@@ -111,6 +142,58 @@ impl Config {
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|e| Error::Startup(format!("invalid configuration: {e}")))
+    }
+
+    /// Refuses settings that contradict each other or cannot work, before anything starts.
+    pub fn validate(&self) -> Result<()> {
+        let both = "HTTPS needs the certificate (tls_cert) and its private key (tls_key)";
+        let conflict = match (&self.tls_cert, &self.tls_key, self.tls_self_signed) {
+            (Some(_), None, _) => Some(format!("tls_cert is set without tls_key: {both}")),
+            (None, Some(_), _) => Some(format!("tls_key is set without tls_cert: {both}")),
+            (Some(_), Some(_), true) => {
+                Some("tls_self_signed cannot be combined with tls_cert/tls_key: choose one".into())
+            }
+            _ => None,
+        };
+        match conflict {
+            Some(message) => Err(Error::Startup(message)),
+            None => self.public_origin().map(drop),
+        }
+    }
+
+    /// Whether the panel itself terminates TLS.
+    pub fn serves_tls(&self) -> bool {
+        self.tls_self_signed || self.tls_cert.is_some()
+    }
+
+    /// Whether browsers reach the panel over HTTPS: served here, or by a proxy in front
+    /// at an `https://` public URL. Secure cookies and HSTS follow from this.
+    pub fn browsers_use_https(&self) -> bool {
+        self.serves_tls()
+            || matches!(self.public_origin(), Ok(Some(origin)) if origin.starts_with("https://"))
+    }
+
+    /// `public_url` reduced to its origin (`https://panel.example.com`), if set.
+    pub fn public_origin(&self) -> Result<Option<String>> {
+        let Some(text) = self.public_url.as_deref() else {
+            return Ok(None);
+        };
+        let invalid = |why: &str| {
+            Error::Startup(format!(
+                "public_url {text:?} {why}: give the address browsers use, \
+                 like https://panel.example.com"
+            ))
+        };
+        let url = reqwest::Url::parse(text.trim()).map_err(|e| invalid(&e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(invalid("is not an http:// or https:// address"));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid(
+                "has a path, query or fragment; the panel is served at /",
+            ));
+        }
+        Ok(Some(url.origin().ascii_serialization()))
     }
 
     /// The database URL in effect: the configured one or SQLite in the data directory.
@@ -178,5 +261,77 @@ mod tests {
             assert!(err.contains("does not exist"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn tls_and_public_url_come_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CAP_TLS_SELF_SIGNED", "true");
+            jail.set_env("CAP_PUBLIC_URL", "https://panel.example.com");
+            jail.set_env("CAP_LOCAL_AGENT", "true");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert!(config.tls_self_signed && config.local_agent);
+            assert_eq!(
+                config.public_origin().unwrap().as_deref(),
+                Some("https://panel.example.com")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn https_follows_tls_or_an_https_public_url() {
+        let plain = Config::default();
+        assert!(!plain.browsers_use_https() && !plain.serves_tls());
+        let proxied = Config {
+            public_url: Some("https://panel.example.com:8443/".into()),
+            ..Config::default()
+        };
+        assert!(proxied.browsers_use_https() && !proxied.serves_tls());
+        assert_eq!(
+            proxied.public_origin().unwrap().as_deref(),
+            Some("https://panel.example.com:8443")
+        );
+        let http_proxy = Config {
+            public_url: Some("http://panel.lan".into()),
+            ..Config::default()
+        };
+        assert!(!http_proxy.browsers_use_https());
+        let served = Config {
+            tls_self_signed: true,
+            ..Config::default()
+        };
+        assert!(served.browsers_use_https() && served.serves_tls());
+    }
+
+    #[test]
+    fn contradictory_tls_settings_are_refused() {
+        let cert_only = Config {
+            tls_cert: Some("cert.pem".into()),
+            ..Config::default()
+        };
+        let err = cert_only.validate().unwrap_err().to_string();
+        assert!(err.contains("without tls_key"), "{err}");
+        let everything = Config {
+            tls_cert: Some("cert.pem".into()),
+            tls_key: Some("key.pem".into()),
+            tls_self_signed: true,
+            ..Config::default()
+        };
+        let err = everything.validate().unwrap_err().to_string();
+        assert!(err.contains("choose one"), "{err}");
+        for url in [
+            "panel.example.com",
+            "ftp://x",
+            "https://x/sub",
+            "https://x/?a=1",
+        ] {
+            let config = Config {
+                public_url: Some(url.into()),
+                ..Config::default()
+            };
+            assert!(config.validate().is_err(), "{url}");
+        }
+        assert!(Config::default().validate().is_ok());
     }
 }

@@ -20,6 +20,7 @@ pub mod repo;
 pub mod secrets;
 pub mod services;
 pub mod state;
+pub mod tls;
 
 use std::future::Future;
 

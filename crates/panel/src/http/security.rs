@@ -5,8 +5,11 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::auth::principal::ACCESS_COOKIE;
+use crate::config::Config;
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -27,6 +30,22 @@ const HEADERS: [(&str, &str); 6] = [
         "camera=(), microphone=(), geolocation=()",
     ),
 ];
+
+/// Sent only when browsers reach the panel over HTTPS: once a browser has seen it, it
+/// refuses plain HTTP to this host for a year.
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
+/// Adds `Strict-Transport-Security` to every response when browsers reach the panel over
+/// HTTPS (served here or by a proxy at an `https://` public URL); plain HTTP never gets it.
+pub fn transport_security(router: Router, config: &Config) -> Router {
+    if !config.browsers_use_https() {
+        return router;
+    }
+    router.layer(SetResponseHeaderLayer::overriding(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
+    ))
+}
 
 pub async fn headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;

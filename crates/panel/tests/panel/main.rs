@@ -14,4 +14,5 @@ mod security;
 mod startup;
 mod support;
 mod templates_api;
+mod tls;
 mod users_api;

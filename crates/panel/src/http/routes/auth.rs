@@ -97,14 +97,18 @@ pub struct LoginRequest {
     password: String,
 }
 
-fn session_cookies(jar: CookieJar, issued: &IssuedSession) -> CookieJar {
+/// Session cookies are `Secure` whenever browsers reach the panel over HTTPS.
+fn session_cookies(state: &AppState, jar: CookieJar, issued: &IssuedSession) -> CookieJar {
+    let secure = state.config().browsers_use_https();
     let access = Cookie::build((ACCESS_COOKIE, issued.access_token.clone()))
         .http_only(true)
+        .secure(secure)
         .same_site(SameSite::Strict)
         .path("/")
         .max_age(time_duration(ACCESS_TTL));
     let refresh = Cookie::build((REFRESH_COOKIE, issued.refresh_token.clone()))
         .http_only(true)
+        .secure(secure)
         .same_site(SameSite::Strict)
         .path("/api/auth")
         .max_age(time_duration(REFRESH_TTL));
@@ -115,9 +119,14 @@ fn time_duration(d: chrono::Duration) -> cookie::time::Duration {
     cookie::time::Duration::seconds(d.num_seconds())
 }
 
-fn cleared(jar: CookieJar) -> CookieJar {
-    jar.remove(Cookie::build(ACCESS_COOKIE).path("/"))
-        .remove(Cookie::build(REFRESH_COOKIE).path("/api/auth"))
+fn cleared(state: &AppState, jar: CookieJar) -> CookieJar {
+    let secure = state.config().browsers_use_https();
+    jar.remove(Cookie::build(ACCESS_COOKIE).path("/").secure(secure))
+        .remove(
+            Cookie::build(REFRESH_COOKIE)
+                .path("/api/auth")
+                .secure(secure),
+        )
 }
 
 fn me_of(issued: IssuedSession) -> Me {
@@ -148,7 +157,10 @@ async fn login(
                 },
             )
             .await?;
-            Ok((session_cookies(jar, &issued), Envelope::ok(me_of(issued))))
+            Ok((
+                session_cookies(&state, jar, &issued),
+                Envelope::ok(me_of(issued)),
+            ))
         }
         Err(e) => {
             audit::record(
@@ -179,7 +191,10 @@ async fn refresh(
         .map(|c| c.value().to_owned())
         .ok_or_else(|| Error::Unauthorized("no session to refresh, please log in".into()))?;
     let issued = service::refresh(&state, &token, &client).await?;
-    Ok((session_cookies(jar, &issued), Envelope::ok(me_of(issued))))
+    Ok((
+        session_cookies(&state, jar, &issued),
+        Envelope::ok(me_of(issued)),
+    ))
 }
 
 async fn logout(
@@ -194,7 +209,10 @@ async fn logout(
         .and_then(|c| crate::auth::tokens::verify_access(state.secrets().jwt_key(), c.value()).ok())
         .map(|claims| claims.sid);
     service::logout(&state, refresh.as_deref(), family.as_deref()).await?;
-    Ok((cleared(jar), Envelope::ok(()).with_message("logged out")))
+    Ok((
+        cleared(&state, jar),
+        Envelope::ok(()).with_message("logged out"),
+    ))
 }
 
 async fn me(principal: Principal) -> Envelope<Me> {
@@ -247,7 +265,10 @@ async fn change_password(
         },
     )
     .await?;
-    Ok((session_cookies(jar, &issued), Envelope::ok(me_of(issued))))
+    Ok((
+        session_cookies(&state, jar, &issued),
+        Envelope::ok(me_of(issued)),
+    ))
 }
 
 #[derive(Debug, Serialize, JsonSchema)]

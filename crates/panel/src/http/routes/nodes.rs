@@ -152,13 +152,22 @@ pub struct CreatedNode {
     join_command: Option<String>,
 }
 
-/// The panel's own URL as the browser reached it, for the join command.
-fn panel_url(headers: &HeaderMap) -> String {
+/// The panel's own URL for the join command: the configured public URL, or the host the
+/// browser reached, over HTTPS when the panel serves it.
+fn panel_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Ok(Some(origin)) = state.config().public_origin() {
+        return origin;
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("127.0.0.1:8080");
-    format!("http://{host}")
+    let scheme = if state.config().serves_tls() {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
 }
 
 async fn create(
@@ -194,7 +203,7 @@ async fn create(
     .await?;
     let join_command = created
         .join_token
-        .map(|token| format!("cap-agent join {} {token}", panel_url(&headers)));
+        .map(|token| format!("cap-agent join {} {token}", panel_url(&state, &headers)));
     let message = if join_command.is_some() {
         "node created: run the join command on the node (it is shown only once)"
     } else {
