@@ -32,6 +32,7 @@ pub async fn claim(
     port: i32,
     server_id: &str,
 ) -> Result<bool> {
+    super::list_cache::invalidate();
     let reused = allocation::Entity::update_many()
         .col_expr(allocation::Column::ServerId, Expr::value(server_id))
         .col_expr(allocation::Column::IsPrimary, Expr::value(true))
@@ -79,6 +80,7 @@ pub async fn primary_for(
 
 /// Frees a server's ports (the rows stay, for reuse).
 pub async fn release(db: &impl ConnectionTrait, server_id: &str) -> Result<()> {
+    super::list_cache::invalidate();
     allocation::Entity::update_many()
         .col_expr(
             allocation::Column::ServerId,

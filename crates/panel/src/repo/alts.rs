@@ -43,6 +43,7 @@ pub async fn update(
     existing: alt::Model,
     row: AltRow,
 ) -> Result<alt::Model> {
+    super::list_cache::invalidate();
     let mut model: alt::ActiveModel = existing.into();
     model.name = Set(row.name);
     model.description = Set(row.description);
@@ -83,6 +84,7 @@ pub async fn list(
 }
 
 pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<()> {
+    super::list_cache::invalidate();
     alt::Entity::delete_by_id(id).exec(db).await?;
     Ok(())
 }

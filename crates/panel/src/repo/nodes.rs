@@ -27,6 +27,7 @@ pub struct NewNode {
 }
 
 pub async fn create(db: &impl ConnectionTrait, new: NewNode) -> Result<node::Model> {
+    super::list_cache::invalidate();
     let now = Utc::now();
     let model = node::ActiveModel {
         id: Set(super::new_id()),
@@ -83,11 +84,13 @@ pub async fn list(
 
 /// Saves changed columns of a node.
 pub async fn save(db: &impl ConnectionTrait, mut model: node::ActiveModel) -> Result<node::Model> {
+    super::list_cache::invalidate();
     model.updated_at = Set(Utc::now());
     Ok(model.update(db).await?)
 }
 
 pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<()> {
+    super::list_cache::invalidate();
     node::Entity::delete_by_id(id).exec(db).await?;
     Ok(())
 }
@@ -106,6 +109,7 @@ pub async fn set_status(
     status: &str,
     seen_at: Option<DateTime<Utc>>,
 ) -> Result<()> {
+    super::list_cache::invalidate();
     let mut update = node::Entity::update_many()
         .col_expr(node::Column::Status, Expr::value(status))
         .filter(node::Column::Id.eq(id));

@@ -20,6 +20,7 @@ pub struct NewServer {
 }
 
 pub async fn create(db: &impl ConnectionTrait, new: NewServer) -> Result<server::Model> {
+    super::list_cache::invalidate();
     let now = Utc::now();
     let model = server::ActiveModel {
         id: Set(super::new_id()),
@@ -48,6 +49,7 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<server::
 
 /// Mirrors the state an agent reported.
 pub async fn set_state(db: &impl ConnectionTrait, id: &str, state: &str) -> Result<()> {
+    super::list_cache::invalidate();
     server::Entity::update_many()
         .col_expr(server::Column::State, Expr::value(state))
         .filter(server::Column::Id.eq(id))
@@ -168,11 +170,13 @@ pub async fn save(
     db: &impl ConnectionTrait,
     mut model: server::ActiveModel,
 ) -> Result<server::Model> {
+    super::list_cache::invalidate();
     model.updated_at = Set(chrono::Utc::now());
     Ok(model.update(db).await?)
 }
 
 pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<()> {
+    super::list_cache::invalidate();
     server::Entity::delete_by_id(id).exec(db).await?;
     Ok(())
 }

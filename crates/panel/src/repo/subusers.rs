@@ -57,6 +57,7 @@ pub async fn create(
     user_id: &str,
     permissions: &BTreeSet<String>,
 ) -> Result<subuser::Model> {
+    super::list_cache::invalidate();
     let model = subuser::ActiveModel {
         id: Set(super::new_id()),
         server_id: Set(server_id.to_owned()),
@@ -78,6 +79,7 @@ pub async fn set_permissions(
 }
 
 pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<()> {
+    super::list_cache::invalidate();
     subuser::Entity::delete_by_id(id).exec(db).await?;
     Ok(())
 }

@@ -115,6 +115,7 @@ pub async fn update(
     current: user::Model,
     changes: UserChanges,
 ) -> Result<user::Model> {
+    super::list_cache::invalidate();
     crate::auth::cache::invalidate();
     let now = Utc::now();
     let mut model: user::ActiveModel = current.into();
@@ -138,6 +139,7 @@ pub async fn update(
 /// Deletes a user; their servers, sessions, keys and permission rows go with them
 /// (foreign keys cascade), their audit rows stay with the user unset.
 pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<bool> {
+    super::list_cache::invalidate();
     crate::auth::cache::invalidate();
     let result = user::Entity::delete_by_id(id).exec(db).await?;
     Ok(result.rows_affected == 1)

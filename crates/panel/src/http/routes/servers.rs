@@ -2,6 +2,7 @@
 //! stats, subusers; files and the console WebSocket live in their own modules).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -13,9 +14,11 @@ use garde::Validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use serde_json::value::RawValue;
 
 use crate::auth::service::Client;
 use crate::auth::Principal;
+use crate::db::entities::allocation;
 use crate::db::entities::server;
 use crate::error::{Error, Result};
 use crate::http::access::{Access, ApiRoutes, ServerScope};
@@ -23,6 +26,7 @@ use crate::http::envelope::Envelope;
 use crate::http::extract::{Page, PageQuery, ValidJson, ValidQuery};
 use crate::http::openapi::describe::Note;
 use crate::permissions::SERVER_SCOPED;
+use crate::repo::list_cache::{self, CachedPage};
 use crate::repo::{self, servers::ServerListRow, servers::Visibility};
 use crate::services::audit;
 use crate::services::servers::{self as service, CreateServer, LimitsSpec};
@@ -187,43 +191,47 @@ pub struct ServerView {
     stats: Option<ServerStats>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
-    /// What the caller may do on this server.
-    permissions: Vec<String>,
+    /// What the caller may do on this server (permission keys).
+    #[schemars(with = "Vec<String>")]
+    permissions: Box<RawValue>,
+}
+
+/// A list of permission keys as ready-made JSON.
+fn keys_json<'a>(keys: impl Iterator<Item = &'a String>) -> Result<Box<RawValue>> {
+    serde_json::value::to_raw_value(&keys.collect::<Vec<_>>()).map_err(Error::internal)
 }
 
 /// Builds views for rows, with allocations, live state and the caller's permissions.
 async fn views(
     state: &AppState,
     principal: &Principal,
-    rows: Vec<ServerListRow>,
+    rows: &[ServerListRow],
+    allocations: &[allocation::Model],
 ) -> Result<Vec<ServerView>> {
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let allocations = repo::allocations::primary_for(state.db(), &ids).await?;
+    // The caller's own keys, serialised once and shared by every server they own or
+    // administer (a page of 50 servers would otherwise repeat 36 keys 50 times).
+    let own_keys = keys_json(principal.permissions.iter())?;
     let shared = if principal.is_admin() {
         Vec::new()
     } else {
         repo::subusers::for_user(state.db(), principal.id()).await?
     };
     let hub = state.hub();
-    Ok(rows
-        .into_iter()
+    rows.iter()
         .map(|row| {
             let live = uuid::Uuid::parse_str(&row.id)
                 .ok()
                 .and_then(|id| hub.live(id));
-            let permissions: Vec<String> = if principal.is_admin() || row.owner_id == principal.id()
-            {
-                principal.permissions.iter().cloned().collect()
+            let permissions = if principal.is_admin() || row.owner_id == principal.id() {
+                own_keys.clone()
             } else {
-                shared
+                let mut keys = shared
                     .iter()
                     .find(|s| s.server_id == row.id)
-                    .map(|s| {
-                        let mut keys = repo::subusers::permissions(s);
-                        keys.insert("server:view".to_owned());
-                        keys.into_iter().collect()
-                    })
-                    .unwrap_or_default()
+                    .map(repo::subusers::permissions)
+                    .unwrap_or_default();
+                keys.insert("server:view".to_owned());
+                keys_json(keys.iter())?
             };
             let node = row.node_id.clone().map(|id| {
                 let live_status = hub.status(&id);
@@ -237,7 +245,7 @@ async fn views(
                     id,
                 }
             });
-            ServerView {
+            Ok(ServerView {
                 allocation: allocations
                     .iter()
                     .find(|a| a.server_id.as_deref() == Some(row.id.as_str()))
@@ -252,56 +260,74 @@ async fn views(
                 state: live
                     .as_ref()
                     .map(|l| crate::agents::state_name(l.state).to_owned())
-                    .unwrap_or(row.state),
+                    .unwrap_or_else(|| row.state.clone()),
                 stats: live.and_then(|l| l.stats),
                 owner: OwnerRef {
                     id: row.owner_id.clone(),
-                    username: row.owner_username,
+                    username: row.owner_username.clone(),
                 },
-                owner_id: row.owner_id,
-                node_id: row.node_id,
+                owner_id: row.owner_id.clone(),
+                node_id: row.node_id.clone(),
                 node,
                 alt: Named {
                     id: row.alt_id.clone(),
-                    name: row.alt_name,
+                    name: row.alt_name.clone(),
                 },
-                alt_id: row.alt_id,
+                alt_id: row.alt_id.clone(),
                 limits: LimitsView {
                     memory_mb: row.memory_mb,
                     cpu_percent: row.cpu_percent,
                     disk_mb: row.disk_mb,
                 },
-                id: row.id,
-                name: row.name,
-                description: row.description,
+                id: row.id.clone(),
+                name: row.name.clone(),
+                description: row.description.clone(),
                 created_at: row.created_at,
                 updated_at: row.updated_at,
                 permissions,
-            }
+            })
         })
-        .collect())
+        .collect()
 }
 
 async fn view_one(state: &AppState, principal: &Principal, id: &str) -> Result<ServerView> {
     let row = repo::servers::list_row(state.db(), id)
         .await?
         .ok_or_else(|| Error::not_found("server"))?;
-    views(state, principal, vec![row])
+    let allocations =
+        repo::allocations::primary_for(state.db(), std::slice::from_ref(&row.id)).await?;
+    views(state, principal, std::slice::from_ref(&row), &allocations)
         .await?
         .pop()
         .ok_or_else(|| Error::not_found("server"))
 }
 
-async fn list(
-    State(state): State<AppState>,
-    principal: Principal,
-    ValidQuery(q): ValidQuery<PageQuery>,
-) -> Result<Envelope<Page<ServerView>>> {
+/// A page of the list, from the cache when nothing changed since it was read.
+async fn page_of(
+    state: &AppState,
+    principal: &Principal,
+    q: &PageQuery,
+) -> Result<Arc<CachedPage>> {
     let visibility = if principal.is_admin() {
         Visibility::All
     } else {
         Visibility::UserCanSee(principal.id())
     };
+    let key = format!(
+        "{}|{}|{}|{}",
+        if principal.is_admin() {
+            "*"
+        } else {
+            principal.id()
+        },
+        q.name_filter().unwrap_or_default(),
+        q.page(),
+        q.per_page()
+    );
+    if let Some(page) = state.server_pages().get(&key) {
+        return Ok(page);
+    }
+    let epoch = list_cache::epoch();
     let (rows, total) = repo::servers::list(
         state.db(),
         visibility,
@@ -310,9 +336,26 @@ async fn list(
         q.per_page(),
     )
     .await?;
-    Ok(Envelope::ok(Page {
-        items: views(&state, &principal, rows).await?,
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let allocations = repo::allocations::primary_for(state.db(), &ids).await?;
+    let page = Arc::new(CachedPage {
+        rows,
         total,
+        allocations,
+    });
+    state.server_pages().put(key, page.clone(), epoch);
+    Ok(page)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ValidQuery(q): ValidQuery<PageQuery>,
+) -> Result<Envelope<Page<ServerView>>> {
+    let page = page_of(&state, &principal, &q).await?;
+    Ok(Envelope::ok(Page {
+        items: views(&state, &principal, &page.rows, &page.allocations).await?,
+        total: page.total,
         page: q.page(),
         per_page: q.per_page(),
     }))
