@@ -130,17 +130,19 @@ async fn serve_tls(
 ) -> std::io::Result<()> {
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
-    tokio::spawn(async move {
+    let on_shutdown = tokio::spawn(async move {
         shutdown.await;
         stopper.graceful_shutdown(Some(http::REQUEST_TIMEOUT));
     });
-    axum_server::from_tcp_rustls(
+    let served = axum_server::from_tcp_rustls(
         listener.into_std()?,
         RustlsConfig::from_config(tls.server_config()),
     )
     .handle(handle)
     .serve(service)
-    .await
+    .await;
+    on_shutdown.abort();
+    served
 }
 
 fn prepare_data_dir(config: &Config) -> Result<()> {
