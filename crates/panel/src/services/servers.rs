@@ -271,6 +271,7 @@ pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Mode
     }
     let values = validate_variables(&template, &spec.variables, &BTreeMap::new(), false)?;
     let client = state.hub().online_client(&node.id)?;
+    let installs = !template.alt.install.script.trim().is_empty();
 
     let mut attempts = 0;
     let (server, port) = loop {
@@ -305,6 +306,11 @@ pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Mode
                 repo::server_variables::upsert(&txn, &server.id, &variable.id, value).await?;
             }
         }
+        if installs {
+            // Installing from the start: nobody can start it before the agent says the
+            // install is over (its events take over from here).
+            repo::servers::set_state(&txn, &server.id, "installing").await?;
+        }
         txn.commit().await?;
         break (server, port);
     };
@@ -319,7 +325,10 @@ pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Mode
                 DesiredState::Offline,
             )?)
             .await?;
-        client.install(parse_id(&server.id)?).await
+        if installs {
+            client.install(parse_id(&server.id)?).await?;
+        }
+        Ok::<(), Error>(())
     }
     .await;
     if let Err(e) = defined {
