@@ -65,7 +65,7 @@ pub async fn headers(request: Request, next: Next) -> Response {
 pub async fn csrf(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if is_write(request.method())
         && carries_session_cookie(request.headers())
-        && !same_site(request.headers(), state.config().cors_origins.as_slice())
+        && !from_our_site(&state, request.headers())
     {
         return Error::Forbidden("cross-site request refused".into()).into_response();
     }
@@ -85,6 +85,17 @@ fn carries_session_cookie(headers: &HeaderMap) -> bool {
             v.split(';')
                 .any(|c| c.trim_start().starts_with(ACCESS_COOKIE))
         })
+}
+
+/// Whether a browser request comes from the panel's own site: its host, its public URL or
+/// an origin on the CORS allow-list. Used for cookie-authenticated writes and the console
+/// WebSocket.
+pub fn from_our_site(state: &AppState, headers: &HeaderMap) -> bool {
+    let config = state.config();
+    let mut allowed = config.cors_origins.clone();
+    // Validated at start-up, so an error here cannot happen.
+    allowed.extend(config.public_origin().ok().flatten());
+    same_site(headers, &allowed)
 }
 
 fn same_site(headers: &HeaderMap, allowed_origins: &[String]) -> bool {

@@ -5,7 +5,7 @@
 
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -16,6 +16,7 @@ use crate::agents::{state_name, LiveEvent};
 use crate::db::entities::server;
 use crate::error::{Error, Result};
 use crate::http::access::{Access, ApiRoutes, ServerScope};
+use crate::http::security;
 use crate::services::servers as service;
 use crate::state::AppState;
 
@@ -33,29 +34,13 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
     )
 }
 
-/// A cross-site page must not open a console with the visitor's cookie.
-fn same_origin(headers: &HeaderMap, allowed: &[String]) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let origin_host = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-        .unwrap_or_default();
-    origin_host == host || allowed.iter().any(|a| a == origin)
-}
-
 async fn console(
     State(state): State<AppState>,
     scope: ServerScope,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response> {
-    if !same_origin(&headers, &state.config().cors_origins) {
+    if !security::from_our_site(&state, &headers) {
         return Err(Error::Forbidden(
             "cross-site console connections are refused".into(),
         ));
