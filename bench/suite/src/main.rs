@@ -104,6 +104,10 @@ async fn main() -> Result<()> {
             eprintln!("   {name} failed: {e}");
             report.not_measured(name, "(rest of scenario)", e.to_string());
         }
+        // Written after every scenario, so an interrupted run keeps what it measured.
+        if let Some(out) = &args.out {
+            write_json(out, &args, &report)?;
+        }
         for m in &report.metrics[before..] {
             eprintln!(
                 "   {}: {:?} {} {}",
@@ -116,17 +120,22 @@ async fn main() -> Result<()> {
     }
     println!("{}", report.table());
     if let Some(out) = &args.out {
-        let document = json!({
-            "date": args.date,
-            "commit": args.commit,
-            "quick": args.quick,
-            "machine": machine(),
-            "scenarios": args.scenarios,
-            "metrics": report.metrics,
-        });
-        std::fs::write(out, serde_json::to_string_pretty(&document)? + "\n")?;
         println!("results written to {}", out.display());
     }
+    Ok(())
+}
+
+fn write_json(out: &std::path::Path, args: &Args, report: &Report) -> Result<()> {
+    let document = json!({
+        "date": args.date,
+        "commit": args.commit,
+        "quick": args.quick,
+        "scale": format!("{}x{}", args.scale.0, args.scale.1),
+        "machine": machine(),
+        "scenarios": args.scenarios,
+        "metrics": report.metrics,
+    });
+    std::fs::write(out, serde_json::to_string_pretty(&document)? + "\n")?;
     Ok(())
 }
 

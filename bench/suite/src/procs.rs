@@ -127,19 +127,12 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Starts `cap-agent` over plain HTTP on a free port. `console_lines_per_second` sets
-    /// the per-server console limit (`None`: the agent's default).
-    pub async fn start(
-        bins: &Binaries,
-        data_dir: &Path,
-        console_lines_per_second: Option<u64>,
-    ) -> Result<Self> {
+    /// Starts `cap-agent` over plain HTTP on a free port, with `config` (TOML, usually
+    /// empty: defaults) as its configuration file.
+    pub async fn start(bins: &Binaries, data_dir: &Path, config_toml: &str) -> Result<Self> {
         std::fs::create_dir_all(data_dir)?;
         let config = data_dir.join("agent.toml");
-        let body = console_lines_per_second
-            .map(|n| format!("[console]\nlines_per_second = {n}\n"))
-            .unwrap_or_default();
-        std::fs::write(&config, body)?;
+        std::fs::write(&config, config_toml)?;
         let mut command = Command::new(bins.dir.join("cap-agent"));
         command
             .arg("--config")

@@ -46,11 +46,11 @@ impl Stack {
         ctx: &Ctx,
         name: &str,
         options: &PanelOptions,
-        console_lines_per_second: Option<u64>,
+        agent_toml: &str,
     ) -> Result<Self> {
         let root = ctx.scratch.join(name);
         let panel = Panel::start(&ctx.bins, &root.join("panel"), options).await?;
-        let agent = Agent::start(&ctx.bins, &root.join("agent"), console_lines_per_second).await?;
+        let agent = Agent::start(&ctx.bins, &root.join("agent"), agent_toml).await?;
         let password = panel.admin_password().await?;
         let client = PanelClient::login(&panel.daemon.url, &password).await?;
         let node = client

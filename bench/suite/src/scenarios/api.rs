@@ -62,7 +62,7 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> Result<()> {
             database_url: url,
             ..PanelOptions::default()
         };
-        let stack = Stack::start(ctx, &format!("api-{label}"), &options, None).await?;
+        let stack = Stack::start(ctx, &format!("api-{label}"), &options, "").await?;
         let result = measure(ctx, &stack, label, &script, report).await;
         stack.stop().await;
         if let Err(e) = result {

@@ -63,7 +63,7 @@ pub async fn run(ctx: &Ctx, report: &mut Report) -> Result<()> {
 
     // Populate a data directory, then restart the panel on it (its agent stopped: the
     // panel comes up without waiting for nodes).
-    let stack = Stack::start(ctx, "cold-populated", &options, None).await?;
+    let stack = Stack::start(ctx, "cold-populated", &options, "").await?;
     let data_dir = stack.panel.daemon.data_dir.clone();
     let created = stack.servers("cold", POPULATED_SERVERS).await;
     stack.stop().await;

@@ -12,7 +12,7 @@ const S: &str = "footprint";
 
 pub async fn run(ctx: &Ctx, report: &mut Report) -> Result<()> {
     let window = Duration::from_secs(ctx.pick(10, 3));
-    let stack = Stack::start(ctx, S, &PanelOptions::default(), None).await?;
+    let stack = Stack::start(ctx, S, &PanelOptions::default(), "").await?;
     let result = measure(ctx, &stack, window, report).await;
     stack.stop().await;
     result

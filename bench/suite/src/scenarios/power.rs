@@ -89,7 +89,7 @@ impl Cycles {
 }
 
 pub async fn run(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let stack = Stack::start(ctx, S, &PanelOptions::default(), None).await?;
+    let stack = Stack::start(ctx, S, &PanelOptions::default(), "").await?;
     let result = async {
         let ids = stack.servers("power", 1).await?;
         let cycles = Cycles::run(&stack.client, &ids[0], ctx.pick(100, 10)).await?;
