@@ -8,6 +8,7 @@ mod events;
 pub mod tls;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -89,6 +90,8 @@ pub(crate) struct HubInner {
     servers: RwLock<HashMap<Uuid, LiveServer>>,
     channels: RwLock<HashMap<Uuid, broadcast::Sender<LiveEvent>>>,
     discovery: RwLock<DiscoveryReport>,
+    /// Bumped whenever a live state, stats sample or node status changes.
+    live_epoch: AtomicU64,
     shutdown: CancellationToken,
 }
 
@@ -117,6 +120,7 @@ impl AgentHub {
                 servers: RwLock::new(HashMap::new()),
                 channels: RwLock::new(HashMap::new()),
                 discovery: RwLock::new(DiscoveryReport::default()),
+                live_epoch: AtomicU64::new(0),
                 shutdown: CancellationToken::new(),
             }),
         }
@@ -226,6 +230,9 @@ impl AgentHub {
                 return;
             };
             let changed = link.status != status;
+            if changed {
+                self.inner.live_epoch.fetch_add(1, Ordering::SeqCst);
+            }
             link.status = status;
             let seen = status != NodeStatus::Offline;
             let stale = seen
@@ -268,10 +275,18 @@ impl AgentHub {
 
     pub(crate) fn update_live(&self, server_id: Uuid, update: impl FnOnce(&mut LiveServer)) {
         update(write(&self.inner.servers).entry(server_id).or_default());
+        self.inner.live_epoch.fetch_add(1, Ordering::SeqCst);
     }
 
     pub(crate) fn forget_live(&self, server_id: Uuid) {
         write(&self.inner.servers).remove(&server_id);
+        self.inner.live_epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Changes whenever anything live (state, stats, node status) changes; views built
+    /// from live data at one value are still current while it stays the same.
+    pub fn live_epoch(&self) -> u64 {
+        self.inner.live_epoch.load(Ordering::SeqCst)
     }
 
     /// Watches one server's console, state and stats.

@@ -99,3 +99,56 @@ impl IntoResponse for ErrorBody {
         Json(self).into_response()
     }
 }
+
+/// JSON already serialised for a `T` (a cached response body), sent as-is and documented
+/// as `T`.
+pub struct Prerendered<T> {
+    json: std::sync::Arc<serde_json::value::RawValue>,
+    shape: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Serialize> Prerendered<T> {
+    /// Serialises `value` once.
+    pub fn render(value: &T) -> crate::error::Result<Self> {
+        serde_json::value::to_raw_value(value)
+            .map(|raw| Prerendered::from_raw(std::sync::Arc::from(raw)))
+            .map_err(crate::error::Error::internal)
+    }
+}
+
+impl<T> Prerendered<T> {
+    pub fn from_raw(json: std::sync::Arc<serde_json::value::RawValue>) -> Self {
+        Prerendered {
+            json,
+            shape: std::marker::PhantomData,
+        }
+    }
+
+    pub fn raw(&self) -> std::sync::Arc<serde_json::value::RawValue> {
+        self.json.clone()
+    }
+}
+
+impl<T> Serialize for Prerendered<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(serializer)
+    }
+}
+
+impl<T: schemars::JsonSchema> schemars::JsonSchema for Prerendered<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        T::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use serde_json::value::RawValue;
+
 use super::servers::ServerListRow;
 use crate::db::entities::allocation;
 
@@ -25,12 +27,63 @@ pub fn epoch() -> u64 {
     EPOCH.load(Ordering::SeqCst)
 }
 
-/// One page of the server list as the database returned it.
+/// One page of the server list as the database returned it, plus the last response
+/// body rendered from it (for one caller, at one live epoch).
 #[derive(Debug)]
 pub struct CachedPage {
     pub rows: Vec<ServerListRow>,
     pub total: u64,
     pub allocations: Vec<allocation::Model>,
+    rendered: RwLock<Option<Rendered>>,
+}
+
+#[derive(Debug)]
+struct Rendered {
+    caller: String,
+    auth_epoch: u64,
+    live_epoch: u64,
+    body: Arc<RawValue>,
+}
+
+impl CachedPage {
+    pub fn new(rows: Vec<ServerListRow>, total: u64, allocations: Vec<allocation::Model>) -> Self {
+        CachedPage {
+            rows,
+            total,
+            allocations,
+            rendered: RwLock::new(None),
+        }
+    }
+
+    /// The body rendered for `caller` when neither their permissions nor any live data
+    /// changed since.
+    pub fn rendered(&self, caller: &str, live_epoch: u64) -> Option<Arc<RawValue>> {
+        let rendered = self.rendered.read().unwrap_or_else(|e| e.into_inner());
+        rendered
+            .as_ref()
+            .filter(|r| {
+                r.caller == caller
+                    && r.live_epoch == live_epoch
+                    && r.auth_epoch == crate::auth::cache::epoch()
+            })
+            .map(|r| r.body.clone())
+    }
+
+    /// Keeps a body rendered at `live_epoch` / `auth_epoch` (read before rendering).
+    pub fn keep_rendered(
+        &self,
+        caller: &str,
+        live_epoch: u64,
+        auth_epoch: u64,
+        body: Arc<RawValue>,
+    ) {
+        *self.rendered.write().unwrap_or_else(|e| e.into_inner()) = Some(Rendered {
+            caller: caller.to_owned(),
+            auth_epoch,
+            live_epoch,
+            body,
+        });
+    }
 }
 
 /// A page with the epoch it was read at and when.

@@ -25,7 +25,7 @@ use crate::state::AppState;
 /// The address games bind to: every interface of the node.
 pub const BIND_IP: &str = "0.0.0.0";
 /// How many candidate ports are checked on the agent before giving up.
-const PORT_PROBES: usize = 32;
+const PORT_PROBES: usize = 256;
 
 /// Resource limits as the API takes them (0 = unlimited CPU).
 #[derive(Debug, Clone, Copy)]

@@ -267,6 +267,18 @@ async fn games_survive_a_killed_panel_and_the_restarted_panel_sees_the_truth() {
             s["state"] == "running"
         })
         .await;
+    // The (cached) dashboard list follows live state changes too.
+    let listed = c
+        .admin
+        .wait_for("/api/servers", SLOW, |page| {
+            page["items"].as_array().is_some_and(|items| {
+                items
+                    .iter()
+                    .any(|s| s["id"] == id.as_str() && s["state"] == "running")
+            })
+        })
+        .await;
+    assert_eq!(listed["total"], 1);
     let pid = c.agents[0].server(&id).await["status"]["pid"].clone();
     assert!(pid.is_u64(), "running game has a pid");
 

@@ -22,7 +22,7 @@ use crate::db::entities::allocation;
 use crate::db::entities::server;
 use crate::error::{Error, Result};
 use crate::http::access::{Access, ApiRoutes, ServerScope};
-use crate::http::envelope::Envelope;
+use crate::http::envelope::{Envelope, Prerendered};
 use crate::http::extract::{Page, PageQuery, ValidJson, ValidQuery};
 use crate::http::openapi::describe::Note;
 use crate::permissions::SERVER_SCOPED;
@@ -338,27 +338,32 @@ async fn page_of(
     .await?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let allocations = repo::allocations::primary_for(state.db(), &ids).await?;
-    let page = Arc::new(CachedPage {
-        rows,
-        total,
-        allocations,
-    });
+    let page = Arc::new(CachedPage::new(rows, total, allocations));
     state.server_pages().put(key, page.clone(), epoch);
     Ok(page)
 }
 
+/// The dashboard's query. The rendered page is reused while nothing it shows changed
+/// (rows, live states and stats, node status, the caller's permissions).
 async fn list(
     State(state): State<AppState>,
     principal: Principal,
     ValidQuery(q): ValidQuery<PageQuery>,
-) -> Result<Envelope<Page<ServerView>>> {
+) -> Result<Envelope<Prerendered<Page<ServerView>>>> {
     let page = page_of(&state, &principal, &q).await?;
-    Ok(Envelope::ok(Page {
+    let live_epoch = state.hub().live_epoch();
+    if let Some(body) = page.rendered(principal.id(), live_epoch) {
+        return Ok(Envelope::ok(Prerendered::from_raw(body)));
+    }
+    let auth_epoch = crate::auth::cache::epoch();
+    let body = Prerendered::render(&Page {
         items: views(&state, &principal, &page.rows, &page.allocations).await?,
         total: page.total,
         page: q.page(),
         per_page: q.per_page(),
-    }))
+    })?;
+    page.keep_rendered(principal.id(), live_epoch, auth_epoch, body.raw());
+    Ok(Envelope::ok(body))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Validate, JsonSchema)]
