@@ -210,11 +210,28 @@ async fn after_restart(
     expected: &HashMap<String, String>,
     fleet: &[Agent],
 ) -> Result<()> {
-    let client = PanelClient::login(&panel.daemon.url, password).await?;
     let deadline = Instant::now() + Duration::from_secs(180);
+    // Right after the restart the panel may answer slowly or with errors: keep trying
+    // until the deadline (that time counts as not converged), and count what failed.
+    let mut failures = Vec::new();
+    let client = loop {
+        match PanelClient::login(&panel.daemon.url, password).await {
+            Ok(client) => break client,
+            Err(e) if Instant::now() < deadline => failures.push(e.to_string()),
+            Err(e) => return Err(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let mut wrong = expected.len();
     while Instant::now() < deadline {
-        let states = client.all_server_states().await?;
+        let states = match client.all_server_states().await {
+            Ok(states) => states,
+            Err(e) => {
+                failures.push(e.to_string());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
         wrong = expected.len()
             - states
                 .iter()
@@ -226,6 +243,16 @@ async fn after_restart(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let converged = panel.daemon.spawned.elapsed();
+    if let Some(first) = failures.first() {
+        report
+            .add(
+                S,
+                "failed requests while converging",
+                failures.len() as f64,
+                "requests",
+            )
+            .note(format!("first: {first}"));
+    }
     if wrong == 0 {
         report
             .add(
