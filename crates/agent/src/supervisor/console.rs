@@ -15,7 +15,7 @@ use crate::bus::EventBus;
 use crate::config::ConsoleConfig;
 
 /// Lines are published at most this often per server.
-const BATCH_INTERVAL: Duration = Duration::from_millis(50);
+const BATCH_INTERVAL: Duration = Duration::from_millis(10);
 /// Throttle notices are written at most this often.
 const NOTICE_INTERVAL: Duration = Duration::from_secs(1);
 /// Prefix of lines written by the agent itself.
