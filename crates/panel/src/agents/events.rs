@@ -154,17 +154,17 @@ async fn record_state(
     state: ServerState,
     message: Option<String>,
 ) {
-    let previous = hub.live(server_id).map(|live| live.state);
     hub.update_live(server_id, |live| {
         live.state = state;
         if !state.has_process() {
             live.stats = None;
         }
     });
-    if previous != Some(state) {
+    if hub.mark_persisted(server_id, state) {
         if let Err(e) =
             repo::servers::set_state(hub.db(), &server_id.to_string(), state_name(state)).await
         {
+            hub.unmark_persisted(server_id);
             tracing::warn!(%server_id, "cannot record server state: {e}");
         }
     }

@@ -88,6 +88,9 @@ pub(crate) struct HubInner {
     secrets: Secrets,
     nodes: RwLock<HashMap<String, NodeLink>>,
     servers: RwLock<HashMap<Uuid, LiveServer>>,
+    /// The state each server has in the database, so unchanged states reported again
+    /// (every snapshot after a reconnect or a panel restart) cost no write.
+    persisted: RwLock<HashMap<Uuid, ServerState>>,
     channels: RwLock<HashMap<Uuid, broadcast::Sender<LiveEvent>>>,
     discovery: RwLock<DiscoveryReport>,
     /// Bumped whenever a live state, stats sample or node status changes.
@@ -118,6 +121,7 @@ impl AgentHub {
                 secrets,
                 nodes: RwLock::new(HashMap::new()),
                 servers: RwLock::new(HashMap::new()),
+                persisted: RwLock::new(HashMap::new()),
                 channels: RwLock::new(HashMap::new()),
                 discovery: RwLock::new(DiscoveryReport::default()),
                 live_epoch: AtomicU64::new(0),
@@ -128,6 +132,12 @@ impl AgentHub {
 
     /// Connects to every known node and starts the discovery sweep every `interval`.
     pub async fn start(&self, interval: Duration) -> Result<()> {
+        let stored = crate::repo::servers::states(&self.inner.db).await?;
+        write(&self.inner.persisted).extend(stored.into_iter().filter_map(|(id, state)| {
+            let id = Uuid::parse_str(&id).ok()?;
+            let state = serde_json::from_value(serde_json::Value::String(state)).ok()?;
+            Some((id, state))
+        }));
         for node in crate::repo::nodes::all(&self.inner.db).await? {
             if let Err(e) = self.register(&node) {
                 tracing::warn!(node = %node.name, "cannot connect to node: {e}");
@@ -278,8 +288,19 @@ impl AgentHub {
         self.inner.live_epoch.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Records that the database now holds `state` for a server; false when it already did.
+    pub(crate) fn mark_persisted(&self, server_id: Uuid, state: ServerState) -> bool {
+        write(&self.inner.persisted).insert(server_id, state) != Some(state)
+    }
+
+    /// The write after [`AgentHub::mark_persisted`] failed: try again next time.
+    pub(crate) fn unmark_persisted(&self, server_id: Uuid) {
+        write(&self.inner.persisted).remove(&server_id);
+    }
+
     pub(crate) fn forget_live(&self, server_id: Uuid) {
         write(&self.inner.servers).remove(&server_id);
+        write(&self.inner.persisted).remove(&server_id);
         self.inner.live_epoch.fetch_add(1, Ordering::SeqCst);
     }
 

@@ -180,3 +180,16 @@ pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<()> {
     server::Entity::delete_by_id(id).exec(db).await?;
     Ok(())
 }
+
+/// Every server's id and mirrored state.
+pub async fn states(db: &impl ConnectionTrait) -> Result<Vec<(String, String)>> {
+    use sea_orm::QuerySelect;
+
+    Ok(server::Entity::find()
+        .select_only()
+        .column(server::Column::Id)
+        .column(server::Column::State)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
