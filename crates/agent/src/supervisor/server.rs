@@ -444,13 +444,7 @@ impl Server {
         } else {
             OutputKind::Console
         };
-        let mut readers = Vec::new();
-        if let Some(out) = child.stdout.take() {
-            readers.push(tokio::spawn(self.clone().pump(out, kind)));
-        }
-        if let Some(err) = child.stderr.take() {
-            readers.push(tokio::spawn(self.clone().pump(err, kind)));
-        }
+        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
         let stdin = child.stdin.take().map(|mut pipe| {
             let (tx, mut rx) = mpsc::channel::<String>(STDIN_QUEUE);
             tokio::spawn(async move {
@@ -485,6 +479,15 @@ impl Server {
             self.transition(&mut rt, state, None);
             rt.generation
         };
+        // Read output only once the state is set: a done line read earlier would find the
+        // server not yet `starting` and be lost, leaving it `starting` for good.
+        let mut readers = Vec::new();
+        if let Some(out) = stdout {
+            readers.push(tokio::spawn(self.clone().pump(out, kind)));
+        }
+        if let Some(err) = stderr {
+            readers.push(tokio::spawn(self.clone().pump(err, kind)));
+        }
         let server = self.clone();
         tokio::spawn(async move {
             let status = match timeout {
