@@ -239,6 +239,19 @@ impl Config {
     }
 
     /// Where a server's files live.
+    /// Makes every path absolute (relative to the working directory at start), so that
+    /// nothing depends on the directory a game or install script runs in.
+    pub fn absolutize(&mut self) -> std::io::Result<()> {
+        for path in [
+            &mut self.data_dir,
+            &mut self.server_root,
+            &mut self.token_file,
+        ] {
+            *path = std::path::absolute(&*path)?;
+        }
+        Ok(())
+    }
+
     pub fn server_dir(&self, id: uuid::Uuid) -> PathBuf {
         self.server_root.join(id.to_string())
     }
@@ -279,6 +292,15 @@ fn default_data_dir() -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn relative_paths_become_absolute() {
+        let mut config = super::Config::new("relative-data");
+        config.absolutize().unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(config.data_dir, cwd.join("relative-data"));
+        assert!(config.server_root.is_absolute() && config.token_file.is_absolute());
+    }
+
     use super::*;
 
     #[test]

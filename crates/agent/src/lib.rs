@@ -74,7 +74,8 @@ impl Agent {
     /// Lock the data directory (failing at once if another agent uses it), prepare the
     /// token and certificate, bind the listener, and restore stored servers (starting
     /// those meant to run).
-    pub async fn build(config: Config) -> AgentResult<Self> {
+    pub async fn build(mut config: Config) -> AgentResult<Self> {
+        config.absolutize()?;
         let lock = lock::DataDirLock::acquire(&config.data_dir)?;
         let token = token::load_or_generate(&config.token_file)?;
         let identity = tls::Identity::load_or_generate(&config.data_dir.join("tls"))?;
