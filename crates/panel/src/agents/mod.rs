@@ -95,6 +95,8 @@ pub(crate) struct HubInner {
     discovery: RwLock<DiscoveryReport>,
     /// Bumped whenever a live state, stats sample or node status changes.
     live_epoch: AtomicU64,
+    /// One lock per node, held while a port is chosen and claimed there.
+    allocation_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     shutdown: CancellationToken,
 }
 
@@ -125,6 +127,7 @@ impl AgentHub {
                 channels: RwLock::new(HashMap::new()),
                 discovery: RwLock::new(DiscoveryReport::default()),
                 live_epoch: AtomicU64::new(0),
+                allocation_locks: std::sync::Mutex::new(HashMap::new()),
                 shutdown: CancellationToken::new(),
             }),
         }
@@ -302,6 +305,21 @@ impl AgentHub {
         write(&self.inner.servers).remove(&server_id);
         write(&self.inner.persisted).remove(&server_id);
         self.inner.live_epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Serialises port allocation on one node within this panel, so concurrent creations
+    /// never pick the same port (another panel process sharing the database is caught by
+    /// the allocations' unique index instead).
+    pub async fn allocation_lock(&self, node_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = self
+            .inner
+            .allocation_locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(node_id.to_owned())
+            .or_default()
+            .clone();
+        lock.lock_owned().await
     }
 
     /// Changes whenever anything live (state, stats, node status) changes; views built

@@ -273,6 +273,7 @@ pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Mode
     let client = state.hub().online_client(&node.id)?;
     let installs = !template.alt.install.script.trim().is_empty();
 
+    let allocating = state.hub().allocation_lock(&node.id).await;
     let mut attempts = 0;
     let (server, port) = loop {
         attempts += 1;
@@ -314,6 +315,7 @@ pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Mode
         txn.commit().await?;
         break (server, port);
     };
+    drop(allocating);
 
     let ctx = render_context(&server, &node, port, &values);
     let defined = async {

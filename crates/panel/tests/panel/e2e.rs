@@ -530,3 +530,23 @@ async fn file_changes_go_through_the_jail_and_into_the_audit_log() {
     assert_eq!(audit["data"]["total"], 1, "{audit}");
     assert_eq!(audit["data"]["items"][0]["details"]["to"], "welcome.txt");
 }
+
+#[tokio::test]
+async fn concurrent_creations_on_one_node_all_get_their_own_port() {
+    let c = cluster(1).await;
+    let creations = (0..8).map(|i| {
+        c.admin.post(
+            "/api/servers",
+            json!({
+                "name": format!("rush-{i}"), "nodeId": c.nodes[0], "altId": c.test_game,
+                "limits": { "memoryMb": 128, "cpuPercent": 100, "diskMb": 256 },
+            }),
+        )
+    });
+    let mut ports = std::collections::BTreeSet::new();
+    for (status, body) in futures_util::future::join_all(creations).await {
+        assert_eq!(status, 200, "{body}");
+        ports.insert(body["data"]["allocation"]["port"].as_i64().expect("port"));
+    }
+    assert_eq!(ports.len(), 8, "no two servers share a port: {ports:?}");
+}
