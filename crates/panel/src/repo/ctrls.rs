@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
+    QueryFilter, QuerySelect, RelationTrait, Set,
 };
 
 use crate::db::entities::{alt, ctrl, server};
@@ -42,11 +42,7 @@ pub async fn list(
     page: u64,
     per_page: u64,
 ) -> Result<(Vec<ctrl::Model>, u64)> {
-    let mut query = ctrl::Entity::find().order_by_asc(ctrl::Column::Name);
-    if let Some(name) = name {
-        query = query.filter(super::name_contains(ctrl::Column::Name, name));
-    }
-    super::fetch_page(db, query, page, per_page).await
+    super::page_by_name::<ctrl::Entity>(db, ctrl::Column::Name, name, page, per_page).await
 }
 
 pub async fn update(

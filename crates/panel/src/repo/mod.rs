@@ -53,3 +53,24 @@ where
     let total = paginator.num_items().await?;
     Ok((paginator.fetch_page(page.saturating_sub(1)).await?, total))
 }
+
+/// A page of `E` ordered by `name_column`, optionally narrowed to names containing `name`.
+pub async fn page_by_name<E>(
+    db: &impl sea_orm::ConnectionTrait,
+    name_column: E::Column,
+    name: Option<&str>,
+    page: u64,
+    per_page: u64,
+) -> crate::error::Result<(Vec<E::Model>, u64)>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: sea_orm::FromQueryResult + Sized + Send + Sync,
+{
+    use sea_orm::{QueryFilter, QueryOrder};
+
+    let mut query = E::find().order_by_asc(name_column);
+    if let Some(name) = name {
+        query = query.filter(name_contains(name_column, name));
+    }
+    fetch_page(db, query, page, per_page).await
+}

@@ -75,11 +75,7 @@ pub async fn list(
     page: u64,
     per_page: u64,
 ) -> Result<(Vec<node::Model>, u64)> {
-    let mut query = node::Entity::find().order_by_asc(node::Column::Name);
-    if let Some(name) = name {
-        query = query.filter(super::name_contains(node::Column::Name, name));
-    }
-    super::fetch_page(db, query, page, per_page).await
+    super::page_by_name::<node::Entity>(db, node::Column::Name, name, page, per_page).await
 }
 
 /// Saves changed columns of a node.
