@@ -61,30 +61,20 @@ impl Cycles {
         if label.is_empty() {
             row.target(Target::AtMost(20.0));
         }
-        report.add(
-            scenario,
-            format!("start → running p99{label}"),
-            percentile(&start, 0.99),
-            "ms",
-        );
-        report.add(
-            scenario,
-            format!("POST start response p50{label}"),
-            percentile(&http, 0.5),
-            "ms",
-        );
-        report.add(
-            scenario,
-            format!("stop → offline p50{label}"),
-            percentile(&stop, 0.5),
-            "ms",
-        );
-        report.add(
-            scenario,
-            format!("stop → offline p99{label}"),
-            percentile(&stop, 0.99),
-            "ms",
-        );
+        let rows = [
+            ("start → running p99", &start, 0.99),
+            ("POST start response p50", &http, 0.5),
+            ("stop → offline p50", &stop, 0.5),
+            ("stop → offline p99", &stop, 0.99),
+        ];
+        for (name, samples, p) in rows {
+            report.add(
+                scenario,
+                format!("{name}{label}"),
+                percentile(samples, p),
+                "ms",
+            );
+        }
     }
 }
 
