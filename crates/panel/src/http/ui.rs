@@ -8,7 +8,8 @@ use axum::response::{Html, IntoResponse, Response};
 use rust_embed::RustEmbed;
 
 #[derive(RustEmbed)]
-#[folder = "$CARGO_MANIFEST_DIR/../../web/dist"]
+// Relative to this crate (rust-embed resolves it from CARGO_MANIFEST_DIR).
+#[folder = "../../web/dist"]
 #[allow_missing = true]
 struct Dist;
 

@@ -65,10 +65,13 @@ async fn the_web_ui_or_a_build_hint_is_served_for_client_routes() {
             .starts_with("text/html"));
         assert!(response.headers().contains_key("content-security-policy"));
         let html = response.text().await.unwrap();
-        assert!(
-            html.contains("<html") || html.contains("<!doctype html"),
-            "{path}"
-        );
+        // The built UI when web/dist exists (scripts/test builds it first), else the hint.
+        let built =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/dist/index.html");
+        match std::fs::read_to_string(&built) {
+            Ok(index) => assert_eq!(html, index, "{path} serves the built UI"),
+            Err(_) => assert!(html.contains("was not built"), "{path}: {html}"),
+        }
     }
     let missing_asset = app
         .client
