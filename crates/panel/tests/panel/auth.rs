@@ -18,6 +18,16 @@ fn cookie_value(response: &reqwest::Response, name: &str) -> String {
         .to_owned()
 }
 
+/// What `GET /api/auth/me` answers this client.
+async fn me_status(app: &TestApp, client: &reqwest::Client) -> StatusCode {
+    client
+        .get(app.url("/api/auth/me"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 async fn login_raw(app: &TestApp, login: &str, password: &str) -> reqwest::Response {
     app.client
         .post(app.url("/api/auth/login"))
@@ -135,30 +145,14 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
 async fn logout_ends_the_session() {
     let app = TestApp::spawn().await;
     let admin = app.admin_client().await;
-    assert_eq!(
-        admin
-            .get(app.url("/api/auth/me"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(me_status(&app, &admin).await, 200);
     let response = admin
         .post(app.url("/api/auth/logout"))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(
-        admin
-            .get(app.url("/api/auth/me"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(me_status(&app, &admin).await, 401);
     assert_eq!(
         admin
             .post(app.url("/api/auth/refresh"))
@@ -201,15 +195,7 @@ async fn disabled_users_cannot_log_in_and_their_tokens_stop_working() {
     let mut model = frank.into_active_model();
     model.disabled = Set(true);
     let _: user::Model = model.update(&app.db).await.unwrap();
-    assert_eq!(
-        client
-            .get(app.url("/api/auth/me"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(me_status(&app, &client).await, 401);
     assert_eq!(
         login_raw(&app, "frank", "password-frank").await.status(),
         401
@@ -245,24 +231,8 @@ async fn changing_the_password_requires_the_current_one_and_ends_other_sessions(
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
-    assert_eq!(
-        laptop
-            .get(app.url("/api/auth/me"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        phone
-            .get(app.url("/api/auth/me"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(me_status(&app, &laptop).await, 200);
+    assert_eq!(me_status(&app, &phone).await, 401);
     assert_eq!(login_raw(&app, "gina", "password-gina").await.status(), 401);
     assert_eq!(
         login_raw(&app, "gina", "a brand new password")
