@@ -75,6 +75,18 @@ async fn users_in(dir: &Path) -> Vec<user::Model> {
     user::Entity::find().all(&db).await.expect("users")
 }
 
+/// A SIGTERM that arrives the moment the panel says it listens (before it serves a single
+/// request) is a clean shutdown, not a death by the default signal action.
+#[test]
+fn sigterm_right_after_start_is_a_clean_exit() {
+    for _ in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let (child, _url) = start(dir.path());
+        let output = stop(child);
+        assert!(output.status.success(), "exit status {:?}", output.status);
+    }
+}
+
 #[tokio::test]
 async fn zero_config_start_creates_everything_once() {
     let dir = tempfile::tempdir().unwrap();
