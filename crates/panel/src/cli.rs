@@ -65,6 +65,11 @@ pub struct Cli {
     /// commands use it.
     #[arg(long, global = true, value_name = "URL")]
     pub public_url: Option<String>,
+    /// A secret (16+ characters) a Prometheus scraper sends as `Authorization: Bearer`
+    /// to read /metrics; otherwise only administrators can. Prefer CAP_METRICS_TOKEN or
+    /// the config file: other local users can see command lines.
+    #[arg(long, global = true, value_name = "TOKEN")]
+    pub metrics_token: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -113,6 +118,7 @@ impl Cli {
             tls_key: self.tls_key.clone(),
             tls_self_signed: self.tls_self_signed.then_some(true),
             public_url: self.public_url.clone(),
+            metrics_token: self.metrics_token.clone(),
         };
         Config::load(self.config.as_deref(), &overrides)
     }

@@ -25,7 +25,8 @@ pub struct Config {
     /// Origins (e.g. `https://admin.example.com`) allowed to call the API cross-origin.
     /// Empty: same-origin only.
     pub cors_origins: Vec<String>,
-    /// Login and refresh attempts allowed per minute, per client IP and per account.
+    /// Password attempts allowed per minute per account and client address (5x per
+    /// account over all addresses, 3x per address; see `http::rate_limit`).
     pub login_attempts_per_minute: u32,
     /// Requests per second allowed per client IP (bursts of 4×); 0 disables the limit.
     pub requests_per_second: u32,
@@ -41,6 +42,9 @@ pub struct Config {
     pub tls_self_signed: bool,
     /// The address browsers use, e.g. `https://panel.example.com` behind a TLS proxy.
     pub public_url: Option<String>,
+    /// A secret a Prometheus scraper sends as `Authorization: Bearer` to read `/metrics`
+    /// (at least 16 characters); without it only administrators can.
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -53,6 +57,8 @@ pub enum LogFormat {
 }
 
 pub const DEFAULT_PORT: u16 = 8080;
+/// A shorter metrics token could be guessed.
+const MIN_METRICS_TOKEN_CHARS: usize = 16;
 
 impl Default for Config {
     fn default() -> Self {
@@ -71,6 +77,7 @@ impl Default for Config {
             tls_key: None,
             tls_self_signed: false,
             public_url: None,
+            metrics_token: None,
         }
     }
 }
@@ -98,11 +105,13 @@ pub struct Overrides {
     pub tls_self_signed: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_token: Option<String>,
 }
 
 /// Every setting can come from a `CAP_<NAME>` variable; other `CAP_*` variables (the
 /// agent's, for instance) are ignored rather than rejected.
-const ENV_KEYS: [&str; 14] = [
+const ENV_KEYS: [&str; 15] = [
     "listen",
     "data_dir",
     "database_url",
@@ -117,6 +126,7 @@ const ENV_KEYS: [&str; 14] = [
     "tls_key",
     "tls_self_signed",
     "public_url",
+    "metrics_token",
 ];
 
 impl Config {
@@ -155,6 +165,15 @@ impl Config {
             }
             _ => None,
         };
+        let short_token = self
+            .metrics_token
+            .as_deref()
+            .is_some_and(|token| token.chars().count() < MIN_METRICS_TOKEN_CHARS);
+        let conflict = conflict.or_else(|| {
+            short_token.then(|| {
+                format!("metrics_token must be at least {MIN_METRICS_TOKEN_CHARS} characters long")
+            })
+        });
         match conflict {
             Some(message) => Err(Error::Startup(message)),
             None => self.public_origin().map(drop),
@@ -333,5 +352,11 @@ mod tests {
             assert!(config.validate().is_err(), "{url}");
         }
         assert!(Config::default().validate().is_ok());
+        let short_token = Config {
+            metrics_token: Some("short".into()),
+            ..Config::default()
+        };
+        let err = short_token.validate().unwrap_err().to_string();
+        assert!(err.contains("at least 16 characters"), "{err}");
     }
 }

@@ -1,5 +1,7 @@
 //! A short-lived cache of resolved callers, so a request with a known token does not
-//! re-read the user, session and permissions. Entries live at most [`TTL`]; any write
+//! re-read the user, session and permissions. Entries are keyed on the token *and* how it
+//! was presented, so a session token is never taken as an API key or the other way
+//! round, cached or not. Entries live at most [`TTL`]; any write
 //! that can change who someone is or what they may do (password, role, disabled flag,
 //! permission grants, session or API-key revocation) calls [`invalidate`], which empties
 //! every cache in the process at once.
@@ -11,7 +13,28 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use super::principal::Credential;
 use super::Principal;
+
+/// How a credential reached the panel; each transport carries exactly one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// `Authorization: Bearer`: an API key.
+    Bearer,
+    /// The access-token cookie: a browser session.
+    Cookie,
+}
+
+impl Transport {
+    /// Whether `credential` is the kind this transport carries.
+    fn carries(self, credential: &Credential) -> bool {
+        matches!(
+            (self, credential),
+            (Transport::Bearer, Credential::ApiKey { .. })
+                | (Transport::Cookie, Credential::Session { .. })
+        )
+    }
+}
 
 /// How long a resolved caller is reused. Also the longest a change made by another
 /// panel process sharing the database can take to be noticed.
@@ -41,14 +64,15 @@ struct Entry {
 
 #[derive(Default)]
 pub struct PrincipalCache {
-    entries: RwLock<HashMap<String, Entry>>,
+    entries: RwLock<HashMap<(Transport, String), Entry>>,
 }
 
 impl PrincipalCache {
-    pub fn get(&self, token: &str) -> Option<Principal> {
+    pub fn get(&self, transport: Transport, token: &str) -> Option<Principal> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        let entry = entries.get(token)?;
-        let fresh = entry.epoch == epoch()
+        let entry = entries.get(&(transport, token.to_owned()))?;
+        let fresh = transport.carries(&entry.principal.credential)
+            && entry.epoch == epoch()
             && entry.cached_at.elapsed() < TTL
             && entry.expires_at.is_none_or(|at| at > Utc::now());
         fresh.then(|| entry.principal.clone())
@@ -57,12 +81,13 @@ impl PrincipalCache {
     /// Caches `principal` unless something was invalidated since `resolved_at_epoch`.
     pub fn put(
         &self,
+        transport: Transport,
         token: &str,
         principal: Principal,
         resolved_at_epoch: u64,
         expires_at: Option<DateTime<Utc>>,
     ) {
-        if resolved_at_epoch != epoch() {
+        if resolved_at_epoch != epoch() || !transport.carries(&principal.credential) {
             return;
         }
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
@@ -70,7 +95,7 @@ impl PrincipalCache {
             entries.clear();
         }
         entries.insert(
-            token.to_owned(),
+            (transport, token.to_owned()),
             Entry {
                 principal,
                 cached_at: Instant::now(),

@@ -9,7 +9,8 @@ use axum::http::{header, HeaderMap};
 use axum_extra::extract::CookieJar;
 use subtle::ConstantTimeEq;
 
-use super::{cache, tokens};
+use super::cache::{self, Transport};
+use super::tokens;
 use crate::db::entities::user;
 use crate::error::{Error, Result};
 use crate::permissions::ADMIN_ROLE;
@@ -74,37 +75,40 @@ impl Identity {
     }
 }
 
-/// Resolves the caller, if the request carries credentials. Bad credentials are an error
-/// (401), absent ones are `None`. Known tokens are answered from the cache.
-pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>> {
-    let bearer = headers
+/// The token of an `Authorization: Bearer` header, if there is one.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .map(str::trim)
+}
+
+/// Resolves the caller, if the request carries credentials. Bad credentials are an error
+/// (401), absent ones are `None`. Known tokens are answered from the cache.
+pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>> {
     let jar;
-    let token = match bearer {
-        Some(bearer) => bearer,
+    let (transport, token) = match bearer_token(headers) {
+        Some(bearer) => (Transport::Bearer, bearer),
         None => {
             jar = CookieJar::from_headers(headers);
             match jar.get(ACCESS_COOKIE) {
-                Some(cookie) => cookie.value(),
+                Some(cookie) => (Transport::Cookie, cookie.value()),
                 None => return Ok(None),
             }
         }
     };
-    if let Some(principal) = state.principals().get(token) {
+    if let Some(principal) = state.principals().get(transport, token) {
         return Ok(Some(principal));
     }
     let epoch = cache::epoch();
-    let (principal, expires_at) = if bearer.is_some() {
-        (from_api_key(state, token).await?, None)
-    } else {
-        from_access_token(state, token).await?
+    let (principal, expires_at) = match transport {
+        Transport::Bearer => (from_api_key(state, token).await?, None),
+        Transport::Cookie => from_access_token(state, token).await?,
     };
     state
         .principals()
-        .put(token, principal.clone(), epoch, expires_at);
+        .put(transport, token, principal.clone(), epoch, expires_at);
     Ok(Some(principal))
 }
 

@@ -4,12 +4,15 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use chrono::Utc;
+use sea_orm::TransactionTrait;
+use serde_json::json;
 
 use super::{password, tokens};
 use crate::db::entities::{api_key, user};
 use crate::domain::Password;
 use crate::error::{Error, Result};
 use crate::repo::{self, api_keys::NewApiKey, sessions::NewSession};
+use crate::services::audit::{self, Entry};
 use crate::state::AppState;
 
 /// Where a request came from, for sessions and the audit log.
@@ -42,13 +45,34 @@ async fn dummy_hash() -> Result<String> {
     Ok(HASH.get_or_init(|| hash).clone())
 }
 
+/// Checks a login. Attempts are rate-limited per client address, per resolved account
+/// and address, and per account over all addresses (waived for addresses the account
+/// has signed in from before); see [`crate::http::rate_limit`].
 pub async fn login(
     state: &AppState,
     login: &str,
     pass: &str,
     client: &Client,
 ) -> Result<IssuedSession> {
-    let Some(user) = repo::users::find_by_login(state.db(), login.trim()).await? else {
+    let limits = state.limits();
+    limits.check_client(&client.ip)?;
+    let found = repo::users::find_by_login(state.db(), login.trim()).await?;
+    // A name nobody has is limited under what was typed, so it behaves like an account.
+    let account = match &found {
+        Some(user) => user.id.clone(),
+        None => login.trim().to_lowercase(),
+    };
+    limits.check_account(&account, &client.ip)?;
+    if let Err(limited) = limits.check_account_ceiling(&account) {
+        let known_address = match &found {
+            Some(user) => repo::sessions::signed_in_from(state.db(), &user.id, &client.ip).await?,
+            None => false,
+        };
+        if !known_address {
+            return Err(limited);
+        }
+    }
+    let Some(user) = found else {
         password::verify(pass.to_owned(), dummy_hash().await?).await?;
         return Err(bad_login());
     };
@@ -136,15 +160,28 @@ pub async fn logout(
     Ok(())
 }
 
-/// Changes the password after checking the current one; every other session ends and a
-/// new one is issued for the caller.
+/// A changed password: the caller's new session, and how many API keys ended with the
+/// old password.
+pub struct PasswordChanged {
+    pub session: IssuedSession,
+    pub api_keys_revoked: u64,
+}
+
+/// Changes the password after checking the current one (attempts are rate-limited like
+/// logins). Every other session ends, every API key of the account is revoked (a key
+/// made by whoever knew the old password must not outlive it), and a new session is
+/// issued for the caller.
 pub async fn change_password(
     state: &AppState,
     user: &user::Model,
     current: &str,
     new: &Password,
     client: &Client,
-) -> Result<IssuedSession> {
+) -> Result<PasswordChanged> {
+    let limits = state.limits();
+    limits.check_client(&client.ip)?;
+    limits.check_account(&user.id, &client.ip)?;
+    limits.check_account_ceiling(&user.id)?;
     if !password::verify(current.to_owned(), user.password_hash.clone()).await? {
         return Err(Error::validation(
             "currentPassword",
@@ -152,12 +189,30 @@ pub async fn change_password(
         ));
     }
     let hash = password::hash(new.expose().to_owned()).await?;
-    repo::users::set_password(state.db(), &user.id, hash).await?;
-    repo::sessions::revoke_user(state.db(), &user.id).await?;
-    let user = repo::users::find(state.db(), &user.id)
+    let txn = state.db().begin().await?;
+    repo::users::set_password(&txn, &user.id, hash).await?;
+    repo::sessions::revoke_user(&txn, &user.id).await?;
+    let api_keys_revoked = repo::api_keys::delete_all_for_user(&txn, &user.id).await?;
+    audit::record(
+        &txn,
+        client,
+        Entry {
+            user_id: Some(&user.id),
+            action: "auth.password_changed",
+            target_type: "user",
+            target_id: Some(&user.id),
+            details: json!({ "apiKeysRevoked": api_keys_revoked }),
+        },
+    )
+    .await?;
+    let user = repo::users::find(&txn, &user.id)
         .await?
         .ok_or_else(|| Error::not_found("user"))?;
-    issue(state, user, &repo::new_id(), client).await
+    txn.commit().await?;
+    Ok(PasswordChanged {
+        session: issue(state, user, &repo::new_id(), client).await?,
+        api_keys_revoked,
+    })
 }
 
 /// Creates an API key for `user`, limited to `permissions` (which must be the user's own).

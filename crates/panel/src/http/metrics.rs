@@ -1,13 +1,14 @@
 //! Prometheus metrics at `/metrics` (OpenMetrics text): requests by method, route template
 //! and status, request latency, requests in flight, uptime, database pool use and nodes
 //! by status. Routes are labelled with their template (`/api/users/{user_id}`), never the
-//! raw path, so the number of series stays bounded.
+//! raw path, so the number of series stays bounded. Only an administrator holding
+//! `monitoring:view` or a scraper presenting the configured metrics token may read them.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
@@ -18,7 +19,11 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use sea_orm::{ConnectionTrait, DbBackend};
+use subtle::ConstantTimeEq;
 
+use crate::auth::principal::{self, API_KEY_PREFIX};
+use crate::auth::tokens::hash_secret;
+use crate::error::{Error, Result};
 use crate::services::health;
 use crate::state::AppState;
 
@@ -163,7 +168,39 @@ fn gauge(value: impl TryInto<i64>) -> i64 {
     value.try_into().unwrap_or(i64::MAX)
 }
 
-async fn export(State(metrics): State<Metrics>) -> Response {
+/// Lets a scraper with the configured token or an administrator allowed
+/// `monitoring:view` (cookie or API key) through.
+async fn authorize(app: &AppState, headers: &HeaderMap) -> Result<()> {
+    let bearer = principal::bearer_token(headers);
+    if let (Some(expected), Some(presented)) = (app.config().metrics_token.as_deref(), bearer) {
+        // Equal-length digests, compared in constant time: neither the token nor its
+        // length leaks through timing.
+        if bool::from(
+            hash_secret(presented)
+                .as_bytes()
+                .ct_eq(hash_secret(expected).as_bytes()),
+        ) {
+            return Ok(());
+        }
+    }
+    if bearer.is_some_and(|token| !token.starts_with(API_KEY_PREFIX)) {
+        return Err(Error::Unauthorized("wrong metrics token".into()));
+    }
+    match principal::resolve(app, headers).await? {
+        Some(caller) if caller.is_admin() && caller.has("monitoring:view") => Ok(()),
+        Some(_) => Err(Error::Forbidden(
+            "metrics are for administrators and the metrics token".into(),
+        )),
+        None => Err(Error::Unauthorized(
+            "log in as an administrator or send the metrics token".into(),
+        )),
+    }
+}
+
+async fn export(State(metrics): State<Metrics>, headers: HeaderMap) -> Response {
+    if let Err(e) = authorize(&metrics.inner.app, &headers).await {
+        return e.into_response();
+    }
     metrics.sample().await;
     let mut body = String::new();
     match prometheus_client::encoding::text::encode(&mut body, &metrics.inner.registry) {

@@ -64,6 +64,16 @@ pub async fn delete_for_user(db: &impl ConnectionTrait, user_id: &str, id: &str)
     Ok(result.rows_affected == 1)
 }
 
+/// Deletes every key of `user_id` (their password changed); returns how many there were.
+pub async fn delete_all_for_user(db: &impl ConnectionTrait, user_id: &str) -> Result<u64> {
+    crate::auth::cache::invalidate();
+    let result = api_key::Entity::delete_many()
+        .filter(api_key::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
 pub async fn touch(db: &impl ConnectionTrait, id: &str) -> Result<()> {
     api_key::Entity::update_many()
         .col_expr(api_key::Column::LastUsedAt, Expr::value(Utc::now()))

@@ -86,3 +86,13 @@ pub async fn family_is_live(db: &impl ConnectionTrait, family_id: &str) -> Resul
         .await?;
     Ok(live > 0)
 }
+
+/// Whether `user_id` has ever been issued a session at address `ip`.
+pub async fn signed_in_from(db: &impl ConnectionTrait, user_id: &str, ip: &str) -> Result<bool> {
+    let sessions = session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::Ip.eq(ip))
+        .count(db)
+        .await?;
+    Ok(sessions > 0)
+}

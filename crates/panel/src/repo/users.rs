@@ -1,7 +1,7 @@
 //! Users.
 
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Func, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, Set,
@@ -44,12 +44,39 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<user::Mo
     Ok(user::Entity::find_by_id(id).one(db).await?)
 }
 
-/// Looks a user up by username or (case-insensitively) e-mail.
+/// `lower(column) = lower(value)`: what the case-insensitive unique indexes compare.
+fn same_letters(column: user::Column, value: &str) -> SimpleExpr {
+    Expr::expr(Func::lower(Expr::col(column))).eq(value.to_lowercase())
+}
+
+/// Looks a user up by username or e-mail, in any letter case.
 pub async fn find_by_login(db: &impl ConnectionTrait, login: &str) -> Result<Option<user::Model>> {
     let condition = Condition::any()
-        .add(user::Column::Username.eq(login))
-        .add(user::Column::Email.eq(login.to_lowercase()));
+        .add(same_letters(user::Column::Username, login))
+        .add(same_letters(user::Column::Email, login));
     Ok(user::Entity::find().filter(condition).one(db).await?)
+}
+
+/// Another account (not `except`) whose username or e-mail equals these in any letter
+/// case.
+pub async fn find_clash(
+    db: &impl ConnectionTrait,
+    username: Option<&str>,
+    email: Option<&str>,
+    except: Option<&str>,
+) -> Result<Option<user::Model>> {
+    let mut same = Condition::any();
+    if let Some(username) = username {
+        same = same.add(same_letters(user::Column::Username, username));
+    }
+    if let Some(email) = email {
+        same = same.add(same_letters(user::Column::Email, email));
+    }
+    let mut query = user::Entity::find().filter(same);
+    if let Some(except) = except {
+        query = query.filter(user::Column::Id.ne(except));
+    }
+    Ok(query.one(db).await?)
 }
 
 pub async fn record_login(db: &impl ConnectionTrait, id: &str) -> Result<()> {

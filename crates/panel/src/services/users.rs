@@ -72,6 +72,7 @@ pub async fn create(
         require_permissions_key(actor, "assign a role other than 'user'")?;
     }
     ensure_role_exists(db, &new.role).await?;
+    ensure_unclaimed(db, Some(new.username.as_ref()), new.email.as_ref(), None).await?;
     let password_hash = password::hash(new.password.expose().to_owned()).await?;
     let txn = db.begin().await?;
     let user = repo::users::create(
@@ -113,6 +114,9 @@ pub async fn update(
         .filter(|email| *email != current.email);
     let role = changes.role.filter(|role| *role != current.role);
     let disabled = changes.disabled.filter(|d| *d != current.disabled);
+    if let Some(email) = &email {
+        ensure_unclaimed(&txn, None, email, Some(&current.id)).await?;
+    }
     if let Some(role) = &role {
         require_permissions_key(actor, "change a user's role")?;
         ensure_role_exists(&txn, role).await?;
@@ -136,7 +140,8 @@ pub async fn update(
     }
 
     let was_active_admin = is_active_admin(&current);
-    let ends_sessions = disabled == Some(true) || password_hash.is_some();
+    let password_changed = password_hash.is_some();
+    let ends_sessions = disabled == Some(true) || password_changed;
     let updated = repo::users::update(
         &txn,
         current,
@@ -153,6 +158,11 @@ pub async fn update(
     }
     if ends_sessions {
         repo::sessions::revoke_user(&txn, &updated.id).await?;
+    }
+    if password_changed {
+        // A key made by whoever knew the old password must not outlive it.
+        let revoked = repo::api_keys::delete_all_for_user(&txn, &updated.id).await?;
+        details.insert("apiKeysRevoked".into(), Value::from(revoked));
     }
     record(
         &txn,
@@ -311,6 +321,26 @@ async fn ensure_role_exists(db: &impl ConnectionTrait, role: &str) -> Result<()>
     } else {
         Err(Error::validation("role", format!("no role named '{role}'")))
     }
+}
+
+/// Usernames and e-mail addresses are unique in any letter case; a clash is a 409 that
+/// says which one (the unique indexes catch a concurrent one).
+async fn ensure_unclaimed(
+    db: &impl ConnectionTrait,
+    username: Option<&str>,
+    email: &str,
+    except: Option<&str>,
+) -> Result<()> {
+    let Some(other) = repo::users::find_clash(db, username, Some(email), except).await? else {
+        return Ok(());
+    };
+    let what = match username {
+        Some(name) if other.username.eq_ignore_ascii_case(name) => {
+            format!("the username '{}' is taken", other.username)
+        }
+        _ => "another account already uses this e-mail address".to_owned(),
+    };
+    Err(Error::Conflict(what))
 }
 
 /// Call after a change inside the transaction that took `lock_active_admins`.

@@ -318,3 +318,111 @@ async fn api_keys_authenticate_within_their_owners_permissions() {
     assert_eq!(revoked.status(), 200);
     assert_eq!(status(secret).await, 401);
 }
+
+#[tokio::test]
+async fn a_credential_is_only_accepted_on_its_own_transport() {
+    let app = TestApp::spawn().await;
+    app.create_user("ivan").await;
+    let login = login_raw(&app, "ivan", "password-ivan").await;
+    let access = cookie_value(&login, "cap_access");
+    let created: Value = app
+        .login_as("ivan", "password-ivan")
+        .await
+        .post(app.url("/api/auth/api-keys"))
+        .json(&json!({ "name": "ci" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = created["data"]["secret"].as_str().unwrap().to_owned();
+    let bearer = |token: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/api/auth/me"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+
+    // Each credential works where it belongs, which also puts it in the cache...
+    assert_eq!(me_with_access(&app, &access).await, 200);
+    assert_eq!(bearer(key.clone()).await, 200);
+    // ...and the cached answer is not handed out on the other transport.
+    assert_eq!(bearer(access.clone()).await, 401);
+    assert_eq!(me_with_access(&app, &key).await, 401);
+    // Nor the other way round, when the wrong transport comes first.
+    app.create_user("judy").await;
+    let fresh = cookie_value(
+        &login_raw(&app, "judy", "password-judy").await,
+        "cap_access",
+    );
+    assert_eq!(bearer(fresh.clone()).await, 401);
+    assert_eq!(me_with_access(&app, &fresh).await, 200);
+}
+
+#[tokio::test]
+async fn changing_the_password_revokes_the_accounts_api_keys() {
+    let app = TestApp::spawn().await;
+    app.create_user("kim").await;
+    let kim = app.login_as("kim", "password-kim").await;
+    let mut secrets = Vec::new();
+    for name in ["ci", "backup"] {
+        let created: Value = kim
+            .post(app.url("/api/auth/api-keys"))
+            .json(&json!({ "name": name }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        secrets.push(created["data"]["secret"].as_str().unwrap().to_owned());
+    }
+    let with_key = |secret: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/api/auth/me"))
+                .bearer_auth(secret)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(with_key(secrets[0].clone()).await, 200);
+
+    let changed = kim
+        .post(app.url("/api/auth/password"))
+        .json(&json!({ "currentPassword": "password-kim", "newPassword": "another long one" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    let body: Value = changed.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 API key(s) were revoked"),
+        "{body}"
+    );
+    for secret in secrets {
+        assert_eq!(with_key(secret).await, 401);
+    }
+    let listed: Value = kim
+        .get(app.url("/api/auth/api-keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"], json!([]));
+}

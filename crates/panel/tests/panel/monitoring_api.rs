@@ -116,8 +116,7 @@ async fn metrics_count_requests_by_route_template() {
         .unwrap();
     assert_eq!(missing.status(), 404);
 
-    // Unauthenticated, like most exporters.
-    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let response = admin.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"]
         .to_str()
@@ -150,4 +149,34 @@ async fn metrics_count_requests_by_route_template() {
     assert!(text.contains(r#"cap_panel_db_connections{state="idle"}"#));
     assert!(text.contains(r#"cap_panel_nodes{state="online"} 0"#));
     assert!(text.trim_end().ends_with("# EOF"));
+}
+
+#[tokio::test]
+async fn metrics_need_an_administrator_or_the_scrape_token() {
+    const TOKEN: &str = "scrape-token-0123456789";
+    let app = TestApp::spawn_with(|config| config.metrics_token = Some(TOKEN.into())).await;
+    let status = |request: reqwest::RequestBuilder| async move {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        (status, body)
+    };
+    let url = app.url("/metrics");
+
+    let (anonymous, body) = status(app.client.get(&url)).await;
+    assert_eq!(anonymous, 401, "{body}");
+    assert!(body.contains("UNAUTHORIZED"), "{body}");
+    let (wrong, _) = status(app.client.get(&url).bearer_auth("scrape-token-012345678X")).await;
+    assert_eq!(wrong, 401);
+    let (scraper, body) = status(app.client.get(&url).bearer_auth(TOKEN)).await;
+    assert_eq!(scraper, 200);
+    assert!(body.contains("cap_panel_uptime_seconds"), "{body}");
+
+    app.create_user("viewer").await;
+    let user = app.login_as("viewer", "password-viewer").await;
+    let (forbidden, body) = status(user.get(&url)).await;
+    assert_eq!(forbidden, 403, "{body}");
+    assert!(body.contains("FORBIDDEN"), "{body}");
+    let (admin, _) = status(app.admin_client().await.get(&url)).await;
+    assert_eq!(admin, 200);
 }

@@ -228,3 +228,66 @@ async fn dangling_references_are_validation_errors() {
     assert!(matches!(err, Error::Validation { .. }), "{err:?}");
     assert_eq!(count::<server::Entity>(&db).await, 1);
 }
+
+#[tokio::test]
+async fn accounts_that_differ_only_in_letter_case_are_renamed_not_lost() {
+    use cap_panel::db::migrations::Migrator;
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+    use sea_orm_migration::MigratorTrait;
+
+    let test_db = TestDb::new().await;
+    let db = cap_panel::db::connect(&test_db.url).await.unwrap();
+    Migrator::up(&db, Some(1)).await.unwrap();
+    // What the first schema allowed: the same names in other letter cases, oldest first.
+    let rows = [
+        ("alice", "alice@example.com"),
+        ("Alice", "ALICE@example.com"),
+        ("ALICE", "bob@example.com"),
+        ("alice-2", "Bob@Example.com"),
+    ];
+    let mut ids = Vec::new();
+    for (i, (username, email)) in rows.into_iter().enumerate() {
+        let mut new = new_user(&db, &format!("seed{i}")).await.into_active_model();
+        new.username = Set(username.into());
+        new.email = Set(email.into());
+        new.created_at = Set(chrono::Utc::now() + chrono::Duration::seconds(i as i64));
+        ids.push(new.update(&db).await.unwrap().id);
+    }
+
+    cap_panel::db::migrate(&db)
+        .await
+        .expect("migrates despite the clashes");
+    let mut after = Vec::new();
+    for id in &ids {
+        let user = user::Entity::find_by_id(id)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        after.push((user.username, user.email));
+    }
+    let expected = [
+        ("alice", "alice@example.com"),
+        ("Alice-3", "alice+2@example.com"),
+        ("ALICE-4", "bob@example.com"),
+        ("alice-2", "bob+2@example.com"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(u, e)| (u.to_string(), e.to_string()))
+        .collect();
+    assert_eq!(after, expected);
+
+    // From now on the database refuses such twins itself.
+    let twin = repo::users::create(
+        &db,
+        repo::users::NewUser {
+            username: "ALICE-2".into(),
+            email: "carol@example.com".into(),
+            password_hash: "$argon2id$unused".into(),
+            role: "user".into(),
+        },
+    )
+    .await;
+    assert!(matches!(twin, Err(Error::Conflict(_))), "{twin:?}");
+}

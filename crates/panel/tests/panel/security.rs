@@ -163,3 +163,62 @@ async fn cross_site_cookie_writes_are_refused() {
         .unwrap();
     assert_eq!(cross.status(), 403);
 }
+
+/// Logs in as `login` from the loopback address 127.0.0.`host`; returns the status.
+async fn login_from(app: &TestApp, host: u8, login: &str, password: &str) -> u16 {
+    let client = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, host]))
+        .build()
+        .unwrap();
+    client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "login": login, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn login_limits_follow_the_account_and_spare_its_owner() {
+    use cap_panel::http::rate_limit::ACCOUNT_CEILING_FACTOR;
+
+    const PER_MINUTE: u32 = 2;
+    let app = TestApp::spawn_with(|config| config.login_attempts_per_minute = PER_MINUTE).await;
+    app.create_user("dave").await;
+    // The owner has signed in from 127.0.0.1 before.
+    assert_eq!(login_from(&app, 1, "dave", "password-dave").await, 200);
+
+    // A guesser at one address is stopped there, under any spelling of the account...
+    for _ in 0..PER_MINUTE {
+        assert_eq!(login_from(&app, 2, "dave", "guess").await, 401);
+    }
+    assert_eq!(login_from(&app, 2, "DAVE@example.com", "guess").await, 429);
+    // ...while the owner logs in from a new address.
+    assert_eq!(login_from(&app, 3, "dave", "password-dave").await, 200);
+
+    // Guesses spread over fresh addresses and spellings reach the account's ceiling
+    // (a few more may pass as the allowance refills while this runs).
+    let ceiling = PER_MINUTE * ACCOUNT_CEILING_FACTOR;
+    let spellings = ["dave", "Dave", "dave@example.com", "DAVE@EXAMPLE.COM"];
+    let mut guesses = 0;
+    loop {
+        let host = 10 + guesses as u8;
+        match login_from(&app, host, spellings[guesses % spellings.len()], "guess").await {
+            429 => break,
+            status => assert_eq!(status, 401, "guess {guesses} from 127.0.0.{host}"),
+        }
+        guesses += 1;
+        assert!(
+            guesses <= ceiling as usize + 3,
+            "no ceiling after {guesses} guesses"
+        );
+    }
+    // The owner's known addresses still get their own allowance.
+    assert_eq!(
+        login_from(&app, 1, "Dave@Example.com", "password-dave").await,
+        200
+    );
+    assert_eq!(login_from(&app, 3, "dave", "password-dave").await, 200);
+}

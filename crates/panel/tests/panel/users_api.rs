@@ -223,6 +223,51 @@ async fn duplicate_usernames_and_emails_conflict() {
 }
 
 #[tokio::test]
+async fn usernames_are_unique_in_any_letter_case_and_log_in_in_any() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_client().await;
+    assert_eq!(create(&app, &admin, account("Alice")).await.0, 201);
+    for clash in ["ALICE", "alice", "aLiCe"] {
+        let (status, body) = create(&app, &admin, account(clash)).await;
+        assert_eq!(status, 409, "{clash}: {body}");
+        assert_eq!(body["code"], "CONFLICT");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("username 'Alice' is taken"),
+            "{body}"
+        );
+    }
+    // The database holds the line too, whatever the service checks first.
+    let direct = repo::users::create(
+        &app.db,
+        repo::users::NewUser {
+            username: "ALICE".into(),
+            email: "other@example.com".into(),
+            password_hash: "$argon2id$unused".into(),
+            role: "user".into(),
+        },
+    )
+    .await;
+    assert!(matches!(direct, Err(Error::Conflict(_))), "{direct:?}");
+
+    // The name keeps the letter case it was created with; login takes any.
+    for login in ["alice", "ALICE", "alice@EXAMPLE.com"] {
+        let response = app
+            .client
+            .post(app.url("/api/auth/login"))
+            .json(&json!({ "login": login, "password": "password-Alice" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{login}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["data"]["user"]["username"], "Alice");
+    }
+}
+
+#[tokio::test]
 async fn the_last_active_admin_cannot_be_disabled_demoted_or_deleted() {
     let app = TestApp::spawn().await;
     let admin = app.admin_client().await;
@@ -296,6 +341,15 @@ async fn disabling_a_user_or_resetting_their_password_ends_their_sessions_at_onc
 
     patch(&app, &admin, &olive.id, json!({ "disabled": false })).await;
     let session = app.login_as("olive", "password-olive").await;
+    let (_, key) = send(
+        session
+            .post(app.url("/api/auth/api-keys"))
+            .json(&json!({ "name": "script" })),
+    )
+    .await;
+    let key = key["data"]["secret"].as_str().unwrap().to_owned();
+    let with_key = || app.client.get(app.url("/api/auth/me")).bearer_auth(&key);
+    assert_eq!(with_key().send().await.unwrap().status(), 200);
     let (status, _) = patch(
         &app,
         &admin,
@@ -305,6 +359,7 @@ async fn disabling_a_user_or_resetting_their_password_ends_their_sessions_at_onc
     .await;
     assert_eq!(status, 200);
     assert_eq!(me_status(&app, &session).await, 401);
+    assert_eq!(with_key().send().await.unwrap().status(), 401);
     app.login_as("olive", "a-new-secret").await;
 }
 

@@ -142,7 +142,6 @@ async fn login(
     jar: CookieJar,
     ValidJson(body): ValidJson<LoginRequest>,
 ) -> Result<(CookieJar, Envelope<Me>)> {
-    state.limits().check_login(&client.ip, Some(&body.login))?;
     match service::login(&state, &body.login, &body.password, &client).await {
         Ok(issued) => {
             audit::record(
@@ -185,7 +184,7 @@ async fn refresh(
     client: Client,
     jar: CookieJar,
 ) -> Result<(CookieJar, Envelope<Me>)> {
-    state.limits().check_login(&client.ip, None)?;
+    state.limits().check_client(&client.ip)?;
     let token = jar
         .get(REFRESH_COOKIE)
         .map(|c| c.value().to_owned())
@@ -245,7 +244,7 @@ async fn change_password(
     }
     let new =
         Password::parse(&body.new_password).map_err(|e| Error::validation("newPassword", e))?;
-    let issued = service::change_password(
+    let changed = service::change_password(
         &state,
         &principal.user,
         &body.current_password,
@@ -253,21 +252,13 @@ async fn change_password(
         &client,
     )
     .await?;
-    audit::record(
-        state.db(),
-        &client,
-        Entry {
-            user_id: Some(principal.id()),
-            action: "auth.password_changed",
-            target_type: "user",
-            target_id: Some(principal.id()),
-            details: json!({}),
-        },
-    )
-    .await?;
+    let message = format!(
+        "password changed: your other sessions ended and your {} API key(s) were revoked",
+        changed.api_keys_revoked
+    );
     Ok((
-        session_cookies(&state, jar, &issued),
-        Envelope::ok(me_of(issued)),
+        session_cookies(&state, jar, &changed.session),
+        Envelope::ok(me_of(changed.session)).with_message(message),
     ))
 }
 

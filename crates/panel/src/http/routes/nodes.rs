@@ -241,7 +241,7 @@ async fn join(
     client: Client,
     ValidJson(body): ValidJson<JoinRequest>,
 ) -> Result<Envelope<JoinResponse>> {
-    state.limits().check_login(&client.ip, None)?;
+    state.limits().check_client(&client.ip)?;
     let joined = nodes::join(&state, &body.join_token, body.fingerprint.as_deref()).await?;
     audit::record(
         state.db(),
