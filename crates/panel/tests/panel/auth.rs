@@ -47,6 +47,44 @@ async fn me_with_access(app: &TestApp, access: &str) -> StatusCode {
         .status()
 }
 
+async fn me_with_bearer(app: &TestApp, token: &str) -> StatusCode {
+    app.client
+        .get(app.url("/api/auth/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// A new API key of `client`'s user with all their permissions; returns its secret.
+async fn new_api_key(app: &TestApp, client: &reqwest::Client, name: &str) -> String {
+    let created: Value = client
+        .post(app.url("/api/auth/api-keys"))
+        .json(&json!({ "name": name }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created["data"]["secret"].as_str().unwrap().to_owned()
+}
+
+async fn change_password(
+    app: &TestApp,
+    client: &reqwest::Client,
+    current: &str,
+    new: &str,
+) -> reqwest::Response {
+    client
+        .post(app.url("/api/auth/password"))
+        .json(&json!({ "currentPassword": current, "newPassword": new }))
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn refresh_with(app: &TestApp, refresh: &str) -> reqwest::Response {
     app.client
         .post(app.url("/api/auth/refresh"))
@@ -208,28 +246,13 @@ async fn changing_the_password_requires_the_current_one_and_ends_other_sessions(
     app.create_user("gina").await;
     let laptop = app.login_as("gina", "password-gina").await;
     let phone = app.login_as("gina", "password-gina").await;
-    let wrong = laptop
-        .post(app.url("/api/auth/password"))
-        .json(&json!({ "currentPassword": "guess", "newPassword": "a brand new password" }))
-        .send()
-        .await
-        .unwrap();
+    let wrong = change_password(&app, &laptop, "guess", "a brand new password").await;
     assert_eq!(wrong.status(), 422);
-    let weak = laptop
-        .post(app.url("/api/auth/password"))
-        .json(&json!({ "currentPassword": "password-gina", "newPassword": "short" }))
-        .send()
-        .await
-        .unwrap();
+    let weak = change_password(&app, &laptop, "password-gina", "short").await;
     assert_eq!(weak.status(), 422);
     let body: Value = weak.json().await.unwrap();
     assert!(body["details"]["newPassword"].is_array(), "{body}");
-    let ok = laptop
-        .post(app.url("/api/auth/password"))
-        .json(&json!({ "currentPassword": "password-gina", "newPassword": "a brand new password" }))
-        .send()
-        .await
-        .unwrap();
+    let ok = change_password(&app, &laptop, "password-gina", "a brand new password").await;
     assert_eq!(ok.status(), 200);
     assert_eq!(me_status(&app, &laptop).await, 200);
     assert_eq!(me_status(&app, &phone).await, 401);
@@ -295,20 +318,8 @@ async fn api_keys_authenticate_within_their_owners_permissions() {
     // Change the last character (to one it is not: the secret is random).
     let last = if secret.ends_with('x') { 'y' } else { 'x' };
     let forged = format!("{}{last}", &secret[..secret.len() - 1]);
-    let status = |s: String| {
-        let app = &app;
-        async move {
-            app.client
-                .get(app.url("/api/auth/me"))
-                .bearer_auth(s)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
-    assert_eq!(status(forged).await, 401);
-    assert_eq!(status("cap_garbage".into()).await, 401);
+    assert_eq!(me_with_bearer(&app, &forged).await, 401);
+    assert_eq!(me_with_bearer(&app, "cap_garbage").await, 401);
 
     let revoked = hank
         .delete(app.url(&format!("/api/auth/api-keys/{id}")))
@@ -316,7 +327,7 @@ async fn api_keys_authenticate_within_their_owners_permissions() {
         .await
         .unwrap();
     assert_eq!(revoked.status(), 200);
-    assert_eq!(status(secret).await, 401);
+    assert_eq!(me_with_bearer(&app, &secret).await, 401);
 }
 
 #[tokio::test]
@@ -325,36 +336,13 @@ async fn a_credential_is_only_accepted_on_its_own_transport() {
     app.create_user("ivan").await;
     let login = login_raw(&app, "ivan", "password-ivan").await;
     let access = cookie_value(&login, "cap_access");
-    let created: Value = app
-        .login_as("ivan", "password-ivan")
-        .await
-        .post(app.url("/api/auth/api-keys"))
-        .json(&json!({ "name": "ci" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = created["data"]["secret"].as_str().unwrap().to_owned();
-    let bearer = |token: String| {
-        let app = &app;
-        async move {
-            app.client
-                .get(app.url("/api/auth/me"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
+    let key = new_api_key(&app, &app.login_as("ivan", "password-ivan").await, "ci").await;
 
     // Each credential works where it belongs, which also puts it in the cache...
     assert_eq!(me_with_access(&app, &access).await, 200);
-    assert_eq!(bearer(key.clone()).await, 200);
+    assert_eq!(me_with_bearer(&app, &key).await, 200);
     // ...and the cached answer is not handed out on the other transport.
-    assert_eq!(bearer(access.clone()).await, 401);
+    assert_eq!(me_with_bearer(&app, &access).await, 401);
     assert_eq!(me_with_access(&app, &key).await, 401);
     // Nor the other way round, when the wrong transport comes first.
     app.create_user("judy").await;
@@ -362,7 +350,7 @@ async fn a_credential_is_only_accepted_on_its_own_transport() {
         &login_raw(&app, "judy", "password-judy").await,
         "cap_access",
     );
-    assert_eq!(bearer(fresh.clone()).await, 401);
+    assert_eq!(me_with_bearer(&app, &fresh).await, 401);
     assert_eq!(me_with_access(&app, &fresh).await, 200);
 }
 
@@ -371,39 +359,13 @@ async fn changing_the_password_revokes_the_accounts_api_keys() {
     let app = TestApp::spawn().await;
     app.create_user("kim").await;
     let kim = app.login_as("kim", "password-kim").await;
-    let mut secrets = Vec::new();
-    for name in ["ci", "backup"] {
-        let created: Value = kim
-            .post(app.url("/api/auth/api-keys"))
-            .json(&json!({ "name": name }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        secrets.push(created["data"]["secret"].as_str().unwrap().to_owned());
-    }
-    let with_key = |secret: String| {
-        let app = &app;
-        async move {
-            app.client
-                .get(app.url("/api/auth/me"))
-                .bearer_auth(secret)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
-    assert_eq!(with_key(secrets[0].clone()).await, 200);
+    let secrets = [
+        new_api_key(&app, &kim, "ci").await,
+        new_api_key(&app, &kim, "backup").await,
+    ];
+    assert_eq!(me_with_bearer(&app, &secrets[0]).await, 200);
 
-    let changed = kim
-        .post(app.url("/api/auth/password"))
-        .json(&json!({ "currentPassword": "password-kim", "newPassword": "another long one" }))
-        .send()
-        .await
-        .unwrap();
+    let changed = change_password(&app, &kim, "password-kim", "another long one").await;
     assert_eq!(changed.status(), 200);
     let body: Value = changed.json().await.unwrap();
     assert!(
@@ -413,8 +375,8 @@ async fn changing_the_password_revokes_the_accounts_api_keys() {
             .contains("2 API key(s) were revoked"),
         "{body}"
     );
-    for secret in secrets {
-        assert_eq!(with_key(secret).await, 401);
+    for secret in &secrets {
+        assert_eq!(me_with_bearer(&app, secret).await, 401);
     }
     let listed: Value = kim
         .get(app.url("/api/auth/api-keys"))

@@ -8,7 +8,7 @@ use cap_panel::repo;
 use cap_panel::Error;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
-use crate::support::{fresh_db, new_server, new_user, world, TestDb};
+use crate::support::{fresh_db, new_server, new_user, user_row, world, TestDb};
 
 async fn count<E: EntityTrait>(db: &DatabaseConnection) -> u64
 where
@@ -279,15 +279,6 @@ async fn accounts_that_differ_only_in_letter_case_are_renamed_not_lost() {
     assert_eq!(after, expected);
 
     // From now on the database refuses such twins itself.
-    let twin = repo::users::create(
-        &db,
-        repo::users::NewUser {
-            username: "ALICE-2".into(),
-            email: "carol@example.com".into(),
-            password_hash: "$argon2id$unused".into(),
-            role: "user".into(),
-        },
-    )
-    .await;
+    let twin = repo::users::create(&db, user_row("ALICE-2")).await;
     assert!(matches!(twin, Err(Error::Conflict(_))), "{twin:?}");
 }

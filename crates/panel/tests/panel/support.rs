@@ -175,18 +175,20 @@ pub struct World {
     pub server: server::Model,
 }
 
+/// A `user`-role account named `name` (e-mail `<name>@example.com`) that cannot log in.
+pub fn user_row(name: &str) -> NewUser {
+    NewUser {
+        username: name.into(),
+        email: format!("{name}@example.com"),
+        password_hash: "$argon2id$not-a-real-hash".into(),
+        role: "user".into(),
+    }
+}
+
 pub async fn new_user(db: &DatabaseConnection, name: &str) -> user::Model {
-    repo::users::create(
-        db,
-        NewUser {
-            username: name.into(),
-            email: format!("{name}@example.com"),
-            password_hash: "$argon2id$not-a-real-hash".into(),
-            role: "user".into(),
-        },
-    )
-    .await
-    .expect("create user")
+    repo::users::create(db, user_row(name))
+        .await
+        .expect("create user")
 }
 
 pub async fn world(db: &DatabaseConnection, tag: &str) -> World {

@@ -9,7 +9,7 @@ use cap_panel::error::Error;
 use cap_panel::repo::{self, users::UserChanges};
 use cap_panel::services::users::{self, AccountChanges};
 
-use crate::support::{world, TestApp};
+use crate::support::{user_row, world, TestApp};
 
 async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
     let response = request.send().await.expect("request");
@@ -240,16 +240,7 @@ async fn usernames_are_unique_in_any_letter_case_and_log_in_in_any() {
         );
     }
     // The database holds the line too, whatever the service checks first.
-    let direct = repo::users::create(
-        &app.db,
-        repo::users::NewUser {
-            username: "ALICE".into(),
-            email: "other@example.com".into(),
-            password_hash: "$argon2id$unused".into(),
-            role: "user".into(),
-        },
-    )
-    .await;
+    let direct = repo::users::create(&app.db, user_row("ALICE")).await;
     assert!(matches!(direct, Err(Error::Conflict(_))), "{direct:?}");
 
     // The name keeps the letter case it was created with; login takes any.
