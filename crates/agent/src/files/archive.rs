@@ -2,12 +2,13 @@
 //!
 //! Decompression first reads the whole archive without writing anything and refuses it
 //! if any entry is absolute, contains `..`, is a hard link, device, FIFO or socket, is a
-//! symlink whose target leaves the server directory, or if the total size exceeds the
+//! symlink whose target leaves the server directory (resolved through the links on disk
+//! and the archive's other links, see [`super::links`]), or if the total size exceeds the
 //! limit. Only then are entries written, through the jail; symlinks are created last so
 //! no file is ever written through a link from the same archive.
 
 use std::io::{Read, Seek, Write};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use cap_protocol::files::{ArchiveFormat, FileEntry};
 use cap_std::fs::{Dir, MetadataExt, Permissions, PermissionsExt};
@@ -15,8 +16,10 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 
 use super::jail::{
-    fs_error, open_regular, read_options, relative, relative_non_root, write_options,
+    create_options, fs_error, open_overwrite, open_regular, read_options, relative,
+    relative_non_root,
 };
+use super::links::{stays_inside, Pending};
 use super::stat;
 use crate::error::{AgentError, AgentResult};
 
@@ -44,7 +47,7 @@ pub fn compress(
         .map(|p| relative_non_root(p))
         .collect::<AgentResult<Vec<_>>>()?;
     let dest = relative_non_root(destination)?;
-    let file = open_regular(root, &dest, &write_options(true))?.into_std();
+    let file = open_regular(root, &dest, &create_options())?.into_std();
     let written = match format {
         ArchiveFormat::TarGz => write_tar(root, &sources, file),
         ArchiveFormat::Zip => write_zip(root, &sources, file),
@@ -155,8 +158,19 @@ pub fn decompress(
     let format = Format::from_name(&archive)?;
     // Pass 1: validate everything, write nothing.
     let mut total: u64 = 0;
+    let mut links = Pending::new();
+    let mut order = Vec::new();
     visit(root, &archive, format, &mut |item, _| {
-        plan(&dest, &item)?;
+        let target = plan(&dest, &item)?;
+        if let Kind::Symlink(link) = item.kind {
+            order.push(target.clone());
+            if links.insert(target, PathBuf::from(link)).is_some() {
+                return Err(AgentError::Validation(format!(
+                    "archive entry {:?} refused: it appears twice",
+                    item.name
+                )));
+            }
+        }
         total = total.saturating_add(item.size);
         if total > max_bytes {
             return Err(AgentError::TooLarge(format!(
@@ -165,11 +179,20 @@ pub fn decompress(
         }
         Ok(())
     })?;
+    // Links are judged all together, against the disk and each other.
+    for path in &order {
+        if !stays_inside(root, &links, path, &links[path]) {
+            return Err(AgentError::Validation(format!(
+                "archive entry {:?} refused: symlink to {:?} leads outside the server directory",
+                path.display(),
+                links[path].display()
+            )));
+        }
+    }
     // Pass 2: extract.
     if !dest.as_os_str().is_empty() {
         root.create_dir_all(&dest).map_err(|e| fs_error(e, &dest))?;
     }
-    let mut links = Vec::new();
     let mut budget = max_bytes;
     visit(root, &archive, format, &mut |item, reader| {
         let target = plan(&dest, &item)?;
@@ -178,11 +201,8 @@ pub fn decompress(
                 .create_dir_all(&target)
                 .map_err(|e| fs_error(e, &target))?,
             Kind::File => {
-                if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    root.create_dir_all(parent)
-                        .map_err(|e| fs_error(e, parent))?;
-                }
-                let mut file = open_regular(root, &target, &write_options(false))?;
+                create_parent(root, &target)?;
+                let mut file = open_overwrite(root, &target)?;
                 let copied = std::io::copy(&mut reader.take(budget + 1), &mut file)
                     .map_err(archive_error)?;
                 if copied > budget {
@@ -197,17 +217,26 @@ pub fn decompress(
                         .map_err(|e| fs_error(e, &target))?;
                 }
             }
-            Kind::Symlink(link) => links.push((target, link)),
-            // plan() has already refused these.
-            Kind::Refused(_) => {}
+            // Links come from pass 1 (the archive may have changed since), the rest was
+            // refused by plan().
+            Kind::Symlink(_) | Kind::Refused(_) => {}
         }
         Ok(())
     })?;
-    for (link, target) in links {
-        root.symlink(&target, &link)
+    for link in order {
+        create_parent(root, &link)?;
+        root.symlink(&links[&link], &link)
             .map_err(|e| fs_error(e, &link))?;
     }
     Ok(max_bytes - budget)
+}
+
+/// Create the missing directories above `path`.
+fn create_parent(root: &Dir, path: &Path) -> AgentResult<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => root.create_dir_all(parent).map_err(|e| fs_error(e, parent)),
+        None => Ok(()),
+    }
 }
 
 /// Validate one entry and return where it goes.
@@ -224,40 +253,8 @@ fn plan(dest: &Path, item: &Item) -> AgentResult<PathBuf> {
             "archive entry {:?} refused: {what} are not allowed",
             item.name
         ))),
-        Kind::Symlink(link) if !link_stays_inside(&target, link) => {
-            Err(AgentError::Validation(format!(
-            "archive entry {:?} refused: symlink to {link:?} leads outside the server directory",
-            item.name
-        )))
-        }
         _ => Ok(target),
     }
-}
-
-/// Does a symlink at `link_path` (relative to the root) pointing to `target` resolve,
-/// lexically, to a place inside the root?
-fn link_stays_inside(link_path: &Path, target: &str) -> bool {
-    let target = Path::new(target);
-    if target.is_absolute() || target.as_os_str().is_empty() {
-        return false;
-    }
-    let mut depth: Vec<Component<'_>> = link_path
-        .parent()
-        .map(|p| p.components().collect())
-        .unwrap_or_default();
-    for component in target.components() {
-        match component {
-            Component::Normal(_) => depth.push(component),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if depth.pop().is_none() {
-                    return false;
-                }
-            }
-            Component::RootDir | Component::Prefix(_) => return false,
-        }
-    }
-    true
 }
 
 #[derive(Clone, Copy)]
@@ -362,19 +359,4 @@ fn visit_zip(file: impl Read + Seek, f: &mut Visitor<'_>) -> AgentResult<()> {
         )?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::link_stays_inside;
-    use std::path::Path;
-
-    #[test]
-    fn symlink_targets_are_checked_lexically() {
-        assert!(link_stays_inside(Path::new("a/b/link"), "../c"));
-        assert!(link_stays_inside(Path::new("a/link"), "../c"));
-        assert!(!link_stays_inside(Path::new("link"), "../c"));
-        assert!(!link_stays_inside(Path::new("a/link"), "/etc/passwd"));
-        assert!(!link_stays_inside(Path::new("a/link"), "x/../../../etc"));
-    }
 }

@@ -6,7 +6,7 @@
 use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
 
-use cap_std::fs::{Dir, File, OpenOptions, OpenOptionsExt};
+use cap_std::fs::{Dir, File, Metadata, MetadataExt, OpenOptions, OpenOptionsExt};
 
 use crate::error::{AgentError, AgentResult};
 
@@ -95,20 +95,17 @@ pub fn fs_error(err: std::io::Error, path: &Path) -> AgentError {
 
 /// Open a regular file (never a FIFO, socket or device: checked before opening, opened
 /// non-blocking so a swapped-in FIFO cannot hang us, and checked again on the handle).
+/// A file with more than one hard link is refused: its other name may be outside the
+/// server directory, where the jail cannot see it.
 pub fn open_regular(root: &Dir, path: &Path, options: &OpenOptions) -> AgentResult<File> {
     match root.metadata(path) {
-        Ok(meta) if !meta.is_file() && !meta.is_dir() => {
-            return Err(AgentError::Validation(format!(
-                "not a regular file: {}",
-                path.display()
-            )))
-        }
         Ok(meta) if meta.is_dir() => {
             return Err(AgentError::Validation(format!(
                 "is a directory: {}",
                 path.display()
             )))
         }
+        Ok(meta) => check_regular(&meta, path)?,
         Err(e) if e.kind() != ErrorKind::NotFound => return Err(fs_error(e, path)),
         _ => {}
     }
@@ -117,13 +114,35 @@ pub fn open_regular(root: &Dir, path: &Path, options: &OpenOptions) -> AgentResu
     let file = root
         .open_with(path, &options)
         .map_err(|e| fs_error(e, path))?;
-    let meta = file.metadata().map_err(|e| fs_error(e, path))?;
+    check_regular(&file.metadata().map_err(|e| fs_error(e, path))?, path)?;
+    Ok(file)
+}
+
+/// A regular file with a single link, or a refusal.
+fn check_regular(meta: &Metadata, path: &Path) -> AgentResult<()> {
     if !meta.is_file() {
         return Err(AgentError::Validation(format!(
             "not a regular file: {}",
             path.display()
         )));
     }
+    if meta.nlink() > 1 {
+        return Err(AgentError::Validation(format!(
+            "{} has other hard links, which may lead outside the server directory; \
+             it is not opened",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Create or open a regular file and empty it. It is truncated only after
+/// [`open_regular`] checked the handle, so a hard link is never emptied.
+pub fn open_overwrite(root: &Dir, path: &Path) -> AgentResult<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true);
+    let file = open_regular(root, path, &options)?;
+    file.set_len(0).map_err(|e| fs_error(e, path))?;
     Ok(file)
 }
 
@@ -134,15 +153,10 @@ pub fn read_options() -> OpenOptions {
     options
 }
 
-/// Options to create or replace a file.
-pub fn write_options(create_new: bool) -> OpenOptions {
+/// Options to create a new file (an existing one is an error).
+pub fn create_options() -> OpenOptions {
     let mut options = OpenOptions::new();
-    options.write(true);
-    if create_new {
-        options.create_new(true);
-    } else {
-        options.create(true).truncate(true);
-    }
+    options.write(true).create_new(true);
     options
 }
 

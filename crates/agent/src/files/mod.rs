@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod jail;
+mod links;
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -12,7 +13,10 @@ use cap_std::fs::{Dir, Metadata, MetadataExt, Permissions, PermissionsExt};
 use chrono::{DateTime, Utc};
 
 use crate::error::{AgentError, AgentResult};
-use jail::{fs_error, open_regular, read_options, relative, relative_non_root, write_options};
+use jail::{
+    create_options, fs_error, open_overwrite, open_regular, read_options, relative,
+    relative_non_root,
+};
 
 /// Most entries returned by one listing.
 const MAX_LIST_ENTRIES: usize = 10_000;
@@ -159,7 +163,7 @@ pub fn replace(root: &Dir, rel: &Path, content: &[u8]) -> AgentResult<()> {
             .map_err(|e| fs_error(e, parent))?;
     }
     let temp = temp_sibling(rel, "edit");
-    let mut file = open_regular(root, &temp, &write_options(true))?;
+    let mut file = open_regular(root, &temp, &create_options())?;
     let written = file
         .write_all(content)
         .and_then(|_| file.sync_all())
@@ -190,7 +194,7 @@ fn temp_sibling(target: &Path, purpose: &str) -> std::path::PathBuf {
 /// Create or replace a file with `content`.
 pub fn write(root: &Dir, path: &str, content: &[u8]) -> AgentResult<FileEntry> {
     let rel = relative_non_root(path)?;
-    let mut file = open_regular(root, &rel, &write_options(false))?;
+    let mut file = open_overwrite(root, &rel)?;
     file.write_all(content).map_err(|e| fs_error(e, &rel))?;
     file.flush().map_err(|e| fs_error(e, &rel))?;
     stat(root, path)
@@ -265,7 +269,7 @@ fn copy_tree(root: &Dir, from: &Path, to: &Path) -> AgentResult<()> {
         }
     } else if meta.is_file() {
         let mut source = open_regular(root, from, &read_options())?;
-        let mut target = open_regular(root, to, &write_options(true))?;
+        let mut target = open_regular(root, to, &create_options())?;
         std::io::copy(&mut source, &mut target).map_err(|e| fs_error(e, to))?;
         target
             .set_permissions(Permissions::from_mode(meta.mode() & 0o777))
@@ -341,7 +345,7 @@ impl Upload {
             }
         }
         let temp = temp_sibling(&target, "upload");
-        let file = open_regular(&root, &temp, &write_options(true))?;
+        let file = open_regular(&root, &temp, &create_options())?;
         Ok((Self { root, temp, target }, file.into_std()))
     }
 

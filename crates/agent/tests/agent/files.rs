@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::support::{game, Client, TestAgent};
 
-async fn agent_with_server() -> (TestAgent, Uuid, String) {
+pub async fn agent_with_server() -> (TestAgent, Uuid, String) {
     let agent = TestAgent::start_with(|c| c.files.max_upload_bytes = 64 * 1024).await;
     let id = Uuid::new_v4();
     agent.client.define(game(id)).await;
@@ -342,7 +342,7 @@ async fn swapping_a_directory_for_a_symlink_never_leaks() {
     agent.shutdown().await;
 }
 
-fn zip_with(entries: &[(&str, &[u8])], symlinks: &[(&str, &str)]) -> Vec<u8> {
+pub fn zip_with(entries: &[(&str, &[u8])], symlinks: &[(&str, &str)]) -> Vec<u8> {
     let mut buffer = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut buffer);
     let options = zip::write::SimpleFileOptions::default();
@@ -357,13 +357,13 @@ fn zip_with(entries: &[(&str, &[u8])], symlinks: &[(&str, &str)]) -> Vec<u8> {
     buffer.into_inner()
 }
 
-fn tar_with(build: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {
+pub fn tar_with(build: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
     build(&mut builder);
     builder.into_inner().unwrap()
 }
 
-fn raw_tar_entry(
+pub fn raw_tar_entry(
     builder: &mut tar::Builder<Vec<u8>>,
     name: &str,
     kind: tar::EntryType,

@@ -8,6 +8,7 @@ mod data_dir;
 mod environment;
 mod files;
 mod flood;
+mod jail_links;
 mod join;
 mod lifecycle;
 mod restore;
