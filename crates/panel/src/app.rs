@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::bootstrap::{self, InitialAdmin};
 use crate::config::Config;
+use crate::data_lock::DataDirLock;
 use crate::error::{Error, Result};
 use crate::local_agent::{self, LocalAgent};
 use crate::secrets::Secrets;
@@ -26,6 +27,8 @@ pub struct Application {
     state: AppState,
     initial_admin: Option<InitialAdmin>,
     local_agent: Option<LocalAgent>,
+    /// Held while this panel runs: one panel per data directory.
+    _data_lock: DataDirLock,
 }
 
 impl Application {
@@ -35,6 +38,7 @@ impl Application {
     pub async fn build(config: Config) -> Result<Application> {
         config.validate()?;
         prepare_data_dir(&config)?;
+        let data_lock = DataDirLock::acquire(&config.data_dir)?;
         let tls = Tls::from_config(&config)?;
         let secrets = Secrets::load_or_create(&config.data_dir)?;
         let db = db::connect(&config.database_url()).await?;
@@ -57,6 +61,7 @@ impl Application {
             state,
             initial_admin,
             local_agent,
+            _data_lock: data_lock,
         })
     }
 
@@ -114,7 +119,7 @@ impl Application {
         .map_err(|e| Error::Startup(format!("server error: {e}")))?;
         self.state.hub().shutdown();
         if let Some(agent) = self.local_agent {
-            agent.stop().await;
+            agent.detach();
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
+pub mod data_lock;
 pub mod db;
 pub mod domain;
 pub mod error;

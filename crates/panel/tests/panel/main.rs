@@ -5,6 +5,7 @@
 mod api_basics;
 mod auth;
 mod e2e;
+mod local_agent;
 mod monitoring_api;
 mod openapi_api;
 mod processes;

@@ -102,15 +102,14 @@ pub struct Panel {
 impl Panel {
     /// Starts a panel on `data_dir`; the admin password is returned on first start.
     pub fn start(data_dir: &Path) -> (Panel, Option<String>) {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// Like [`Panel::start`], with extra command-line arguments.
+    pub fn start_with(data_dir: &Path, args: &[&str]) -> (Panel, Option<String>) {
         let first_start = !data_dir.join("panel.db").exists();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cap-panel"))
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("CAP_REQUESTS_PER_SECOND", "0")
-            .env("CAP_DISCOVERY_INTERVAL_SECS", "1")
-            .env("CAP_LOGIN_ATTEMPTS_PER_MINUTE", "1000")
-            .env_remove("CAP_DATABASE_URL")
-            .env_remove("DATABASE_URL")
+        let mut child = panel_command(data_dir)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -138,6 +137,28 @@ impl Panel {
     pub fn kill_hard(&mut self) {
         kill(&mut self.child, "-KILL");
     }
+
+    /// Stops the panel as an operator would (SIGTERM); how it exited.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().expect("wait for cap-panel")
+    }
+}
+
+/// `cap-panel` on `data_dir` (SQLite there), listening on a free port, quick discovery.
+pub fn panel_command(data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cap-panel"));
+    command
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("CAP_REQUESTS_PER_SECOND", "0")
+        .env("CAP_DISCOVERY_INTERVAL_SECS", "1")
+        .env("CAP_LOGIN_ATTEMPTS_PER_MINUTE", "1000")
+        .env_remove("CAP_DATABASE_URL")
+        .env_remove("DATABASE_URL");
+    command
 }
 
 impl Drop for Panel {

@@ -1,0 +1,218 @@
+//! `cap-panel --local-agent` with the real binaries: the agent outlives the panel and is
+//! adopted again, a dead agent is started again, and one panel per data directory.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::{json, Value};
+
+use crate::processes::{panel_command, workspace_bin, Panel, Session};
+
+const SLOW: Duration = Duration::from_secs(30);
+
+/// The local agent's data directory, and the PID its lock file names.
+fn agent_dir(panel_data: &Path) -> PathBuf {
+    panel_data.join("local-agent")
+}
+
+fn agent_pid(panel_data: &Path) -> Option<i32> {
+    std::fs::read_to_string(agent_dir(panel_data).join("agent.lock"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn alive(pid: i32) -> bool {
+    kill(Pid::from_raw(pid), None).is_ok()
+}
+
+/// Stops the local agent (and so its games) when a test ends, however it ends: the
+/// panel deliberately leaves it running.
+struct AgentCleanup(PathBuf);
+
+impl Drop for AgentCleanup {
+    fn drop(&mut self) {
+        let Some(pid) = agent_pid(&self.0) else {
+            return;
+        };
+        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        let deadline = Instant::now() + SLOW;
+        while alive(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// A panel with its local agent on a fresh data directory, logged in as admin.
+struct LocalSetup {
+    dir: tempfile::TempDir,
+    panel: Panel,
+    admin: Session,
+    password: String,
+    _cleanup: AgentCleanup,
+}
+
+async fn local_setup() -> LocalSetup {
+    // The panel looks for cap-agent next to itself; the agent finds cap-testgame there.
+    workspace_bin("cap-agent");
+    workspace_bin("cap-testgame");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cleanup = AgentCleanup(dir.path().to_owned());
+    let (panel, password) = Panel::start_with(dir.path(), &["--local-agent"]);
+    let password = password.expect("first start prints the admin password");
+    let admin = Session::login(&panel.url, "admin", &password).await;
+    wait_node_online(&admin).await;
+    LocalSetup {
+        dir,
+        panel,
+        admin,
+        password,
+        _cleanup: cleanup,
+    }
+}
+
+async fn local_node(admin: &Session) -> Value {
+    let (status, body) = admin.get("/api/agents?name=local").await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["items"][0].clone()
+}
+
+async fn wait_node_online(admin: &Session) -> Value {
+    let deadline = Instant::now() + SLOW;
+    loop {
+        let node = local_node(admin).await;
+        if node["status"] == "online" {
+            return node;
+        }
+        assert!(Instant::now() < deadline, "node local never online: {node}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// What the local agent itself says about a server (over its TLS API, bypassing the panel).
+async fn on_agent(panel_data: &Path, port: u64, id: &str) -> Value {
+    let token = std::fs::read_to_string(agent_dir(panel_data).join("token")).expect("token");
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .expect("client");
+    let body: Value = client
+        .get(format!("https://127.0.0.1:{port}/api/servers/{id}"))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .expect("agent answers")
+        .json()
+        .await
+        .expect("agent JSON");
+    body["data"].clone()
+}
+
+#[tokio::test]
+async fn stopping_the_panel_leaves_the_local_agent_and_its_game_running_for_the_next_start() {
+    let mut s = local_setup().await;
+    let node = local_node(&s.admin).await;
+    let (_, alts) = s.admin.get("/api/alts?name=test%20game").await;
+    let alt = alts["data"]["items"][0]["id"].as_str().expect("Test Game");
+    let (status, created) = s
+        .admin
+        .post(
+            "/api/servers",
+            json!({
+                "name": "survivor", "nodeId": node["id"], "altId": alt,
+                "limits": { "memoryMb": 256, "cpuPercent": 100, "diskMb": 512 },
+                "variables": { "STARTUP_DELAY_MS": "0" },
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["data"]["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/servers/{id}");
+    s.admin
+        .wait_for(&path, SLOW, |s| s["state"] == "offline")
+        .await;
+    let (status, body) = s
+        .admin
+        .post(&format!("{path}/power"), json!({ "action": "start" }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    s.admin
+        .wait_for(&path, SLOW, |s| s["state"] == "running")
+        .await;
+    let port = node["port"].as_u64().expect("agent port");
+    let game = on_agent(s.dir.path(), port, &id).await["status"]["pid"].clone();
+    let game_pid = i32::try_from(game.as_u64().expect("running game has a pid")).unwrap();
+    let agent = agent_pid(s.dir.path()).expect("agent pid");
+
+    let status = s.panel.terminate();
+    assert!(status.success(), "clean exit on SIGTERM: {status}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(alive(agent), "the agent outlives the panel");
+    assert!(alive(game_pid), "the game outlives the panel");
+    let seen = on_agent(s.dir.path(), port, &id).await;
+    assert_eq!(seen["status"]["state"], "running", "{seen}");
+
+    let (panel, again) = Panel::start_with(s.dir.path(), &["--local-agent"]);
+    assert!(again.is_none(), "no second admin banner");
+    s.panel = panel;
+    let admin = Session::login(&s.panel.url, "admin", &s.password).await;
+    admin
+        .wait_for(&path, SLOW, |s| {
+            s["state"] == "running" && s["node"]["status"] == "online"
+        })
+        .await;
+    assert_eq!(
+        agent_pid(s.dir.path()),
+        Some(agent),
+        "the same agent, adopted"
+    );
+    let seen = on_agent(s.dir.path(), port, &id).await;
+    assert_eq!(seen["status"]["pid"], game, "the same game process");
+}
+
+#[tokio::test]
+async fn a_killed_local_agent_is_started_again() {
+    let s = local_setup().await;
+    let first = agent_pid(s.dir.path()).expect("agent pid");
+    kill(Pid::from_raw(first), Signal::SIGKILL).expect("kill -9 the agent");
+    let deadline = Instant::now() + SLOW;
+    let second = loop {
+        match agent_pid(s.dir.path()) {
+            Some(pid) if pid != first && alive(pid) => break pid,
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "the agent was not started again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    wait_node_online(&s.admin).await;
+    assert!(alive(second));
+}
+
+#[tokio::test]
+async fn a_second_panel_on_the_same_data_directory_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_first, _) = Panel::start(dir.path());
+    let mut second = panel_command(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run a second cap-panel");
+    let deadline = Instant::now() + SLOW;
+    while second.try_wait().expect("wait").is_none() {
+        if Instant::now() >= deadline {
+            let _ = second.kill();
+            panic!("a second panel on the same data directory kept running");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let second = second.wait_with_output().expect("output");
+    assert!(!second.status.success(), "the second panel must not start");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("another cap-panel") && stderr.contains("already using the data directory"),
+        "{stderr}"
+    );
+}
