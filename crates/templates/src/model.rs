@@ -102,6 +102,21 @@ impl Alt {
             .find(|v| v.env_variable == env_variable)
     }
 
+    /// Converts Windows line endings (CRLF) in the install script, the startup and stop
+    /// commands to Unix ones: many eggs are saved on Windows, and `bash` reads the `\r`
+    /// as part of each command (`$'\r': command not found`). Returns whether anything
+    /// changed.
+    pub fn normalize_line_endings(&mut self) -> bool {
+        let mut changed = unix_newlines(&mut self.install.script);
+        for command in self.startup_commands.values_mut() {
+            changed |= unix_newlines(command);
+        }
+        if let StopAction::Command(command) = &mut self.stop {
+            changed |= unix_newlines(command);
+        }
+        changed
+    }
+
     /// Checks that the template is internally consistent: a name, a startup command,
     /// unique env names, valid done patterns. Import runs the same checks.
     pub fn check(&self) -> Result<()> {
@@ -143,6 +158,20 @@ impl Alt {
         }
         Ok(())
     }
+}
+
+/// `\r\n` and a lone trailing `\r` become `\n`; whether `text` changed.
+fn unix_newlines(text: &mut String) -> bool {
+    if !text.contains('\r') {
+        return false;
+    }
+    let mut unix = text.replace("\r\n", "\n");
+    if unix.ends_with('\r') {
+        unix.pop();
+    }
+    let changed = unix != *text;
+    *text = unix;
+    changed
 }
 
 /// One variable of a template, exposed to the server as an environment variable.

@@ -90,9 +90,17 @@ async fn assemble(db: &impl ConnectionTrait, row: alt::Model) -> Result<Template
     })
 }
 
+/// The template as stored: checked, with Unix line endings in its scripts.
+fn checked(alt: &Alt) -> Result<Alt> {
+    let mut alt = alt.clone();
+    alt.normalize_line_endings();
+    alt.check().map_err(template_error)?;
+    Ok(alt)
+}
+
 /// Stores a new template in `ctrl_id`, all or nothing.
 pub async fn create(db: &DatabaseConnection, ctrl_id: &str, alt: &Alt) -> Result<Template> {
-    alt.check().map_err(template_error)?;
+    let alt = &checked(alt)?;
     repo::ctrls::find(db, ctrl_id)
         .await?
         .ok_or_else(|| Error::validation("ctrlId", "no such template category"))?;
@@ -117,7 +125,7 @@ pub async fn create(db: &DatabaseConnection, ctrl_id: &str, alt: &Alt) -> Result
 /// servers already set for a kept variable survive; removed variables take their
 /// server values with them.
 pub async fn replace(db: &DatabaseConnection, id: &str, alt: &Alt) -> Result<Template> {
-    alt.check().map_err(template_error)?;
+    let alt = &checked(alt)?;
     let txn = db.begin().await?;
     let existing = load(&txn, id).await?;
     let row = repo::alts::update(

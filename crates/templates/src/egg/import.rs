@@ -324,7 +324,7 @@ impl Importer {
         let mut top_extra = top.rest("");
         top_extra.extend(extra);
 
-        let alt = Alt {
+        let mut alt = Alt {
             name,
             author,
             description,
@@ -343,6 +343,7 @@ impl Importer {
             variables,
             extra: top_extra,
         };
+        alt.normalize_line_endings();
         alt.check()?;
         if alt.docker_images.is_empty() {
             self.warn(
@@ -350,6 +351,7 @@ impl Importer {
                 "no Docker images; the template can only run natively",
             );
         }
+        self.warnings.extend(super::native::native_warnings(&alt));
         Ok(Imported {
             alt,
             format,

@@ -12,6 +12,7 @@
 
 mod export;
 mod import;
+mod native;
 
 pub use export::export_ptdl_v2;
 pub use import::{import_egg, EggFormat, ImportWarning, Imported, MAX_EGG_BYTES};

@@ -5,13 +5,17 @@ use serde_json::Value;
 
 use crate::support::egg_files;
 
-/// Removes what is representational only: the banner, the export time, and the JSON
-/// formatting of `config.*` strings (parsed here; an empty list, null or empty string
-/// means an empty object, and a single done pattern equals a one-item list).
+/// Removes what is representational only: the banner, the export time, Windows line
+/// endings in the install script (converted at import), and the JSON formatting of
+/// `config.*` strings (parsed here; an empty list, null or empty string means an empty
+/// object, and a single done pattern equals a one-item list).
 fn normalise(mut egg: Value) -> Value {
     if let Some(root) = egg.as_object_mut() {
         root.remove("_comment");
         root.remove("exported_at");
+    }
+    if let Some(Value::String(text)) = egg.pointer_mut("/scripts/installation/script") {
+        *text = text.replace("\r\n", "\n");
     }
     if let Some(config) = egg.get_mut("config").and_then(Value::as_object_mut) {
         for key in ["files", "startup", "logs"] {

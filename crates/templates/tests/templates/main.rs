@@ -6,6 +6,7 @@ mod builtins;
 mod edits;
 mod eggs;
 mod malformed;
+mod native;
 mod plcn;
 mod render;
 mod rules;
