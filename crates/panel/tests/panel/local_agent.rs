@@ -8,7 +8,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
 
-use crate::processes::{panel_command, workspace_bin, Panel, Session};
+use crate::processes::{agent_server, panel_command, workspace_bin, Panel, Session};
 
 const SLOW: Duration = Duration::from_secs(30);
 
@@ -99,16 +99,13 @@ async fn on_agent(panel_data: &Path, port: u64, id: &str) -> Value {
         .danger_accept_invalid_certs(true)
         .build()
         .expect("client");
-    let body: Value = client
-        .get(format!("https://127.0.0.1:{port}/api/servers/{id}"))
-        .bearer_auth(token.trim())
-        .send()
-        .await
-        .expect("agent answers")
-        .json()
-        .await
-        .expect("agent JSON");
-    body["data"].clone()
+    agent_server(
+        &client,
+        &format!("https://127.0.0.1:{port}"),
+        token.trim(),
+        id,
+    )
+    .await
 }
 
 #[tokio::test]

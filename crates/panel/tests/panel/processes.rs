@@ -217,17 +217,23 @@ impl Agent {
 
     /// What the agent itself says about a server (bypassing the panel).
     pub async fn server(&self, id: &str) -> Value {
-        let body: Value = reqwest::Client::new()
-            .get(format!("http://127.0.0.1:{}/api/servers/{id}", self.port))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .expect("agent answers")
-            .json()
-            .await
-            .expect("agent JSON");
-        body["data"].clone()
+        let base = format!("http://127.0.0.1:{}", self.port);
+        agent_server(&reqwest::Client::new(), &base, &self.token, id).await
     }
+}
+
+/// What the agent at `base` says about a server, asked with its node token.
+pub async fn agent_server(client: &reqwest::Client, base: &str, token: &str, id: &str) -> Value {
+    let body: Value = client
+        .get(format!("{base}/api/servers/{id}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("agent answers")
+        .json()
+        .await
+        .expect("agent JSON");
+    body["data"].clone()
 }
 
 impl Drop for Agent {

@@ -221,9 +221,20 @@ async fn eggs_import_as_json_or_yaml_and_export_back() {
     assert_eq!(exported["meta"]["version"], "PTDL_v2");
     assert_eq!(exported["startup"], egg["startup"]);
     assert_eq!(exported["docker_images"], egg["docker_images"]);
+    // Saved on Windows: the script comes back with Unix line endings.
+    let script = egg["scripts"]["installation"]["script"].as_str().unwrap();
+    assert!(script.contains("\r\n"), "the fixture has CRLF line endings");
     assert_eq!(
         exported["scripts"]["installation"]["script"],
-        egg["scripts"]["installation"]["script"]
+        script.replace("\r\n", "\n")
+    );
+    let warnings = imported["data"]["warnings"].as_array().unwrap();
+    assert!(
+        warnings.iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .starts_with("scripts.installation.container: the install script runs in the container ghcr.io/parkervcp/installers:alpine")),
+        "{warnings:?}"
     );
 
     // Sent as YAML text (Pelican's format): a string value.
