@@ -23,6 +23,7 @@ pub mod files;
 pub mod http;
 pub mod join;
 pub mod lock;
+pub mod runtime;
 pub mod store;
 pub mod supervisor;
 pub mod system;

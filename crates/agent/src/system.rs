@@ -7,8 +7,16 @@ use std::time::Instant;
 use cap_protocol::system::{PortStatus, SystemInfo};
 use sysinfo::{MemoryRefreshKind, System};
 
-/// Host name, CPUs, memory, disk of the server root, agent version and uptime.
-pub fn info(server_root: &Path, started: Instant, server_count: usize) -> SystemInfo {
+use crate::runtime::Runtimes;
+
+/// Host name, CPUs, memory, disk of the server root, agent version, uptime and what the
+/// runtimes offer.
+pub fn info(
+    server_root: &Path,
+    started: Instant,
+    server_count: usize,
+    runtimes: &Runtimes,
+) -> SystemInfo {
     let mut system = System::new();
     system.refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
     let (disk_total_bytes, disk_available_bytes) = nix::sys::statvfs::statvfs(server_root)
@@ -31,6 +39,9 @@ pub fn info(server_root: &Path, started: Instant, server_count: usize) -> System
         agent_version: env!("CARGO_PKG_VERSION").into(),
         uptime_seconds: started.elapsed().as_secs(),
         server_count,
+        runtimes: runtimes.offered(),
+        cgroup_version: runtimes.cgroup_version(),
+        isolated_users: runtimes.isolated_users(),
     }
 }
 

@@ -72,6 +72,7 @@ pub mod envelope;
 pub mod events;
 pub mod files;
 pub mod join;
+pub mod runtime;
 pub mod server;
 pub mod system;
 
@@ -137,7 +138,10 @@ mod tests {
         .unwrap();
         assert_eq!(definition.stop.grace_seconds, 30);
         assert!(definition.crash_policy.auto_restart);
+        assert_eq!(definition.runtime, crate::runtime::RuntimeKind::Native);
         assert!(definition.validate().is_ok());
+        let other = json!({"id": uuid::Uuid::nil(), "startup": "x", "runtime": "vm"});
+        assert!(serde_json::from_value::<ServerDefinition>(other).is_err());
         let mut bad = definition;
         bad.startup = " ".into();
         bad.ports = vec![0];

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config_files::{self, ConfigFileEdits};
+use crate::runtime::RuntimeKind;
 
 /// Everything the agent needs to install, run and stop one game server
 /// (`PUT /api/servers/{id}`; the `id` in the body must match the path).
@@ -58,6 +59,9 @@ pub struct ServerDefinition {
     /// Config files edited before every start (also restarts and automatic restarts).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub config_files: Vec<ConfigFileEdits>,
+    /// The runtime that runs the server (`native` when omitted).
+    #[serde(default)]
+    pub runtime: RuntimeKind,
     /// Whether the server should be running; the agent restores this after a restart.
     /// `PUT` with `running` starts an offline server, with `offline` leaves it as it is.
     #[serde(default)]
@@ -155,7 +159,10 @@ impl ServerDefinition {
         if self.ports.len() > bounds::MAX_PORTS || self.ports.contains(&0) {
             fail("ports", "at most 64 ports, each 1-65535");
         }
-        if self.limits.cpu_percent == Some(0) || self.limits.memory_mib == Some(0) {
+        if self.limits.cpu_percent == Some(0)
+            || self.limits.memory_mib == Some(0)
+            || self.limits.pids == Some(0)
+        {
             fail("limits", "limits must be positive (omit a limit for none)");
         }
         if let Some(install) = &self.install {
@@ -263,22 +270,30 @@ impl StopSignal {
     }
 }
 
-/// Resource limits of the native runtime.
+/// Resource limits of a server.
 ///
-/// Enforced: `memoryMib` (the agent samples the process tree's resident memory about
-/// once a second and kills the server, state `crashed`, when it exceeds the limit) and
-/// `diskMib` (file API writes and uploads are refused once the server directory is over
-/// the limit; usage is reported in stats). `cpuPercent` is reported against but not
-/// enforced by the native runtime.
+/// Where the agent can write cgroups (it runs as root) the kernel enforces `memoryMib`
+/// (plus `swapMib` of swap; an out-of-memory kill is reported as the crash reason),
+/// `cpuPercent` (a CPU quota, 100 = one core) and `pids` (processes and threads).
+/// Without cgroups the agent samples the process tree's resident memory about once a
+/// second and kills the server when it exceeds `memoryMib`; CPU and process limits are
+/// then not enforced. `diskMib` is a quota check (file API writes and uploads are
+/// refused once the server directory is over the limit; usage is reported in stats).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Limits {
     /// Resident memory limit of the whole process tree, MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_mib: Option<u64>,
-    /// CPU limit in percent of one core (informational in the native runtime).
+    /// CPU limit in percent of one core (200 = two cores).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_percent: Option<u32>,
+    /// Swap the server may use on top of `memoryMib`, MiB (none when omitted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_mib: Option<u64>,
+    /// Most processes and threads the server may have (the agent's default when omitted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids: Option<u32>,
     /// Disk quota of the server directory, MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk_mib: Option<u64>,
@@ -431,6 +446,9 @@ pub struct ServerStatus {
     /// Last noteworthy event (crash reason, install failure, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The system user the game and install script run as (`name (uid N)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 /// A definition with its status (`GET /api/servers[/{id}]`, snapshots).

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::runtime::{CgroupVersion, RuntimeKind};
+
 /// `GET /health` (unauthenticated, not enveloped).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -44,6 +46,16 @@ pub struct SystemInfo {
     pub uptime_seconds: u64,
     /// Number of defined servers.
     pub server_count: usize,
+    /// Runtimes this node can run servers with.
+    #[serde(default)]
+    pub runtimes: Vec<RuntimeKind>,
+    /// The cgroup layout used for limits; absent when the agent cannot write cgroups
+    /// (limits are then not enforced by the kernel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_version: Option<CgroupVersion>,
+    /// Whether games run as unprivileged users separate from the agent's.
+    #[serde(default)]
+    pub isolated_users: bool,
 }
 
 /// `GET /api/ports/{port}`: whether the port can be bound on all interfaces.

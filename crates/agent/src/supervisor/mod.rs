@@ -5,7 +5,6 @@ mod console;
 mod disk;
 mod logfile;
 mod patterns;
-mod process;
 mod server;
 pub mod stats;
 
@@ -18,7 +17,6 @@ use cap_protocol::command::{
 use cap_protocol::events::EventKind;
 use cap_protocol::server::{DesiredState, ServerDefinition, ServerInfo};
 use chrono::Utc;
-use nix::sys::signal::Signal;
 use uuid::Uuid;
 
 pub use console::NOTICE_PREFIX;
@@ -27,6 +25,7 @@ pub use server::{Defined, Server};
 use crate::bus::EventBus;
 use crate::config::Config;
 use crate::error::{AgentError, AgentResult};
+use crate::runtime::Runtimes;
 use crate::store::Store;
 
 /// What every server shares.
@@ -37,6 +36,8 @@ pub struct Shared {
     pub bus: Arc<EventBus>,
     /// Definition store.
     pub store: Store,
+    /// What runs the servers.
+    pub runtimes: Runtimes,
 }
 
 /// All servers of this node.
@@ -50,23 +51,29 @@ impl Supervisor {
     pub fn new(config: Arc<Config>, bus: Arc<EventBus>) -> AgentResult<Arc<Self>> {
         std::fs::create_dir_all(&config.server_root)?;
         let store = Store::open(&config.data_dir)?;
+        let runtimes = Runtimes::new(&config)?;
         Ok(Arc::new(Self {
-            shared: Arc::new(Shared { config, bus, store }),
+            shared: Arc::new(Shared {
+                config,
+                bus,
+                store,
+                runtimes,
+            }),
             servers: RwLock::default(),
         }))
     }
 
-    /// Load stored definitions, kill processes a previous agent left behind, and start
-    /// the servers whose desired state is `running`.
+    /// Load stored definitions, take over the games a previous agent left running (the
+    /// runtime ends what it cannot take over), and start the servers whose desired state
+    /// is `running` and that are not running yet.
     pub async fn restore(self: &Arc<Self>) -> AgentResult<()> {
         for stored in self.shared.store.load_all()? {
-            if let Some(record) = stored.process {
-                if process::start_ticks(record.pid) == Some(record.start_ticks) {
-                    tracing::warn!(server = %stored.definition.id, pid = record.pid, "killing a game process left by a previous agent");
-                    let _ = process::signal_group(record.pid, Signal::SIGKILL);
-                }
-            }
             let definition = stored.definition;
+            let found = self
+                .shared
+                .runtimes
+                .reattach(definition.runtime, definition.id, stored.process)
+                .await;
             let defined = match compile(definition) {
                 Ok(d) => d,
                 Err(e) => {
@@ -76,6 +83,10 @@ impl Supervisor {
             };
             let server = Server::new(self.shared.clone(), defined);
             self.write_servers().insert(server.id, server.clone());
+            if let Some(process) = found {
+                server.adopt(process)?;
+                continue;
+            }
             server.persist()?;
             if server.defined().definition.desired_state == DesiredState::Running {
                 if let Err(e) = server.start().await {
@@ -122,6 +133,11 @@ impl Supervisor {
         &self.shared.config
     }
 
+    /// The runtimes.
+    pub fn runtimes(&self) -> &Runtimes {
+        &self.shared.runtimes
+    }
+
     /// Create or replace a definition. A new server whose desired state is `running` is
     /// started; for an existing one the stored desired state is kept.
     pub async fn define(self: &Arc<Self>, definition: ServerDefinition) -> AgentResult<ServerInfo> {
@@ -156,6 +172,10 @@ impl Supervisor {
     pub async fn remove(&self, id: Uuid, purge: bool) -> AgentResult<()> {
         let server = self.get(id)?;
         server.shut_down_for_removal().await?;
+        self.shared
+            .runtimes
+            .forget(server.defined().definition.runtime, id)
+            .await;
         self.write_servers().remove(&id);
         self.shared.store.remove(id)?;
         if purge {

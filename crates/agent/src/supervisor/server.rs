@@ -12,7 +12,6 @@ use cap_protocol::server::{
 };
 use chrono::{DateTime, Utc};
 use nix::sys::signal::Signal;
-use tokio::process::Child;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -21,17 +20,15 @@ use super::config_files;
 use super::console::{pump, Console, OutputKind};
 use super::disk::DiskUsage;
 use super::patterns::DonePatterns;
-use super::process;
 use super::Shared;
 use crate::error::{AgentError, AgentResult};
-use crate::store::{ProcessRecord, StoredServer};
+use crate::runtime::{Control, Exit, Launch, Process, Task};
+use crate::store::StoredServer;
 
 /// How long to wait for a process group to disappear after SIGKILL.
 const KILL_WAIT: Duration = Duration::from_secs(10);
 /// How long to wait for output pipes to drain after the main process exited.
 const DRAIN_WAIT: Duration = Duration::from_secs(3);
-/// Console input lines queued per server.
-const STDIN_QUEUE: usize = 64;
 
 /// A definition with its compiled done patterns.
 pub struct Defined {
@@ -75,6 +72,7 @@ struct Runtime {
 /// The process currently attached to the server (game or install script).
 struct Running {
     pid: u32,
+    control: Control,
     generation: u64,
     started_at: DateTime<Utc>,
     started: Instant,
@@ -157,12 +155,7 @@ impl Server {
             .process
             .as_ref()
             .filter(|p| !p.install)
-            .and_then(|p| {
-                process::start_ticks(p.pid).map(|start_ticks| ProcessRecord {
-                    pid: p.pid,
-                    start_ticks,
-                })
-            });
+            .and_then(|p| p.control.record());
         self.shared.store.save(&StoredServer {
             definition: self.defined().definition.clone(),
             process,
@@ -172,6 +165,7 @@ impl Server {
     /// Definition, status and latest stats.
     pub fn info(&self) -> ServerInfo {
         let definition = self.defined().definition.clone();
+        let user = self.shared.runtimes.user(definition.runtime, self.id);
         let rt = self.rt();
         ServerInfo {
             status: ServerStatus {
@@ -182,6 +176,7 @@ impl Server {
                 exit_code: rt.exit_code,
                 restart_count: rt.crashes.len() as u32,
                 message: rt.message.clone(),
+                user,
             },
             stats: rt.stats.clone(),
             definition,
@@ -193,13 +188,13 @@ impl Server {
         self.rt().state
     }
 
-    /// PID and start instant of the running game (not of an install script).
-    pub fn game_process(&self) -> Option<(u32, Instant)> {
+    /// Control and start instant of the running game (not of an install script).
+    pub fn game_process(&self) -> Option<(Control, Instant)> {
         self.rt()
             .process
             .as_ref()
             .filter(|p| !p.install)
-            .map(|p| (p.pid, p.started))
+            .map(|p| (p.control.clone(), p.started))
     }
 
     fn transition(&self, rt: &mut Runtime, state: ServerState, message: Option<String>) {
@@ -264,9 +259,9 @@ impl Server {
     /// SIGKILL the current process group, remembering why; returns its exit watch.
     pub fn kill_now(&self, reason: Option<String>) -> Option<watch::Receiver<Option<i32>>> {
         let mut rt = self.rt();
-        let (pid, install, exited) = {
+        let (control, install, exited) = {
             let p = rt.process.as_ref()?;
-            (p.pid, p.install, p.exited.clone())
+            (p.control.clone(), p.install, p.exited.clone())
         };
         if let Some(reason) = reason {
             self.console.notice(&reason);
@@ -275,7 +270,7 @@ impl Server {
             self.transition(&mut rt, ServerState::Stopping, None);
         }
         drop(rt);
-        if let Err(e) = process::signal_group(pid, Signal::SIGKILL) {
+        if let Err(e) = control.signal(Signal::SIGKILL) {
             tracing::error!(server = %self.id, error = %e, "cannot kill process group");
         }
         Some(exited)
@@ -294,6 +289,7 @@ impl Server {
             None => {}
         }
         let defined = self.defined();
+        let runtime = defined.definition.runtime;
         let dir = self.shared.config.server_dir(self.id);
         std::fs::create_dir_all(&dir)?;
         let (edit_dir, files) = (dir.clone(), defined.definition.config_files.clone());
@@ -305,16 +301,16 @@ impl Server {
             ));
         }
         self.set_desired(DesiredState::Running)?;
-        let env = process::environment(&defined.definition.environment, &dir);
-        let spawned = process::spawn(
-            "/bin/sh",
-            &["-c", &defined.definition.startup],
-            &dir,
-            &env,
-            true,
-        );
-        let child = match spawned {
-            Ok(child) => child,
+        let launch = Launch {
+            definition: &defined.definition,
+            dir: &dir,
+            task: Task::Game {
+                startup: &defined.definition.startup,
+            },
+        };
+        let spawned = self.shared.runtimes.start(runtime, launch).await;
+        let process = match spawned {
+            Ok(process) => process,
             Err(e) => {
                 self.refuse_start(format!("cannot start: {e}"));
                 return Err(AgentError::Internal(format!(
@@ -330,7 +326,16 @@ impl Server {
         } else {
             ServerState::Running
         };
-        self.attach(child, false, state, None)?;
+        self.attach(process, false, state, None)?;
+        self.persist()
+    }
+
+    /// Take over a game a previous agent left running (its missed output is replayed
+    /// through the console and may still contain the done line).
+    pub fn adopt(self: &Arc<Self>, process: Process) -> AgentResult<()> {
+        self.console
+            .notice("agent restarted; reattached to the running server");
+        self.attach(process, false, ServerState::Running, None)?;
         self.persist()
     }
 
@@ -349,7 +354,7 @@ impl Server {
     }
 
     async fn stop_locked(self: &Arc<Self>) -> AgentResult<()> {
-        let (pid, exited, stdin) = {
+        let (control, exited, stdin) = {
             let mut rt = self.rt();
             let Some(p) = rt.process.as_ref() else {
                 return Ok(());
@@ -359,7 +364,7 @@ impl Server {
                     "server is installing; use kill to abort".into(),
                 ));
             }
-            let found = (p.pid, p.exited.clone(), p.stdin.clone());
+            let found = (p.control.clone(), p.exited.clone(), p.stdin.clone());
             self.transition(&mut rt, ServerState::Stopping, None);
             found
         };
@@ -370,11 +375,11 @@ impl Server {
             StopKind::Command => stdin.is_some_and(|tx| tx.try_send(stop.value.clone()).is_ok()),
             StopKind::Signal => {
                 let signal = StopSignal::parse(&stop.value).unwrap_or(StopSignal::Term);
-                process::signal_group(pid, process::to_signal(signal)).is_ok()
+                control.signal(to_signal(signal)).is_ok()
             }
         };
         if !sent {
-            process::signal_group(pid, Signal::SIGTERM)?;
+            control.signal(Signal::SIGTERM)?;
         }
         if wait_exit(exited.clone(), grace).await.is_ok() {
             return Ok(());
@@ -383,7 +388,7 @@ impl Server {
             "server did not stop within {}s; killing its process group",
             stop.grace_seconds
         ));
-        process::signal_group(pid, Signal::SIGKILL)?;
+        control.signal(Signal::SIGKILL)?;
         wait_exit(exited, KILL_WAIT).await
     }
 
@@ -401,65 +406,55 @@ impl Server {
                 "this server has no install script".into(),
             ));
         };
+        let runtime = defined.definition.runtime;
         let dir = self.shared.config.server_dir(self.id);
         std::fs::create_dir_all(&dir)?;
-        let script_path = self
+        let launch = Launch {
+            definition: &defined.definition,
+            dir: &dir,
+            task: Task::Install {
+                interpreter: &script.interpreter,
+                script: &script.script,
+            },
+        };
+        let process = self
             .shared
-            .config
-            .data_dir
-            .join("install")
-            .join(format!("{}.sh", self.id));
-        if let Some(parent) = script_path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        crate::tls::write_private(&script_path, script.script.as_bytes())?;
-        let env = process::environment(&defined.definition.environment, &dir);
-        let script_arg = script_path.display().to_string();
-        let child = process::spawn(&script.interpreter, &[&script_arg], &dir, &env, false)
+            .runtimes
+            .start(runtime, launch)
+            .await
             .map_err(|e| {
                 AgentError::Validation(format!("cannot run {}: {e}", script.interpreter))
             })?;
         self.console.notice("running install script");
         self.attach(
-            child,
+            process,
             true,
             ServerState::Installing,
             Some(Duration::from_secs(script.timeout_seconds)),
         )
     }
 
-    /// Wire a spawned child: console pumps, stdin writer, exit watcher.
+    /// Wire a started process: console pumps, stdin, exit watcher.
     fn attach(
         self: &Arc<Self>,
-        mut child: Child,
+        process: Process,
         install: bool,
         state: ServerState,
         timeout: Option<Duration>,
     ) -> AgentResult<()> {
-        let pid = child
-            .id()
-            .ok_or_else(|| AgentError::Internal("child has no pid".into()))?;
+        let Process {
+            pid,
+            started_at,
+            stdin,
+            output,
+            mut exit,
+            control,
+        } = process;
         let kind = if install {
             OutputKind::Install
         } else {
             OutputKind::Console
         };
-        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-        let stdin = child.stdin.take().map(|mut pipe| {
-            let (tx, mut rx) = mpsc::channel::<String>(STDIN_QUEUE);
-            tokio::spawn(async move {
-                use tokio::io::AsyncWriteExt;
-                while let Some(line) = rx.recv().await {
-                    let bytes = format!("{line}\n");
-                    if pipe.write_all(bytes.as_bytes()).await.is_err()
-                        || pipe.flush().await.is_err()
-                    {
-                        break;
-                    }
-                }
-            });
-            tx
-        });
         let (exit_tx, exited) = watch::channel(None);
         let generation = {
             let mut rt = self.rt();
@@ -467,11 +462,14 @@ impl Server {
             rt.exit_code = None;
             rt.kill_reason = None;
             rt.stop_deadline = None;
+            let age = (Utc::now() - started_at).to_std().unwrap_or_default();
+            let started = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
             rt.process = Some(Running {
                 pid,
+                control: control.clone(),
                 generation: rt.generation,
-                started_at: Utc::now(),
-                started: Instant::now(),
+                started_at,
+                started,
                 install,
                 stdin,
                 exited,
@@ -481,42 +479,40 @@ impl Server {
         };
         // Read output only once the state is set: a done line read earlier would find the
         // server not yet `starting` and be lost, leaving it `starting` for good.
-        let mut readers = Vec::new();
-        if let Some(out) = stdout {
-            readers.push(tokio::spawn(self.clone().pump(out, kind)));
-        }
-        if let Some(err) = stderr {
-            readers.push(tokio::spawn(self.clone().pump(err, kind)));
-        }
+        let readers: Vec<_> = output
+            .into_iter()
+            .map(|out| tokio::spawn(self.clone().pump(out, kind)))
+            .collect();
         let server = self.clone();
         tokio::spawn(async move {
-            let status = match timeout {
-                Some(limit) => match tokio::time::timeout(limit, child.wait()).await {
-                    Ok(status) => status,
+            let ended = match timeout {
+                Some(limit) => match tokio::time::timeout(limit, &mut exit).await {
+                    Ok(ended) => ended,
                     Err(_) => {
                         server.kill_now(Some(format!(
                             "install script timed out after {}s",
                             limit.as_secs()
                         )));
-                        child.wait().await
+                        exit.await
                     }
                 },
-                None => child.wait().await,
+                None => exit.await,
             };
-            let code = status.map(process::exit_code).unwrap_or(-1);
             // During a graceful stop the main process may be a shell that the stop signal
             // ended before the game behind it: give the game the rest of the grace period.
             let stop_deadline = server.rt().stop_deadline;
             if let Some(deadline) = stop_deadline {
-                process::wait_group_gone(pid, deadline).await;
+                control.wait_gone(deadline).await;
             }
-            // Whatever the main process left behind in its group goes with it.
-            let _ = process::signal_group(pid, Signal::SIGKILL);
+            // Whatever the main process left behind goes with it.
+            control.kill_all();
             for reader in readers {
                 let _ = tokio::time::timeout(DRAIN_WAIT, reader).await;
             }
             server.console.flush();
-            server.on_exit(generation, code);
+            let code = ended.code;
+            server.on_exit(generation, ended);
+            control.finished();
             let _ = exit_tx.send(Some(code));
         });
         Ok(())
@@ -544,8 +540,9 @@ impl Server {
         }
     }
 
-    /// The process of `generation` exited with `code`: decide the next state.
-    fn on_exit(self: &Arc<Self>, generation: u64, code: i32) {
+    /// The process of `generation` exited: decide the next state.
+    fn on_exit(self: &Arc<Self>, generation: u64, ended: Exit) {
+        let code = ended.code;
         let defined = self.defined();
         let mut restart_in = None;
         {
@@ -555,7 +552,7 @@ impl Server {
             }
             let running = rt.process.take();
             rt.exit_code = Some(code);
-            let reason = rt.kill_reason.take();
+            let reason = rt.kill_reason.take().or(ended.reason);
             let previous = rt.state;
             let install = running.is_some_and(|p| p.install);
             let suffix = reason.map(|r| format!(" ({r})")).unwrap_or_default();
@@ -655,23 +652,26 @@ impl Server {
         })
     }
 
-    /// Record a stats sample; publishes it and enforces the memory limit.
+    /// Record a stats sample; publishes it and, where the kernel does not, enforces the
+    /// memory limit.
     pub fn record_stats(&self, stats: ServerStats) {
         let over = stats
             .memory_limit_bytes
             .is_some_and(|limit| stats.memory_bytes > limit);
-        {
+        let enforced = {
             let mut rt = self.rt();
-            if rt.process.as_ref().is_none_or(|p| p.install) {
+            let Some(p) = rt.process.as_ref().filter(|p| !p.install) else {
                 return;
-            }
+            };
+            let enforced = p.control.enforces_memory();
             rt.stats = Some(stats.clone());
-        }
+            enforced
+        };
         self.shared.bus.publish(EventKind::Stats {
             server_id: self.id,
             stats: stats.clone(),
         });
-        if over {
+        if over && !enforced {
             self.kill_now(Some(format!(
                 "memory limit exceeded ({} MiB used); killing the server",
                 stats.memory_bytes / (1024 * 1024)
@@ -721,5 +721,18 @@ async fn wait_exit(mut exited: watch::Receiver<Option<i32>>, limit: Duration) ->
             "process did not exit within {}s",
             limit.as_secs()
         ))),
+    }
+}
+
+/// The nix signal for a stop signal.
+fn to_signal(signal: StopSignal) -> Signal {
+    match signal {
+        StopSignal::Term => Signal::SIGTERM,
+        StopSignal::Int => Signal::SIGINT,
+        StopSignal::Hup => Signal::SIGHUP,
+        StopSignal::Quit => Signal::SIGQUIT,
+        StopSignal::Usr1 => Signal::SIGUSR1,
+        StopSignal::Usr2 => Signal::SIGUSR2,
+        StopSignal::Kill => Signal::SIGKILL,
     }
 }

@@ -165,6 +165,7 @@ pub fn definition(
             memory_mib: positive(server.memory_mb),
             cpu_percent: u32::try_from(server.cpu_percent).ok().filter(|v| *v > 0),
             disk_mib: positive(server.disk_mb),
+            ..Limits::default()
         },
         install: (!install.script.trim().is_empty()).then(|| InstallScript {
             script: install.script.clone(),
@@ -176,6 +177,7 @@ pub fn definition(
             timeout_seconds: 3600,
         }),
         crash_policy: CrashPolicy::default(),
+        runtime: Default::default(),
         desired_state: desired,
         config_files: cap_templates::render_config_files(&template.alt, ctx)
             .into_iter()

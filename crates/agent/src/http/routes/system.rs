@@ -23,10 +23,18 @@ pub async fn health() -> Json<Health> {
 
 /// Host facts.
 pub async fn info(State(state): State<AppState>) -> ApiResult<SystemInfo> {
-    let root = state.supervisor.config().server_root.clone();
-    let servers = state.supervisor.servers().len();
+    let supervisor = state.supervisor.clone();
     let started = state.started;
-    let info = tokio::task::spawn_blocking(move || system::info(&root, started, servers)).await?;
+    let info = tokio::task::spawn_blocking(move || {
+        let root = &supervisor.config().server_root;
+        system::info(
+            root,
+            started,
+            supervisor.servers().len(),
+            supervisor.runtimes(),
+        )
+    })
+    .await?;
     Ok(ApiOk(info))
 }
 

@@ -10,8 +10,6 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use tokio::process::{Child, Command};
 
-use cap_protocol::server::StopSignal;
-
 /// How often [`wait_group_gone`] checks the process group.
 const GROUP_POLL: Duration = Duration::from_millis(20);
 
@@ -103,19 +101,6 @@ pub async fn wait_group_gone(pgid: u32, deadline: Instant) {
     let Ok(raw) = i32::try_from(pgid) else { return };
     while killpg(Pid::from_raw(raw), None).is_ok() && Instant::now() < deadline {
         tokio::time::sleep(GROUP_POLL).await;
-    }
-}
-
-/// The nix signal for a stop signal.
-pub fn to_signal(signal: StopSignal) -> Signal {
-    match signal {
-        StopSignal::Term => Signal::SIGTERM,
-        StopSignal::Int => Signal::SIGINT,
-        StopSignal::Hup => Signal::SIGHUP,
-        StopSignal::Quit => Signal::SIGQUIT,
-        StopSignal::Usr1 => Signal::SIGUSR1,
-        StopSignal::Usr2 => Signal::SIGUSR2,
-        StopSignal::Kill => Signal::SIGKILL,
     }
 }
 
