@@ -82,6 +82,8 @@ pub mod bounds {
     pub const MAX_PORTS: usize = 64;
     /// Longest stop grace period, seconds.
     pub const MAX_GRACE_SECONDS: u64 = 3600;
+    /// Longest container image name of an install script, bytes.
+    pub const MAX_IMAGE_BYTES: usize = 512;
 }
 
 /// One invalid field of a request.
@@ -176,6 +178,17 @@ impl ServerDefinition {
                     .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c));
             if !interpreter_ok {
                 fail("install.interpreter", "must be a program name or path");
+            }
+            let image_ok = |image: &String| {
+                !image.trim().is_empty()
+                    && image.len() <= bounds::MAX_IMAGE_BYTES
+                    && !image.chars().any(char::is_control)
+            };
+            if !install.container.as_ref().is_none_or(image_ok) {
+                fail(
+                    "install.container",
+                    "must be an image name of at most 512 bytes without control characters",
+                );
             }
         }
         if self.config_files.len() > config_files::bounds::MAX_CONFIG_FILES {
@@ -314,6 +327,12 @@ pub struct InstallScript {
     /// Kill the install after this many seconds (default one hour).
     #[serde(default = "default_install_timeout")]
     pub timeout_seconds: u64,
+    /// The container image the script was written for (an egg's install container, e.g.
+    /// `ghcr.io/pterodactyl/installers:debian`). Such a script expects to be root in that
+    /// image and to write to `/mnt/server`; it is never run on the host. An agent without
+    /// a container runtime refuses the install (state `install_failed`, with the reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
 }
 
 fn default_interpreter() -> String {

@@ -406,6 +406,13 @@ impl Server {
                 "this server has no install script".into(),
             ));
         };
+        if let Some(image) = &script.container {
+            self.fail_install(format!(
+                "this template's install script must run in the container image {image}; \
+                 this node has no container runtime"
+            ));
+            return Ok(());
+        }
         let runtime = defined.definition.runtime;
         let dir = self.shared.config.server_dir(self.id);
         std::fs::create_dir_all(&dir)?;
@@ -432,6 +439,19 @@ impl Server {
             ServerState::Installing,
             Some(Duration::from_secs(script.timeout_seconds)),
         )
+    }
+
+    /// An install that cannot run: `install_failed` with the reason, said on the console.
+    fn fail_install(&self, message: String) {
+        self.console.notice(&message);
+        {
+            let mut rt = self.rt();
+            rt.exit_code = None;
+            self.transition(&mut rt, ServerState::InstallFailed, Some(message));
+        }
+        if let Err(e) = self.persist() {
+            tracing::error!(server = %self.id, error = %e, "cannot persist server state");
+        }
     }
 
     /// Wire a started process: console pumps, stdin, exit watcher.

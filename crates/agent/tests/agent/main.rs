@@ -6,6 +6,7 @@ mod api;
 mod config_files;
 mod data_dir;
 mod environment;
+mod failed_states;
 mod files;
 mod flood;
 mod jail_links;

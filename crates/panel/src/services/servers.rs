@@ -175,6 +175,7 @@ pub fn definition(
                 install.entrypoint.clone()
             },
             timeout_seconds: 3600,
+            container: None,
         }),
         crash_policy: CrashPolicy::default(),
         runtime: Default::default(),

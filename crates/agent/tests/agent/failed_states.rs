@@ -1,0 +1,48 @@
+//! Installs that cannot run on this node, and what failed states leave behind.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::support::{game, TestAgent};
+
+const LIMIT: Duration = Duration::from_secs(15);
+const IMAGE: &str = "ghcr.io/pterodactyl/installers:debian";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn container_install_scripts_never_run_on_the_host() {
+    let agent = TestAgent::start().await;
+    let api = &agent.client;
+    let id = Uuid::new_v4();
+    let mut definition = game(id);
+    definition["install"] = json!({"script": "touch ran-on-host\n", "container": IMAGE});
+    api.define(definition.clone()).await;
+    let (s, b) = api
+        .post(&format!("/api/servers/{id}/install"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let status = &b["data"]["status"];
+    assert_eq!(status["state"], "install_failed", "{b}");
+    let message = status["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(IMAGE) && message.contains("no container runtime"),
+        "{message}"
+    );
+    api.wait_console(id, "no container runtime", LIMIT).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!agent.server_dir(id).join("ran-on-host").exists());
+    assert!(!agent
+        .dir
+        .path()
+        .join("data/install")
+        .join(format!("{id}.sh"))
+        .exists());
+
+    definition["install"]["container"] = json!("bad\nimage");
+    let (s, b) = api.put(&format!("/api/servers/{id}"), definition).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(b.to_string().contains("install.container"), "{b}");
+    agent.shutdown().await;
+}
