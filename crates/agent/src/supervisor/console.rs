@@ -10,6 +10,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use super::ansi::clean_output;
 use super::logfile::RotatingLog;
 use crate::bus::EventBus;
 use crate::config::ConsoleConfig;
@@ -206,7 +207,8 @@ impl Console {
 
 /// Read `reader` line by line into `console`, calling `on_line` for every line (before
 /// throttling, so done patterns are seen even during a flood). Lines longer than the
-/// limit are cut and marked with `…`; invalid UTF-8 becomes U+FFFD.
+/// limit are cut and marked with `…`; invalid UTF-8 becomes U+FFFD; control sequences
+/// other than colours are dropped (see [`clean_output`]).
 pub async fn pump<R, F>(reader: R, console: Arc<Console>, kind: OutputKind, mut on_line: F)
 where
     R: AsyncRead + Unpin,
@@ -254,7 +256,7 @@ fn emit_line<F: FnMut(&str)>(
     if line.last() == Some(&b'\r') {
         line.pop();
     }
-    let mut text = String::from_utf8_lossy(line).into_owned();
+    let mut text = clean_output(String::from_utf8_lossy(line).into_owned());
     if *truncated {
         text.push('…');
     }

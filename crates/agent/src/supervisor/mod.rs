@@ -1,5 +1,6 @@
 //! The supervisor: the registry of servers and the services the HTTP layer calls.
 
+mod ansi;
 mod config_files;
 mod console;
 mod disk;

@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use super::ansi::clean_input;
 use super::config_files;
 use super::console::{pump, Console, OutputKind};
 use super::disk::DiskUsage;
@@ -652,7 +653,8 @@ impl Server {
         }
     }
 
-    /// Write a console command to the game's stdin.
+    /// Write a console command to the game's stdin, without its control characters and
+    /// escape sequences.
     pub fn send_command(&self, command: &str) -> AgentResult<()> {
         let rt = self.rt();
         let stdin = rt
@@ -662,7 +664,7 @@ impl Server {
             .and_then(|p| p.stdin.clone())
             .ok_or_else(|| AgentError::Conflict("server is not running".into()))?;
         drop(rt);
-        stdin.try_send(command.to_owned()).map_err(|e| match e {
+        stdin.try_send(clean_input(command)).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => {
                 AgentError::Conflict("the server is not reading its console input".into())
             }

@@ -4,6 +4,7 @@
 
 mod api;
 mod config_files;
+mod console_sequences;
 mod data_dir;
 mod environment;
 mod failed_states;
