@@ -4,6 +4,7 @@
 //! exists (the file `cap-agent join` writes).
 
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,6 +18,15 @@ pub const DEFAULT_LISTEN: &str = "0.0.0.0:8443";
 
 /// The configuration file read from the data directory when no `--config` is given.
 pub const DATA_DIR_CONFIG: &str = "agent.toml";
+
+/// Uids of per-server users unless configured.
+pub const DEFAULT_UID_RANGE: RangeInclusive<u32> = 70_000..=79_999;
+
+/// Parent cgroup of the servers' cgroups unless configured.
+pub const DEFAULT_CGROUP_ROOT: &str = "cap-agent";
+
+/// Process limit of a server whose definition sets none, unless configured.
+pub const DEFAULT_PIDS_LIMIT: u32 = 4096;
 
 /// Command line of `cap-agent` (every flag also reads `CAP_AGENT_<NAME>`).
 #[derive(Debug, Clone, Default, Parser)]
@@ -43,6 +53,35 @@ pub struct Cli {
     /// Serve plain HTTP instead of TLS (for loopback development and tests only).
     #[arg(long, env = "CAP_AGENT_INSECURE_HTTP", global = true)]
     pub insecure_http: bool,
+    /// User ids (and group ids) for the per-server system users `cap-<id>` the agent
+    /// creates when it runs as root, as `FIRST-LAST` (default 70000-79999). Games and
+    /// install scripts never run as root.
+    #[arg(
+        long,
+        env = "CAP_AGENT_UID_RANGE",
+        global = true,
+        value_name = "FIRST-LAST"
+    )]
+    pub uid_range: Option<String>,
+    /// Run every server as this one unprivileged user instead of one user per server
+    /// (created from the uid range when missing).
+    #[arg(
+        long,
+        env = "CAP_AGENT_SHARED_USER",
+        global = true,
+        value_name = "NAME"
+    )]
+    pub shared_user: Option<String>,
+    /// Parent cgroup of the servers' cgroups, relative to each cgroup hierarchy
+    /// (`/sys/fs/cgroup/<root>/<server id>` on cgroup v2,
+    /// `/sys/fs/cgroup/<controller>/<root>/<server id>` on v1; default `cap-agent`).
+    #[arg(
+        long,
+        env = "CAP_AGENT_CGROUP_ROOT",
+        global = true,
+        value_name = "PATH"
+    )]
+    pub cgroup_root: Option<PathBuf>,
 }
 
 /// Subcommands of `cap-agent`.
@@ -77,6 +116,10 @@ struct FileConfig {
     token_file: Option<PathBuf>,
     server_root: Option<PathBuf>,
     insecure_http: Option<bool>,
+    uid_range: Option<String>,
+    shared_user: Option<String>,
+    cgroup_root: Option<PathBuf>,
+    pids_limit: Option<u32>,
     stats_interval_ms: Option<u64>,
     disk_scan_interval_secs: Option<u64>,
     #[serde(default)]
@@ -161,6 +204,14 @@ pub struct Config {
     pub console: ConsoleConfig,
     /// File manager limits.
     pub files: FilesConfig,
+    /// Uids and gids of per-server users.
+    pub uid_range: RangeInclusive<u32>,
+    /// One user for every server instead of one each.
+    pub shared_user: Option<String>,
+    /// Parent cgroup of the servers' cgroups (relative to each hierarchy).
+    pub cgroup_root: PathBuf,
+    /// Process limit of a server whose definition sets none.
+    pub pids_limit: u32,
 }
 
 impl Config {
@@ -181,6 +232,10 @@ impl Config {
             disk_scan_interval: Duration::from_secs(30),
             console: ConsoleConfig::default(),
             files: FilesConfig::default(),
+            uid_range: DEFAULT_UID_RANGE,
+            shared_user: None,
+            cgroup_root: PathBuf::from(DEFAULT_CGROUP_ROOT),
+            pids_limit: DEFAULT_PIDS_LIMIT,
         }
     }
 
@@ -226,6 +281,16 @@ impl Config {
         if let Some(secs) = file.disk_scan_interval_secs {
             config.disk_scan_interval = Duration::from_secs(secs.max(1));
         }
+        if let Some(range) = cli.uid_range.or(file.uid_range) {
+            config.uid_range = parse_uid_range(&range)?;
+        }
+        config.shared_user = cli.shared_user.or(file.shared_user);
+        if let Some(root) = cli.cgroup_root.or(file.cgroup_root) {
+            config.cgroup_root = root;
+        }
+        if let Some(pids) = file.pids_limit {
+            config.pids_limit = pids.max(16);
+        }
         config.console = file.console.unwrap_or_default();
         config.files = file.files.unwrap_or_default();
         Ok(config)
@@ -260,6 +325,22 @@ impl Config {
     pub fn log_dir(&self, id: uuid::Uuid) -> PathBuf {
         self.data_dir.join("logs").join(id.to_string())
     }
+}
+
+/// `FIRST-LAST`, both above 0 (uid 0 is root) and in order.
+fn parse_uid_range(text: &str) -> Result<RangeInclusive<u32>, AgentError> {
+    let bad = || {
+        AgentError::Config(format!(
+            "uid range {text:?}: expected FIRST-LAST, e.g. 70000-79999, with 0 < FIRST <= LAST"
+        ))
+    };
+    let (first, last) = text.split_once('-').ok_or_else(bad)?;
+    let first: u32 = first.trim().parse().map_err(|_| bad())?;
+    let last: u32 = last.trim().parse().map_err(|_| bad())?;
+    if first == 0 || first > last {
+        return Err(bad());
+    }
+    Ok(first..=last)
 }
 
 /// Parse a TOML file; `None` when it does not exist.
@@ -350,6 +431,15 @@ mod tests {
             ..cli()
         };
         assert!(Config::from_cli(missing).is_err());
+    }
+
+    #[test]
+    fn uid_ranges_are_checked() {
+        assert_eq!(parse_uid_range("100-200").unwrap(), 100..=200);
+        for bad in ["0-10", "20-10", "x-1", "100", "-5"] {
+            let err = parse_uid_range(bad).unwrap_err().to_string();
+            assert!(err.contains("FIRST-LAST"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //! shuts down cleanly on a signal.
 //!
 //! Console commands (stdin, one per line): `help`, `say <msg>`, `list`, `stop`, `crash`,
-//! `exit <code>`, `flood <n> [lines/s]`, `spawn-child`, `stderr <msg>`.
+//! `exit <code>`, `flood <n> [lines/s]`, `spawn-child`, `stderr <msg>`, `alloc <MiB>`
+//! (allocates and touches that much memory, kept until exit).
 //! `flood` lines look like `flood <i> <unix-time-ns>` so a reader can measure latency.
 //! Silent while idle.
 
@@ -184,6 +185,7 @@ fn main() -> ExitCode {
     let _ = out.flush();
 
     let mut children = Vec::new();
+    let mut held: Vec<Vec<u8>> = Vec::new();
     for line in io::stdin().lock().lines() {
         let Ok(line) = line else { break };
         let (cmd, rest) = line.trim().split_once(' ').unwrap_or((line.trim(), ""));
@@ -191,7 +193,7 @@ fn main() -> ExitCode {
             "" => Ok(()),
             "help" => writeln!(
                 out,
-                "Commands: help, say <msg>, list, stop, crash, exit <code>, flood <n> [rate], spawn-child, stderr <msg>"
+                "Commands: help, say <msg>, list, stop, crash, exit <code>, flood <n> [rate], spawn-child, stderr <msg>, alloc <MiB>"
             ),
             "say" => writeln!(out, "[Server] {rest}"),
             "stderr" => writeln!(io::stderr(), "[Error] {rest}"),
@@ -229,6 +231,14 @@ fn main() -> ExitCode {
                 }
                 Err(e) => writeln!(out, "spawn-child failed: {e}"),
             },
+            "alloc" => {
+                let mib: usize = rest.trim().parse().unwrap_or(1);
+                for _ in 0..mib {
+                    // Every page written, so the memory is really resident.
+                    held.push(vec![1u8; 1024 * 1024]);
+                }
+                writeln!(out, "allocated {mib} MiB")
+            }
             other => writeln!(out, "Unknown command \"{other}\". Type \"help\" for help."),
         };
         if result.and_then(|_| out.flush()).is_err() {

@@ -583,7 +583,10 @@ impl Server {
                 } else {
                     (
                         ServerState::InstallFailed,
-                        format!("install script exited with code {code}{suffix}"),
+                        format!(
+                            "install script exited with code {code}{suffix}{}",
+                            root_hint(&defined.definition)
+                        ),
                     )
                 };
                 self.console.notice(&message);
@@ -756,5 +759,21 @@ fn to_signal(signal: StopSignal) -> Signal {
         StopSignal::Usr1 => Signal::SIGUSR1,
         StopSignal::Usr2 => Signal::SIGUSR2,
         StopSignal::Kill => Signal::SIGKILL,
+    }
+}
+
+/// Commands of install scripts that only work as root.
+const ROOT_COMMANDS: [&str; 6] = ["apt-get ", "apt ", "dpkg ", "yum ", "dnf ", "apk add"];
+
+/// For a failed install script that uses a root-only command: why it cannot work.
+fn root_hint(definition: &ServerDefinition) -> &'static str {
+    let needs_root = definition
+        .install
+        .as_ref()
+        .is_some_and(|i| ROOT_COMMANDS.iter().any(|c| i.script.contains(c)));
+    if needs_root {
+        "; install scripts run as an unprivileged user, so commands that need root (apt-get, dpkg, yum, …) cannot work: install such packages on the node beforehand"
+    } else {
+        ""
     }
 }

@@ -10,6 +10,7 @@ mod environment;
 mod failed_states;
 mod files;
 mod flood;
+mod isolation;
 mod jail_links;
 mod join;
 mod lifecycle;

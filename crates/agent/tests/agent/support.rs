@@ -57,6 +57,9 @@ pub fn testgame_bin() -> PathBuf {
     .clone()
 }
 
+/// The unprivileged user test servers share when the tests run as root.
+pub const TEST_USER: &str = "cap-test";
+
 /// A definition running the test game, with short timings for tests.
 pub fn game(id: Uuid) -> Value {
     json!({
@@ -355,6 +358,9 @@ impl TestAgent {
         config.port_fallback = false;
         config.insecure_http = true;
         config.stats_interval = Duration::from_millis(200);
+        // One shared unprivileged user when the tests run as root, so they leave no user
+        // per server behind (the isolation tests use per-server users and delete them).
+        config.shared_user = Some(TEST_USER.into());
         adjust(&mut config);
         let scheme = if config.insecure_http {
             "http"
@@ -404,7 +410,13 @@ pub struct AgentProcess {
 impl AgentProcess {
     /// Start the binary with `data_dir` and wait for its `listening on` line.
     pub fn spawn(data_dir: &Path, extra: &[&str]) -> Self {
-        let mut args = vec!["--listen", "127.0.0.1:0", "--insecure-http"];
+        let mut args = vec![
+            "--listen",
+            "127.0.0.1:0",
+            "--insecure-http",
+            "--shared-user",
+            TEST_USER,
+        ];
         args.extend_from_slice(extra);
         Self::launch(data_dir, &args).0
     }

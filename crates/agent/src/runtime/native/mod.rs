@@ -1,12 +1,15 @@
 //! The native runtime: each server's processes run on the node in a session of their
-//! own.
+//! own, as the server's unprivileged user, inside the server's cgroup.
 
+pub mod cgroup;
 pub mod spawn;
 mod usage;
+pub mod users;
 
-use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use nix::sys::signal::Signal;
@@ -17,57 +20,124 @@ use uuid::Uuid;
 use super::{Exit, Launch, Process, Task, Usage};
 use crate::config::Config;
 use crate::store::ProcessRecord;
+use cgroup::{Cgroups, ServerCgroup};
+use spawn::Isolation;
+use users::Users;
 
 /// Console input lines queued per server.
 const STDIN_QUEUE: usize = 64;
+/// How often [`Control::wait_gone`] checks a cgroup.
+const CGROUP_POLL: Duration = Duration::from_millis(20);
+/// The crash reason of a process the kernel killed for lack of memory.
+pub const OUT_OF_MEMORY: &str = "out of memory";
 
 /// The native runtime.
 pub struct Native {
     scanner: Mutex<usage::Scanner>,
     install_dir: PathBuf,
+    users: Arc<Users>,
+    cgroups: Option<Cgroups>,
+    pids_limit: u32,
 }
 
 impl Native {
-    /// The runtime for `config`.
+    /// The runtime for `config`: finds out whether users and cgroups can be used, and
+    /// says once at start when they cannot.
     pub fn new(config: &Config) -> std::io::Result<Self> {
+        let euid = nix::unistd::geteuid();
+        let users = Users::new(
+            euid,
+            config.uid_range.clone(),
+            config.shared_user.as_deref(),
+        )?;
         let install_dir = config.data_dir.join("install");
         std::fs::create_dir_all(&install_dir)?;
+        let cgroups = if euid.is_root() {
+            protect_data_dir(config)?;
+            match Cgroups::detect(&config.cgroup_root) {
+                Ok(cgroups) => Some(cgroups),
+                Err(why) => {
+                    tracing::warn!("{why}: limits are not enforced by the kernel (memory limits are checked by sampling; CPU and process limits are not enforced)");
+                    None
+                }
+            }
+        } else {
+            tracing::warn!(
+                "the agent is not running as root: game servers and install scripts run as the agent's own user, and limits are not enforced by the kernel (memory limits are checked by sampling; CPU and process limits are not enforced)"
+            );
+            None
+        };
         Ok(Self {
             scanner: Mutex::default(),
             install_dir,
+            users: Arc::new(users),
+            cgroups,
+            pids_limit: config.pids_limit,
         })
     }
 
     /// The cgroup layout in use.
     pub fn cgroup_version(&self) -> Option<cap_protocol::runtime::CgroupVersion> {
-        None
+        self.cgroups.as_ref().map(Cgroups::version)
     }
 
     /// Whether servers run as users of their own.
     pub fn isolated_users(&self) -> bool {
-        false
+        self.users.isolated()
     }
 
     /// The user a server runs as.
-    pub fn user(&self, _server: Uuid) -> Option<String> {
-        None
+    pub fn user(&self, server: Uuid) -> Option<String> {
+        self.users.describe(server)
     }
 
-    /// Start a game or install script.
+    /// Start a game or install script: its user (created when missing) gets the server
+    /// directory, a fresh cgroup gets its limits.
     pub async fn start(&self, launch: Launch<'_>) -> std::io::Result<Process> {
+        let server = launch.definition.id;
+        let (users, dir) = (self.users.clone(), launch.dir.to_path_buf());
+        let cgroups = self.cgroups.clone();
+        let (limits, pids) = (launch.definition.limits.clone(), self.pids_limit);
+        let (identity, cgroup) = tokio::task::spawn_blocking(move || {
+            let identity = users.identity(server, &dir)?;
+            if let Some(identity) = &identity {
+                users::hand_over(&dir, identity)?;
+            }
+            let cgroup = cgroups
+                .map(|c| c.create(server, &limits, pids))
+                .transpose()?;
+            Ok::<_, std::io::Error>((identity, cgroup))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        let isolation = Isolation {
+            cgroup_procs: cgroup
+                .as_ref()
+                .map(ServerCgroup::procs_files)
+                .unwrap_or_default(),
+            identity,
+        };
         match launch.task {
-            Task::Game { startup } => direct(&launch, "/bin/sh", &["-c", startup], true),
+            Task::Game { startup } => direct(
+                &launch,
+                "/bin/sh",
+                &["-c", startup],
+                true,
+                &isolation,
+                cgroup,
+            ),
             Task::Install {
                 interpreter,
                 script,
             } => {
-                let path = self
-                    .install_dir
-                    .join(format!("{}.sh", launch.definition.id));
+                let path = self.install_dir.join(format!("{server}.sh"));
                 crate::tls::write_private(&path, script.as_bytes())
                     .map_err(|e| std::io::Error::other(e.to_string()))?;
+                if let Some(identity) = &isolation.identity {
+                    std::os::unix::fs::lchown(&path, Some(identity.uid), Some(identity.gid))?;
+                }
                 let arg = path.display().to_string();
-                direct(&launch, interpreter, &[&arg], false)
+                direct(&launch, interpreter, &[&arg], false, &isolation, cgroup)
             }
         }
     }
@@ -80,24 +150,79 @@ impl Native {
                 let _ = spawn::signal_group(record.pid, Signal::SIGKILL);
             }
         }
+        if let Some(cgroups) = &self.cgroups {
+            let cgroup = cgroups.of(server);
+            let _ = tokio::task::spawn_blocking(move || cgroup.remove()).await;
+        }
         None
     }
 
-    /// Nothing is kept per server.
-    pub async fn forget(&self, _server: Uuid) {}
+    /// Delete the server's user and cgroup.
+    pub async fn forget(&self, server: Uuid) {
+        let users = self.users.clone();
+        let cgroup = self.cgroups.as_ref().map(|c| c.of(server));
+        let removed = tokio::task::spawn_blocking(move || {
+            users.remove(server);
+            cgroup.map(|c| c.remove()).transpose()
+        })
+        .await;
+        if let Ok(Err(e)) = removed {
+            tracing::warn!(%server, error = %e, "cannot remove the server's cgroup");
+        }
+    }
 
-    /// Measure each control's processes.
+    /// Measure each control's processes: from its cgroup, or by scanning the host's
+    /// processes for its session.
     pub fn usage(&self, controls: &[&Control]) -> Vec<Usage> {
-        let sessions: Vec<u32> = controls.iter().map(|c| c.pgid).collect();
-        let mut scanner = self.scanner.lock().unwrap_or_else(|e| e.into_inner());
-        scanner.sample(&sessions)
+        let sessions: Vec<u32> = controls
+            .iter()
+            .filter(|c| c.cgroup.is_none())
+            .map(|c| c.pgid)
+            .collect();
+        let mut scanned = if sessions.is_empty() {
+            Vec::new()
+        } else {
+            let mut scanner = self.scanner.lock().unwrap_or_else(|e| e.into_inner());
+            scanner.sample(&sessions)
+        }
+        .into_iter();
+        controls
+            .iter()
+            .map(|c| match &c.cgroup {
+                Some(cgroup) => cgroup.usage(),
+                None => scanned.next().unwrap_or_default(),
+            })
+            .collect()
     }
 }
 
-/// A native process group.
+/// Games must be able to reach their own directory but read nothing else of the agent's:
+/// the data directory and the server root can be passed through, not listed; the
+/// definitions, logs and certificate are the agent's alone.
+fn protect_data_dir(config: &Config) -> std::io::Result<()> {
+    let mode = |path: &Path, mode: u32| -> std::io::Result<()> {
+        std::fs::create_dir_all(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    };
+    mode(&config.data_dir, 0o711)?;
+    for private in ["definitions", "logs", "tls"] {
+        mode(&config.data_dir.join(private), 0o700)?;
+    }
+    mode(&config.data_dir.join("install"), 0o711)?;
+    let mut dir = config.server_root.clone();
+    loop {
+        mode(&dir, 0o711)?;
+        if !dir.pop() || !dir.starts_with(&config.data_dir) || dir == config.data_dir {
+            return Ok(());
+        }
+    }
+}
+
+/// A native process group, and its cgroup when limits are enforced.
 #[derive(Clone)]
 pub struct Control {
     pgid: u32,
+    cgroup: Option<ServerCgroup>,
 }
 
 impl Control {
@@ -106,19 +231,30 @@ impl Control {
         spawn::signal_group(self.pgid, signal)
     }
 
-    /// Wait for the process group to disappear.
+    /// Wait for the processes to disappear (every process of the cgroup, when there
+    /// is one: that includes those that left the process group).
     pub async fn wait_gone(&self, deadline: Instant) {
-        spawn::wait_group_gone(self.pgid, deadline).await;
+        match &self.cgroup {
+            Some(cgroup) => {
+                while !cgroup.pids().is_empty() && Instant::now() < deadline {
+                    tokio::time::sleep(CGROUP_POLL).await;
+                }
+            }
+            None => spawn::wait_group_gone(self.pgid, deadline).await,
+        }
     }
 
-    /// SIGKILL what is left of the group.
+    /// SIGKILL what is left of the group and the cgroup.
     pub fn kill_all(&self) {
         let _ = spawn::signal_group(self.pgid, Signal::SIGKILL);
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.kill_all();
+        }
     }
 
-    /// The supervisor enforces memory limits.
+    /// With a cgroup the kernel enforces the memory limit.
     pub fn enforces_memory(&self) -> bool {
-        false
+        self.cgroup.is_some()
     }
 
     /// PID and start time of the group leader.
@@ -129,7 +265,7 @@ impl Control {
         })
     }
 
-    /// Nothing to free.
+    /// Nothing to free (the cgroup is replaced at the next start).
     pub fn finished(&self) {}
 }
 
@@ -139,9 +275,11 @@ fn direct(
     program: &str,
     args: &[&str],
     stdin: bool,
+    isolation: &Isolation,
+    cgroup: Option<ServerCgroup>,
 ) -> std::io::Result<Process> {
     let env = spawn::environment(&launch.definition.environment, launch.dir);
-    let mut child = spawn::spawn(program, args, launch.dir, &env, stdin)?;
+    let mut child = spawn::spawn(program, args, launch.dir, &env, stdin, isolation)?;
     let pid = child
         .id()
         .ok_or_else(|| std::io::Error::other("child has no pid"))?;
@@ -153,9 +291,13 @@ fn direct(
     if let Some(err) = child.stderr.take() {
         output.push(Box::pin(err));
     }
+    let oom = cgroup.clone();
     let exit = Box::pin(async move {
         let code = child.wait().await.map(spawn::exit_code).unwrap_or(-1);
-        Exit { code, reason: None }
+        let reason = oom
+            .is_some_and(|c| c.oom_killed())
+            .then(|| OUT_OF_MEMORY.to_owned());
+        Exit { code, reason }
     });
     Ok(Process {
         pid,
@@ -163,7 +305,7 @@ fn direct(
         stdin,
         output,
         exit,
-        control: super::Control::Native(Control { pgid: pid }),
+        control: super::Control::Native(Control { pgid: pid, cgroup }),
     })
 }
 

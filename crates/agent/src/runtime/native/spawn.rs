@@ -1,14 +1,18 @@
-//! Spawning game and install processes in their own session, and signalling them.
+//! Spawning game and install processes in their own session, cgroups and user, and
+//! signalling them.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use nix::unistd::{Gid, Pid, Uid};
 use tokio::process::{Child, Command};
+
+use super::users::Identity;
 
 /// How often [`wait_group_gone`] checks the process group.
 const GROUP_POLL: Duration = Duration::from_millis(20);
@@ -53,14 +57,26 @@ pub fn environment(
     env
 }
 
+/// Who a process runs as and which cgroup it joins.
+#[derive(Debug, Clone, Default)]
+pub struct Isolation {
+    /// The user (none: the agent's own).
+    pub identity: Option<Identity>,
+    /// `cgroup.procs` files to join before the program runs.
+    pub cgroup_procs: Vec<PathBuf>,
+}
+
 /// Start `program args…` in `cwd` with exactly `env`, piped stdio, in a new session (so
 /// its PID is also its process group id and every descendant can be signalled at once).
+/// Between fork and exec the child joins its cgroups (so nothing it runs escapes the
+/// limits), drops to its user and sets no-new-privileges.
 pub fn spawn(
     program: &str,
     args: &[&str],
     cwd: &Path,
     env: &BTreeMap<String, String>,
     stdin: bool,
+    isolation: &Isolation,
 ) -> std::io::Result<Child> {
     let mut command = Command::new(program);
     command
@@ -72,16 +88,40 @@ pub fn spawn(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(false);
-    // SAFETY: the closure runs between fork and exec and only calls setsid(2), which is
-    // async-signal-safe and touches no memory of the parent.
+    let procs = isolation
+        .cgroup_procs
+        .iter()
+        .map(|path| std::fs::OpenOptions::new().write(true).open(path))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let fds: Vec<RawFd> = procs.iter().map(AsRawFd::as_raw_fd).collect();
+    let ids = isolation
+        .identity
+        .as_ref()
+        .map(|i| (Uid::from_raw(i.uid), Gid::from_raw(i.gid)));
+    // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
+    // system calls (setsid, write, setgroups, setgid, setuid, prctl) on values prepared
+    // before the fork; it allocates nothing and touches no lock.
     unsafe {
-        command.pre_exec(|| {
-            nix::unistd::setsid()
-                .map(|_| ())
-                .map_err(std::io::Error::from)
+        command.pre_exec(move || {
+            nix::unistd::setsid()?;
+            for fd in &fds {
+                // Writing 0 moves the writing process itself.
+                if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            if let Some((uid, gid)) = ids {
+                nix::unistd::setgroups(&[])?;
+                nix::unistd::setgid(gid)?;
+                nix::unistd::setuid(uid)?;
+            }
+            nix::sys::prctl::set_no_new_privs()?;
+            Ok(())
         });
     }
-    command.spawn()
+    let child = command.spawn();
+    drop(procs);
+    child
 }
 
 /// Send `signal` to the process group `pgid`; a group that no longer exists is not an error.

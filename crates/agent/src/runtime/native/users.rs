@@ -1,0 +1,289 @@
+//! The system users servers run as: one per server (`cap-<first 12 hex digits of its
+//! id>`, uid and gid from the configured range), or one shared user, created with
+//! `groupadd`/`useradd` when missing. An agent that is not root runs everything as itself.
+
+use std::collections::HashMap;
+use std::ops::RangeInclusive;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Mutex;
+
+use nix::unistd::{Gid, Group, Uid, User};
+use uuid::Uuid;
+
+/// How many taken uids are skipped before creating a user is given up.
+const CREATE_ATTEMPTS: usize = 32;
+/// Pause after a failed creation before looking again.
+const RACE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// A user processes run as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// User id.
+    pub uid: u32,
+    /// Primary group id.
+    pub gid: u32,
+    /// User name.
+    pub name: String,
+}
+
+impl Identity {
+    /// `name (uid N)`.
+    pub fn describe(&self) -> String {
+        format!("{} (uid {})", self.name, self.uid)
+    }
+}
+
+/// Who runs the servers.
+pub enum Users {
+    /// The agent is not root: games run as the agent's own user.
+    Agent,
+    /// One user per server.
+    PerServer {
+        /// The uids (and gids) new users get.
+        range: RangeInclusive<u32>,
+        /// Users known so far, and the lock that serialises creating them.
+        known: Mutex<HashMap<Uuid, Identity>>,
+    },
+    /// Every server runs as this user.
+    Shared(Identity),
+}
+
+impl Users {
+    /// The policy for an agent running as `euid`: per server from `range`, or the
+    /// `shared` user (created from `range` when missing).
+    pub fn new(
+        euid: Uid,
+        range: RangeInclusive<u32>,
+        shared: Option<&str>,
+    ) -> std::io::Result<Self> {
+        if !euid.is_root() {
+            return Ok(Self::Agent);
+        }
+        match shared {
+            Some(name) => Ok(Self::Shared(find_or_create(name, &range, None)?)),
+            None => Ok(Self::PerServer {
+                range,
+                known: Mutex::default(),
+            }),
+        }
+    }
+
+    /// Whether servers run as users other than the agent's.
+    pub fn isolated(&self) -> bool {
+        !matches!(self, Self::Agent)
+    }
+
+    /// The user `server` runs as (created when missing); `None` for the agent itself.
+    pub fn identity(&self, server: Uuid, home: &Path) -> std::io::Result<Option<Identity>> {
+        match self {
+            Self::Agent => Ok(None),
+            Self::Shared(identity) => Ok(Some(identity.clone())),
+            Self::PerServer { range, known } => {
+                let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(identity) = known.get(&server) {
+                    return Ok(Some(identity.clone()));
+                }
+                let identity = find_or_create(&user_name(server), range, Some((server, home)))?;
+                known.insert(server, identity.clone());
+                Ok(Some(identity))
+            }
+        }
+    }
+
+    /// The user `server` runs as, when it exists (never creates one).
+    pub fn existing(&self, server: Uuid) -> Option<Identity> {
+        match self {
+            Self::Agent => None,
+            Self::Shared(identity) => Some(identity.clone()),
+            Self::PerServer { known, .. } => {
+                let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(identity) = known.get(&server) {
+                    return Some(identity.clone());
+                }
+                let identity = lookup(&user_name(server))?;
+                known.insert(server, identity.clone());
+                Some(identity)
+            }
+        }
+    }
+
+    /// `name (uid N)` of the user `server` runs as (the agent's own when it is not root).
+    pub fn describe(&self, server: Uuid) -> Option<String> {
+        match self {
+            Self::Agent => {
+                let uid = nix::unistd::geteuid();
+                let name = User::from_uid(uid).ok().flatten().map(|u| u.name);
+                Some(format!(
+                    "{} (uid {uid})",
+                    name.unwrap_or_else(|| uid.to_string())
+                ))
+            }
+            _ => self.existing(server).map(|i| i.describe()),
+        }
+    }
+
+    /// Delete the user of a deleted server (per-server users only).
+    pub fn remove(&self, server: Uuid) {
+        let Self::PerServer { known, .. } = self else {
+            return;
+        };
+        let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
+        known.remove(&server);
+        let name = user_name(server);
+        if lookup(&name).is_none() {
+            return;
+        }
+        if let Err(e) = run("userdel", &[&name]) {
+            tracing::warn!(%server, error = %e, "cannot delete the server's user");
+        }
+        if Group::from_name(&name).ok().flatten().is_some() {
+            let _ = run("groupdel", &[&name]);
+        }
+    }
+}
+
+/// The user name of a server.
+pub fn user_name(server: Uuid) -> String {
+    format!("cap-{}", &server.simple().to_string()[..12])
+}
+
+fn lookup(name: &str) -> Option<Identity> {
+    let user = User::from_name(name).ok().flatten()?;
+    Some(Identity {
+        uid: user.uid.as_raw(),
+        gid: user.gid.as_raw(),
+        name: user.name,
+    })
+}
+
+/// The user `name`, or a new one with the first uid of `range` that is free both as a
+/// uid and as a gid (its group has the same name and id).
+fn find_or_create(
+    name: &str,
+    range: &RangeInclusive<u32>,
+    server: Option<(Uuid, &Path)>,
+) -> std::io::Result<Identity> {
+    if let Some(identity) = lookup(name) {
+        return Ok(identity);
+    }
+    let free = range.clone().filter(|id| {
+        User::from_uid(Uid::from_raw(*id)).ok().flatten().is_none()
+            && Group::from_gid(Gid::from_raw(*id)).ok().flatten().is_none()
+    });
+    let comment = match server {
+        Some((id, _)) => format!("cap-agent server {id}"),
+        None => "cap-agent game servers".to_owned(),
+    };
+    let home = server.map_or_else(
+        || "/nonexistent".to_owned(),
+        |(_, h)| h.display().to_string(),
+    );
+    let mut last_error = None;
+    for id in free.take(CREATE_ATTEMPTS) {
+        let id_text = id.to_string();
+        if let Err(e) = run("groupadd", &["--system", "--gid", &id_text, name]) {
+            // Another agent may be creating the same shared user right now.
+            std::thread::sleep(RACE_WAIT);
+            if let Some(identity) = lookup(name) {
+                return Ok(identity);
+            }
+            last_error = Some(e);
+            continue;
+        }
+        let created = run(
+            "useradd",
+            &[
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                &home,
+                "--shell",
+                "/usr/sbin/nologin",
+                "--uid",
+                &id_text,
+                "--gid",
+                &id_text,
+                "--comment",
+                &comment,
+                name,
+            ],
+        );
+        match created {
+            Ok(()) => {
+                tracing::info!(
+                    user = name,
+                    uid = id,
+                    "created a system user for game servers"
+                );
+                return Ok(Identity {
+                    uid: id,
+                    gid: id,
+                    name: name.to_owned(),
+                });
+            }
+            Err(e) => {
+                let _ = run("groupdel", &[name]);
+                last_error = Some(e);
+            }
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        std::io::Error::other(format!(
+            "no free uid left in {}-{} for user {name}",
+            range.start(),
+            range.end()
+        ))
+    }))
+}
+
+fn run(program: &str, args: &[&str]) -> std::io::Result<()> {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot run {program}: {e}")))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(std::io::Error::other(format!(
+        "{program} failed: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    )))
+}
+
+/// Give `dir` and everything in it (not following symbolic links) to `identity`, and
+/// make `dir` private to it.
+pub fn hand_over(dir: &Path, identity: &Identity) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    std::fs::create_dir_all(dir)?;
+    for entry in walkdir::WalkDir::new(dir).follow_links(false) {
+        let entry = entry.map_err(std::io::Error::other)?;
+        let meta = entry.metadata().map_err(std::io::Error::other)?;
+        if meta.uid() != identity.uid || meta.gid() != identity.gid {
+            std::os::unix::fs::lchown(entry.path(), Some(identity.uid), Some(identity.gid))?;
+        }
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_names_fit_useradd_and_differ_per_server() {
+        let a = user_name(Uuid::new_v4());
+        assert!(a.len() <= 32 && a.starts_with("cap-"));
+        assert_ne!(a, user_name(Uuid::new_v4()));
+    }
+
+    #[test]
+    fn a_non_root_agent_runs_servers_as_itself() {
+        let users = Users::new(Uid::from_raw(1000), 70_000..=70_010, None).unwrap();
+        assert!(!users.isolated());
+        assert_eq!(
+            users.identity(Uuid::new_v4(), Path::new("/x")).unwrap(),
+            None
+        );
+    }
+}
