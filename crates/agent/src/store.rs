@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use cap_protocol::server::ServerDefinition;
+use cap_protocol::server::{ServerDefinition, ServerState};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -21,6 +21,24 @@ pub struct StoredServer {
     /// The game process last started, so a restarted agent can clean it up.
     #[serde(default)]
     pub process: Option<ProcessRecord>,
+    /// The failed state the server was left in (`crashed`, `install_failed`), shown again
+    /// after an agent restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+}
+
+/// A failed state with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    /// `crashed` or `install_failed`.
+    pub state: ServerState,
+    /// Why, as the status message said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Exit code of the process that failed, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
 }
 
 /// Identifies a process across agent restarts (PID plus kernel start time, so a reused
@@ -125,6 +143,11 @@ mod tests {
                 pid: 42,
                 start_ticks: 7,
             }),
+            failure: Some(Failure {
+                state: ServerState::InstallFailed,
+                message: Some("install script exited with code 3".into()),
+                exit_code: Some(3),
+            }),
         };
         store.save(&stored).unwrap();
         std::fs::write(dir.path().join("definitions/broken.json"), b"{").unwrap();
@@ -132,6 +155,7 @@ mod tests {
         assert_eq!(loaded.len(), 1);
         assert_eq!(loaded[0].definition, definition);
         assert_eq!(loaded[0].process, stored.process);
+        assert_eq!(loaded[0].failure, stored.failure);
         store.remove(definition.id).unwrap();
         assert_eq!(store.load_all().unwrap().len(), 0);
     }

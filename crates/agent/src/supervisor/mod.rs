@@ -88,6 +88,9 @@ impl Supervisor {
                 server.adopt(process)?;
                 continue;
             }
+            if let Some(failure) = stored.failure {
+                server.restore_failure(failure);
+            }
             server.persist()?;
             if server.defined().definition.desired_state == DesiredState::Running {
                 if let Err(e) = server.start().await {

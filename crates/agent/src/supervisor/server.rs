@@ -24,7 +24,7 @@ use super::patterns::DonePatterns;
 use super::Shared;
 use crate::error::{AgentError, AgentResult};
 use crate::runtime::{Control, Exit, Launch, Process, Task};
-use crate::store::StoredServer;
+use crate::store::{Failure, StoredServer};
 
 /// How long to wait for a process group to disappear after SIGKILL.
 const KILL_WAIT: Duration = Duration::from_secs(10);
@@ -160,7 +160,28 @@ impl Server {
         self.shared.store.save(&StoredServer {
             definition: self.defined().definition.clone(),
             process,
+            failure: self.failure(),
         })
+    }
+
+    /// The failed state the server is in, if any.
+    fn failure(&self) -> Option<Failure> {
+        let rt = self.rt();
+        matches!(rt.state, ServerState::Crashed | ServerState::InstallFailed).then(|| Failure {
+            state: rt.state,
+            message: rt.message.clone(),
+            exit_code: rt.exit_code,
+        })
+    }
+
+    /// Show a failed state stored by a previous agent (the server has no process).
+    pub fn restore_failure(&self, failure: Failure) {
+        let mut rt = self.rt();
+        if rt.process.is_none() {
+            rt.state = failure.state;
+            rt.message = failure.message;
+            rt.exit_code = failure.exit_code;
+        }
     }
 
     /// Definition, status and latest stats.
@@ -289,6 +310,7 @@ impl Server {
             Some(_) => return Ok(()),
             None => {}
         }
+        self.refuse_if_install_failed()?;
         let defined = self.defined();
         let runtime = defined.definition.runtime;
         let dir = self.shared.config.server_dir(self.id);
@@ -346,12 +368,28 @@ impl Server {
         self.console.notice(&message);
         {
             let mut rt = self.rt();
+            rt.exit_code = None;
             self.transition(&mut rt, ServerState::Crashed, Some(message.clone()));
         }
-        if let Err(e) = self.set_desired(DesiredState::Offline) {
+        let saved = self
+            .set_desired(DesiredState::Offline)
+            .and_then(|_| self.persist());
+        if let Err(e) = saved {
             tracing::error!(server = %self.id, error = %e, "cannot persist server state");
         }
         message
+    }
+
+    /// A server whose install failed does not start (its files are incomplete).
+    fn refuse_if_install_failed(&self) -> AgentResult<()> {
+        let rt = self.rt();
+        if rt.state != ServerState::InstallFailed {
+            return Ok(());
+        }
+        let reason = rt.message.as_deref().unwrap_or("no reason recorded");
+        Err(AgentError::Conflict(format!(
+            "install failed: {reason}; reinstall first"
+        )))
     }
 
     async fn stop_locked(self: &Arc<Self>) -> AgentResult<()> {
@@ -439,7 +477,8 @@ impl Server {
             true,
             ServerState::Installing,
             Some(Duration::from_secs(script.timeout_seconds)),
-        )
+        )?;
+        self.persist()
     }
 
     /// An install that cannot run: `install_failed` with the reason, said on the console.
@@ -481,6 +520,7 @@ impl Server {
             let mut rt = self.rt();
             rt.generation += 1;
             rt.exit_code = None;
+            rt.message = None;
             rt.kill_reason = None;
             rt.stop_deadline = None;
             let age = (Utc::now() - started_at).to_std().unwrap_or_default();

@@ -247,12 +247,27 @@ async fn install_runs_streams_output_and_reports_failure() {
         "hello-install\n"
     );
 
+    let good_install = definition["install"].clone();
     definition["install"] = json!({"script": "echo failing\nexit 3\n"});
-    api.define(definition).await;
+    api.define(definition.clone()).await;
     api.post(&format!("/api/servers/{id}/install"), json!({}))
         .await;
     let status = api.wait_state(id, "install_failed", LIMIT).await;
     assert_eq!(status["exitCode"], 3);
+    assert_eq!(status["message"], "install script exited with code 3");
+    // A failed install is not started: the files it should have made are missing.
+    let (s, b) = api.command("start", id).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert_eq!(
+        b["error"],
+        "install failed: install script exited with code 3; reinstall first"
+    );
+    assert_eq!(api.status(id).await["state"], "install_failed");
+    definition["install"] = good_install;
+    api.define(definition).await;
+    api.post(&format!("/api/servers/{id}/install"), json!({}))
+        .await;
+    api.wait_state(id, "offline", LIMIT).await;
     // Stats of a running server arrive on the event stream.
     api.command("start", id).await;
     api.wait_state(id, "running", LIMIT).await;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::support::{game, TestAgent};
+use crate::support::{game, game_after, TestAgent};
 
 const LIMIT: Duration = Duration::from_secs(15);
 
@@ -15,12 +15,11 @@ async fn game_output_keeps_colours_and_loses_other_sequences() {
     let agent = TestAgent::start().await;
     let api = &agent.client;
     let id = Uuid::new_v4();
-    let mut definition = game(id);
-    let startup = definition["startup"].as_str().unwrap().to_owned();
-    definition["startup"] = json!(format!(
+    let definition = game_after(
+        id,
         "printf 'painted \\033[1;31mred\\033[0m \\033]8;;http://x.example\\007link\\033]8;;\\033\\\\ \
-         \\033[2J\\033[Hcleared\\033P1$qm\\033\\\\\\n'; exec {startup}"
-    ));
+         \\033[2J\\033[Hcleared\\033P1$qm\\033\\\\\\n'",
+    );
     api.define(definition).await;
     api.command("start", id).await;
     let lines = api.wait_console(id, "painted", LIMIT).await;

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::support::{game, TestAgent};
+use crate::support::{game, AgentProcess, TestAgent};
 
 const LIMIT: Duration = Duration::from_secs(15);
 const IMAGE: &str = "ghcr.io/pterodactyl/installers:debian";
@@ -45,4 +45,46 @@ async fn container_install_scripts_never_run_on_the_host() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
     assert!(b.to_string().contains("install.container"), "{b}");
     agent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_states_survive_an_agent_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let agent = AgentProcess::spawn(dir.path(), &[]);
+    let api = agent.client.clone();
+    let (broken, crashing) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut definition = game(broken);
+    definition["install"] = json!({"script": "echo failing\nexit 3\n"});
+    api.define(definition).await;
+    api.post(&format!("/api/servers/{broken}/install"), json!({}))
+        .await;
+    let failed = api.wait_state(broken, "install_failed", LIMIT).await;
+    let mut definition = game(crashing);
+    definition["startup"] = json!("echo about to fail; exit 7");
+    definition["donePatterns"] = json!([]);
+    definition["crashPolicy"] = json!({"autoRestart": false});
+    api.define(definition).await;
+    api.command("start", crashing).await;
+    let crashed = api.wait_state(crashing, "crashed", LIMIT).await;
+    assert_eq!(crashed["exitCode"], 7, "{crashed}");
+    assert_eq!(crashed["message"], "exited with code 7", "{crashed}");
+
+    agent.terminate();
+    let agent = AgentProcess::spawn(dir.path(), &[]);
+    let api = agent.client.clone();
+    for (id, before) in [(broken, failed), (crashing, crashed)] {
+        let after = api.status(id).await;
+        for field in ["state", "message", "exitCode"] {
+            assert_eq!(after[field], before[field], "{field}: {after} vs {before}");
+        }
+    }
+    let (s, b) = api.command("start", broken).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert!(
+        b["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("install failed: install script exited with code 3")),
+        "{b}"
+    );
+    agent.terminate();
 }

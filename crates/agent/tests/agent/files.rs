@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::support::{game, Client, TestAgent};
+use crate::support::{game, game_after, Client, TestAgent};
 
 pub async fn agent_with_server() -> (TestAgent, Uuid, String) {
     let agent = TestAgent::start_with(|c| c.files.max_upload_bytes = 64 * 1024).await;
@@ -262,11 +262,7 @@ async fn symlinks_made_by_the_game_are_refused() {
     let agent = TestAgent::start().await;
     let api = &agent.client;
     let id = Uuid::new_v4();
-    let mut definition = game(id);
-    let startup = definition["startup"].as_str().unwrap().to_owned();
-    definition["startup"] = json!(format!(
-        "ln -s / rootfs && ln -s ../../token token-link && exec {startup}"
-    ));
+    let definition = game_after(id, "ln -s / rootfs && ln -s ../../token token-link");
     api.define(definition).await;
     api.command("start", id).await;
     api.wait_state(id, "running", Duration::from_secs(15)).await;

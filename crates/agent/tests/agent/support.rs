@@ -73,6 +73,13 @@ pub fn game(id: Uuid) -> Value {
     })
 }
 
+/// Like [`game`], with the shell commands `first` run before the game starts.
+pub fn game_after(id: Uuid, first: &str) -> Value {
+    let mut definition = game(id);
+    definition["startup"] = json!(format!("{first}; exec {}", testgame_bin().display()));
+    definition
+}
+
 /// Is `pid` a live (non-zombie) process?
 pub fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
