@@ -290,8 +290,11 @@ impl StopSignal {
 /// `cpuPercent` (a CPU quota, 100 = one core) and `pids` (processes and threads).
 /// Without cgroups the agent samples the process tree's resident memory about once a
 /// second and kills the server when it exceeds `memoryMib`; CPU and process limits are
-/// then not enforced. `diskMib` is a quota check (file API writes and uploads are
-/// refused once the server directory is over the limit; usage is reported in stats).
+/// then not enforced. `diskMib` is a quota on the server directory: file API writes and
+/// uploads are refused once it is over the limit; a running server found over it (the
+/// size is rescanned every `disk_scan_interval_secs` of the agent, 30 s by default) is
+/// stopped with the status message `disk quota exceeded (X MiB of Y MiB)`, and starts
+/// are refused (409) until it is under again.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Limits {

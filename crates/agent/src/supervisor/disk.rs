@@ -40,25 +40,19 @@ impl DiskUsage {
             let inner = self.inner.clone();
             let dir = self.dir.clone();
             tokio::task::spawn_blocking(move || {
-                let bytes = measure(&dir);
-                inner.bytes.store(bytes, Ordering::Relaxed);
-                *inner.scanned_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+                scan(&dir, &inner);
                 inner.scanning.store(false, Ordering::SeqCst);
             });
         }
         self.inner.bytes.load(Ordering::Relaxed)
     }
 
-    /// Measure now (blocking) and cache the result.
-    pub fn measure_now(&self) -> u64 {
-        let bytes = measure(&self.dir);
-        self.inner.bytes.store(bytes, Ordering::Relaxed);
-        *self
-            .inner
-            .scanned_at
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-        bytes
+    /// Measure now on the blocking pool and cache the result.
+    pub async fn measure(&self) -> u64 {
+        let (dir, inner) = (self.dir.clone(), self.inner.clone());
+        tokio::task::spawn_blocking(move || scan(&dir, &inner))
+            .await
+            .unwrap_or_else(|_| self.inner.bytes.load(Ordering::Relaxed))
     }
 
     /// Forget the cached age so the next [`Self::current`] rescans.
@@ -69,6 +63,14 @@ impl DiskUsage {
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = None;
     }
+}
+
+/// Measure `dir` and cache the result in `inner`.
+fn scan(dir: &std::path::Path, inner: &Inner) -> u64 {
+    let bytes = measure(dir);
+    inner.bytes.store(bytes, Ordering::Relaxed);
+    *inner.scanned_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    bytes
 }
 
 /// Sum of file sizes below `dir`, not following symlinks.

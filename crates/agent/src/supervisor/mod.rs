@@ -6,6 +6,7 @@ mod console;
 mod disk;
 mod logfile;
 mod patterns;
+mod quota;
 mod server;
 pub mod stats;
 

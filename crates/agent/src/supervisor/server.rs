@@ -21,6 +21,7 @@ use super::config_files;
 use super::console::{pump, Console, OutputKind};
 use super::disk::DiskUsage;
 use super::patterns::DonePatterns;
+use super::quota;
 use super::Shared;
 use crate::error::{AgentError, AgentResult};
 use crate::runtime::{Control, Exit, Launch, Process, Task};
@@ -312,6 +313,7 @@ impl Server {
         }
         self.refuse_if_install_failed()?;
         let defined = self.defined();
+        quota::refuse_start_over(&self.disk, defined.definition.limits.disk_mib).await?;
         let runtime = defined.definition.runtime;
         let dir = self.shared.config.server_dir(self.id);
         std::fs::create_dir_all(&dir)?;
@@ -378,6 +380,27 @@ impl Server {
             tracing::error!(server = %self.id, error = %e, "cannot persist server state");
         }
         message
+    }
+
+    /// Stop the running game because of `reason` (said on the console and kept as the
+    /// status message) through the normal stop path; it stays stopped.
+    pub fn stop_because(self: &Arc<Self>, reason: String) {
+        {
+            let mut rt = self.rt();
+            let game = rt.process.as_ref().is_some_and(|p| !p.install);
+            if !game || !matches!(rt.state, ServerState::Starting | ServerState::Running) {
+                return;
+            }
+            self.console
+                .notice(&format!("{reason}; stopping the server"));
+            self.transition(&mut rt, ServerState::Stopping, Some(reason));
+        }
+        let server = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = server.stop().await {
+                tracing::error!(server = %server.id, error = %e, "cannot stop server");
+            }
+        });
     }
 
     /// A server whose install failed does not start (its files are incomplete).

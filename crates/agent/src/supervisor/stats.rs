@@ -6,7 +6,7 @@ use std::sync::Arc;
 use cap_protocol::server::ServerStats;
 use tokio_util::sync::CancellationToken;
 
-use super::Supervisor;
+use super::{quota, Supervisor};
 
 /// Sample until `cancel` fires.
 pub async fn run(supervisor: Arc<Supervisor>, cancel: CancellationToken) {
@@ -33,15 +33,22 @@ pub async fn run(supervisor: Arc<Supervisor>, cancel: CancellationToken) {
         let Ok(usage) = usage else { continue };
         for ((server, (_, started)), found) in targets.into_iter().zip(usage) {
             let limits = server.defined().definition.limits.clone();
+            let (disk_bytes, disk_limit_bytes) = (
+                server.disk.current(disk_age),
+                limits.disk_mib.map(|m| m * 1024 * 1024),
+            );
             server.record_stats(ServerStats {
                 cpu_percent: (found.cpu_percent * 10.0).round() / 10.0,
                 memory_bytes: found.memory_bytes,
                 memory_limit_bytes: limits.memory_mib.map(|m| m * 1024 * 1024),
-                disk_bytes: server.disk.current(disk_age),
-                disk_limit_bytes: limits.disk_mib.map(|m| m * 1024 * 1024),
+                disk_bytes,
+                disk_limit_bytes,
                 uptime_seconds: started.elapsed().as_secs(),
                 process_count: found.processes,
             });
+            if let Some(reason) = quota::exceeded(disk_bytes, disk_limit_bytes) {
+                server.stop_because(reason);
+            }
         }
     }
 }

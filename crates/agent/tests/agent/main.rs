@@ -6,6 +6,7 @@ mod api;
 mod config_files;
 mod console_sequences;
 mod data_dir;
+mod disk_quota;
 mod environment;
 mod failed_states;
 mod files;
