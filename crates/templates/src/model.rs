@@ -274,7 +274,9 @@ impl Signal {
 ///
 /// Eggs write this as one string: a console command (`stop`), or a caret followed by a
 /// signal (`^C` for SIGINT, `^SIGTERM`, `^TERM`). Some community eggs write `^^C`; it
-/// is read as SIGINT too. The spelling is kept so the egg exports unchanged.
+/// is read as SIGINT too. A caret before anything that is not a signal (`^X`) is a
+/// console command, as Wings treats it. The spelling is kept so the egg exports
+/// unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopAction {
     /// Write this line to the server's console (stdin).
@@ -318,14 +320,14 @@ impl FromStr for StopAction {
             return Ok(StopAction::Command(text.to_owned()));
         };
         let name = rest.strip_prefix('^').unwrap_or(rest);
-        Signal::parse(name)
-            .map(|signal| StopAction::Signal {
+        // As in Wings: what is not a known signal is written to the console.
+        Ok(match Signal::parse(name) {
+            Some(signal) => StopAction::Signal {
                 signal,
                 written: text.to_owned(),
-            })
-            .ok_or_else(|| {
-                format!("unknown signal {text:?} (use ^C, ^SIGINT, ^SIGTERM, ^SIGKILL, ...)")
-            })
+            },
+            None => StopAction::Command(text.to_owned()),
+        })
     }
 }
 

@@ -65,6 +65,19 @@ pub async fn find_by_uuid(db: &impl ConnectionTrait, uuid: &str) -> Result<Optio
         .await?)
 }
 
+/// The template of this name in a category (names are unique per category).
+pub async fn find_by_name(
+    db: &impl ConnectionTrait,
+    ctrl_id: &str,
+    name: &str,
+) -> Result<Option<alt::Model>> {
+    Ok(alt::Entity::find()
+        .filter(alt::Column::CtrlId.eq(ctrl_id))
+        .filter(alt::Column::Name.eq(name))
+        .one(db)
+        .await?)
+}
+
 /// A page of templates, optionally of one ctrl and/or matching a name fragment.
 pub async fn list(
     db: &impl ConnectionTrait,

@@ -3,12 +3,15 @@
 
 use cap_templates::{Alt, ImportWarning, Variable};
 use chrono::{SecondsFormat, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use serde_json::json;
 
+use crate::auth::service::Client;
+use crate::auth::Principal;
 use crate::db::entities::{alt, alt_variable};
 use crate::error::{Error, Result};
 use crate::repo::{self, alts::AltRow};
+use crate::services::audit;
 
 /// Name of the category the built-in templates are seeded into.
 pub const BUILTIN_CTRL: &str = "Built-in";
@@ -98,6 +101,23 @@ fn checked(alt: &Alt) -> Result<Alt> {
     Ok(alt)
 }
 
+/// Refuses a second template of the same name in a category, in plain words.
+async fn check_name_free(
+    db: &impl ConnectionTrait,
+    ctrl_id: &str,
+    name: &str,
+    this: Option<&str>,
+) -> Result<()> {
+    match repo::alts::find_by_name(db, ctrl_id, name.trim()).await? {
+        Some(other) if Some(other.id.as_str()) != this => Err(Error::Conflict(format!(
+            "this category already has a template named \"{}\"; update that template from \
+             the egg instead (its servers keep their settings), or rename one of them",
+            other.name
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Stores a new template in `ctrl_id`, all or nothing.
 pub async fn create(db: &DatabaseConnection, ctrl_id: &str, alt: &Alt) -> Result<Template> {
     let alt = &checked(alt)?;
@@ -105,6 +125,7 @@ pub async fn create(db: &DatabaseConnection, ctrl_id: &str, alt: &Alt) -> Result
         .await?
         .ok_or_else(|| Error::validation("ctrlId", "no such template category"))?;
     let txn = db.begin().await?;
+    check_name_free(&txn, ctrl_id, &alt.name, None).await?;
     let row = repo::alts::insert(&txn, row_of(ctrl_id, alt)?).await?;
     for (i, variable) in alt.variables.iter().enumerate() {
         repo::alts::insert_variable(
@@ -128,21 +149,25 @@ pub async fn replace(db: &DatabaseConnection, id: &str, alt: &Alt) -> Result<Tem
     let alt = &checked(alt)?;
     let txn = db.begin().await?;
     let existing = load(&txn, id).await?;
-    let row = repo::alts::update(
-        &txn,
-        existing.row.clone(),
-        row_of(&existing.row.ctrl_id, alt)?,
-    )
-    .await?;
+    let template = store_over(&txn, existing, alt).await?;
+    txn.commit().await?;
+    Ok(template)
+}
+
+/// Writes `alt` (already checked) over `existing`, inside the caller's transaction.
+async fn store_over(txn: &DatabaseTransaction, existing: Template, alt: &Alt) -> Result<Template> {
+    let ctrl_id = existing.row.ctrl_id.clone();
+    check_name_free(txn, &ctrl_id, &alt.name, Some(&existing.row.id)).await?;
+    let row = repo::alts::update(txn, existing.row.clone(), row_of(&ctrl_id, alt)?).await?;
     for (i, variable) in alt.variables.iter().enumerate() {
         let json = variable_json(variable)?;
         match existing.variable_row(&variable.env_variable) {
             Some(current) => {
-                repo::alts::update_variable(&txn, current.clone(), sort_order(i), json).await?
+                repo::alts::update_variable(txn, current.clone(), sort_order(i), json).await?
             }
             None => {
                 repo::alts::insert_variable(
-                    &txn,
+                    txn,
                     &row.id,
                     &variable.env_variable,
                     sort_order(i),
@@ -157,11 +182,72 @@ pub async fn replace(db: &DatabaseConnection, id: &str, alt: &Alt) -> Result<Tem
         .iter()
         .filter(|v| alt.variable(&v.env_variable).is_none())
     {
-        repo::alts::delete_variable(&txn, &stale.id).await?;
+        repo::alts::delete_variable(txn, &stale.id).await?;
     }
-    let template = assemble(&txn, row).await?;
+    assemble(txn, row).await
+}
+
+/// Updates a template from an egg, keeping its name, category and servers: variables
+/// are matched by env name, so servers keep the values they set; variables the egg no
+/// longer has are removed (with a warning). All or nothing, with an audit entry.
+pub async fn update_from_egg(
+    db: &DatabaseConnection,
+    actor: (&Principal, &Client),
+    id: &str,
+    text: &str,
+) -> Result<(Template, Vec<ImportWarning>)> {
+    let imported = cap_templates::import_egg(text).map_err(template_error)?;
+    let mut warnings = imported.warnings;
+    let txn = db.begin().await?;
+    let existing = load(&txn, id).await?;
+    let mut alt = imported.alt;
+    alt.name = existing.alt.name.clone();
+    if alt.uuid.is_none() {
+        alt.uuid = existing.alt.uuid.clone();
+    }
+    if let Some(uuid) = &alt.uuid {
+        if let Some(other) = repo::alts::find_by_uuid(&txn, uuid).await? {
+            if other.id != existing.row.id {
+                return Err(already_installed(&other));
+            }
+        }
+    }
+    for gone in existing
+        .alt
+        .variables
+        .iter()
+        .filter(|v| alt.variable(&v.env_variable).is_none())
+    {
+        warnings.push(ImportWarning {
+            field: "variables".into(),
+            message: format!(
+                "{} ({}) is not in the egg and was removed; servers lose their value for it",
+                gone.name, gone.env_variable
+            ),
+        });
+    }
+    let alt = checked(&alt)?;
+    let template = store_over(&txn, existing, &alt).await?;
+    audit::record_by(
+        &txn,
+        actor.0,
+        actor.1,
+        "alt.updated_from_egg",
+        "alt",
+        &template.row.id,
+        json!({ "name": template.row.name, "warnings": warnings.len() }),
+    )
+    .await?;
     txn.commit().await?;
-    Ok(template)
+    Ok((template, warnings))
+}
+
+fn already_installed(other: &alt::Model) -> Error {
+    Error::Conflict(format!(
+        "this egg is already installed as the template \"{}\"; update that template from \
+         the egg instead",
+        other.name
+    ))
 }
 
 /// Imports an egg (PTDL_v1/v2 or PLCN, JSON or YAML text) into `ctrl_id`.
@@ -172,10 +258,8 @@ pub async fn import(
 ) -> Result<(Template, Vec<ImportWarning>)> {
     let imported = cap_templates::import_egg(text).map_err(template_error)?;
     if let Some(uuid) = &imported.alt.uuid {
-        if repo::alts::find_by_uuid(db, uuid).await?.is_some() {
-            return Err(Error::Conflict(format!(
-                "a template with uuid {uuid} is already installed; update it instead"
-            )));
+        if let Some(other) = repo::alts::find_by_uuid(db, uuid).await? {
+            return Err(already_installed(&other));
         }
     }
     let template = create(db, ctrl_id, &imported.alt).await?;

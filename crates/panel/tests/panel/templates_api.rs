@@ -354,3 +354,122 @@ async fn templates_can_be_created_and_replaced_keeping_variable_ids() {
     assert_eq!(replaced["data"]["description"], "now with a description");
     assert_eq!(replaced["data"]["variables"][0]["id"], variable_id);
 }
+
+/// GETs `url`; the status and the envelope.
+async fn get(client: &reqwest::Client, url: &str) -> (u16, Value) {
+    json_of(client.get(url).send().await.unwrap()).await
+}
+
+/// POSTs `body` as JSON; the status and the envelope.
+async fn post(client: &reqwest::Client, url: &str, body: Value) -> (u16, Value) {
+    json_of(client.post(url).json(&body).send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn an_egg_imported_again_is_refused_in_plain_words_and_can_update_the_template_keeping_its_servers(
+) {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_client().await;
+    let w = crate::support::world(&app.db, "update").await;
+    let alt_path = format!("/api/alts/{}", w.alt.id);
+    let (_, before) = get(&admin, &app.url(&alt_path)).await;
+    let delay = before["data"]["variables"][0].clone();
+    assert_eq!(delay["envVariable"], "STARTUP_DELAY_MS");
+    let delay_id = delay["id"].as_str().unwrap().to_owned();
+    cap_panel::repo::server_variables::upsert(&app.db, &w.server.id, &delay_id, "250")
+        .await
+        .unwrap();
+
+    let export = admin
+        .get(app.url(&format!("{alt_path}/export")))
+        .send()
+        .await
+        .unwrap();
+    let mut egg: Value = export.json().await.unwrap();
+    let (status, body) = post(
+        &admin,
+        &app.url("/api/alts/import"),
+        json!({ "ctrlId": w.ctrl.id, "egg": egg }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("CONFLICT")),
+        "{body}"
+    );
+    let message = body["error"].as_str().unwrap();
+    assert!(
+        message.contains("this category already has a template named \"alt-update\"")
+            && message.contains("update that template from the egg"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("alts.") && !message.contains("ctrl_id"),
+        "{message}"
+    );
+
+    let update_url = app.url(&format!("{alt_path}/import"));
+    let update_from = |egg: &Value| post(&admin, &update_url, json!({ "egg": egg }));
+
+    // A newer egg: another description and default, one more variable, one repeated.
+    egg["name"] = json!("Test Game v2");
+    egg["description"] = json!("a newer egg");
+    egg["variables"][0]["default_value"] = json!("1000");
+    let mut extra = egg["variables"][0].clone();
+    extra["name"] = json!("Greeting");
+    extra["env_variable"] = json!("GREETING");
+    extra["default_value"] = json!("hello");
+    extra["rules"] = json!("required|string|max:20");
+    let mut repeated = egg["variables"][0].clone();
+    repeated["name"] = json!("Delay again");
+    egg["variables"]
+        .as_array_mut()
+        .unwrap()
+        .extend([extra, repeated]);
+    let (status, body) = update_from(&egg).await;
+    assert_eq!(status, 200, "{body}");
+    let updated = &body["data"]["alt"];
+    assert_eq!(updated["id"], w.alt.id.as_str(), "the same template");
+    assert_eq!(updated["name"], "alt-update", "keeps its name");
+    assert_eq!(updated["description"], "a newer egg");
+    let variables = updated["variables"].as_array().unwrap();
+    assert_eq!(variables.len(), 2, "{variables:?}");
+    assert_eq!(variables[0]["id"], delay_id.as_str(), "matched by env name");
+    assert_eq!(variables[0]["defaultValue"], "1000");
+    assert_eq!(variables[1]["envVariable"], "GREETING");
+    let warnings = body["data"]["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("only the first is kept")),
+        "{warnings:?}"
+    );
+    let values = cap_panel::repo::server_variables::for_server(&app.db, &w.server.id)
+        .await
+        .unwrap();
+    assert_eq!(values.len(), 1);
+    assert_eq!(
+        (values[0].variable_id.as_str(), values[0].value.as_str()),
+        (delay_id.as_str(), "250"),
+        "the server keeps its value"
+    );
+    let (_, audit) = get(&admin, &app.url("/api/audit?action=alt.updated_from_egg")).await;
+    assert_eq!(audit["data"]["total"], 1, "{audit}");
+
+    // Dropping a variable says so; a template that does not exist is 404.
+    egg["variables"].as_array_mut().unwrap().truncate(1);
+    let (status, body) = update_from(&egg).await;
+    assert_eq!(status, 200, "{body}");
+    let warnings = body["data"]["warnings"].to_string();
+    assert!(
+        warnings.contains("Greeting (GREETING) is not in the egg"),
+        "{warnings}"
+    );
+    let (status, _) = post(
+        &admin,
+        &app.url("/api/alts/nope/import"),
+        json!({ "egg": egg }),
+    )
+    .await;
+    assert_eq!(status, 404);
+}

@@ -285,12 +285,7 @@ impl Importer {
         let tags = top.text_list("tags")?.unwrap_or_default();
         let features = top.text_list("features")?;
         let docker_images = self.docker_images(&mut top, format)?;
-        let file_denylist = top
-            .text_list("file_denylist")?
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|entry| !entry.is_empty())
-            .collect();
+        let file_denylist = file_denylist(&mut top)?;
         let startup_commands = startup_commands(&mut top)?;
 
         let mut config = Fields::new(top.required("config")?, "config")?;
@@ -309,6 +304,12 @@ impl Importer {
         let stop: StopAction = stop_text
             .parse()
             .map_err(|m: String| Error::field("config.stop", m))?;
+        if matches!(&stop, StopAction::Command(command) if command.starts_with('^')) {
+            self.warn(
+                "config.stop",
+                format!("{stop_text:?} is not a signal; it is written to the console to stop the server"),
+            );
+        }
         let startup_detection = startup_detection(config.get("startup"))?;
         let config_files = config_files(config.get("files"))?;
         let logs = logs(config.get("logs"))?;
@@ -422,6 +423,19 @@ impl Importer {
             let env_variable = f.required_text("env_variable")?;
             crate::egg::check_env_name(&env_variable)
                 .map_err(|m| Error::field(f.at("env_variable"), m))?;
+            if let Some(first) = out
+                .iter()
+                .find(|v: &&Variable| v.env_variable == env_variable)
+            {
+                self.warn(
+                    f.at("env_variable"),
+                    format!(
+                        "{name} uses {env_variable}, like the earlier variable {}; only the first is kept",
+                        first.name
+                    ),
+                );
+                continue;
+            }
             let rules = match f.get("rules") {
                 None => Rules::default(),
                 Some(Node::String(text)) => Rules::parse(text),
@@ -479,6 +493,19 @@ impl Importer {
         }
         Ok(out)
     }
+}
+
+/// Patterns of files users may not touch: a list, or (as some eggs write it) one text
+/// with a pattern per line. Empty entries mean nothing.
+fn file_denylist(top: &mut Fields<'_>) -> Result<Vec<String>> {
+    let entries = match top.get("file_denylist") {
+        Some(Node::String(text)) => text.lines().map(|line| line.trim().to_owned()).collect(),
+        _ => top.text_list("file_denylist")?.unwrap_or_default(),
+    };
+    Ok(entries
+        .into_iter()
+        .filter(|entry| !entry.is_empty())
+        .collect())
 }
 
 fn startup_commands(top: &mut Fields<'_>) -> Result<IndexMap<String, String>> {

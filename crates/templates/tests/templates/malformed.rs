@@ -1,6 +1,6 @@
 //! Malformed eggs give an error that names the field, never a panic.
 
-use cap_templates::{import_egg, Error};
+use cap_templates::{import_egg, Error, Signal, StopAction};
 
 const GOOD: &str = r#"{
     "meta": {"version": "PTDL_v2", "update_url": null},
@@ -40,11 +40,6 @@ fn each_malformation_names_its_field() {
             broken(r#""version": "PTDL_v2""#, r#""version": "EGG_v9""#),
             "meta.version",
             "not a known",
-        ),
-        (
-            broken(r#""stop": "stop""#, r#""stop": "^NOPE""#),
-            "config.stop",
-            "unknown signal",
         ),
         (
             broken(r#""stop": "stop""#, r#""stop": 5"#),
@@ -143,14 +138,71 @@ fn each_malformation_names_its_field() {
 }
 
 #[test]
-fn duplicate_env_names_are_refused() {
+fn a_repeated_env_name_keeps_the_first_variable_and_warns() {
     let twice = broken(
         r#""variables": ["#,
-        r#""variables": [{"name": "Jar again", "env_variable": "SERVER_JARFILE", "rules": ""}, "#,
+        r#""variables": [{"name": "Jar first", "env_variable": "SERVER_JARFILE", "default_value": "first.jar", "rules": ""}, "#,
     );
-    let (field, message) = field_error(&twice);
-    assert_eq!(field, "variables[1].env_variable");
-    assert!(message.contains("more than one"), "{message}");
+    let imported = import_egg(&twice).expect("imports, as Wings does");
+    assert_eq!(imported.alt.variables.len(), 1);
+    assert_eq!(imported.alt.variables[0].default_value, "first.jar");
+    let warning = imported
+        .warnings
+        .iter()
+        .find(|w| w.field == "variables[1].env_variable")
+        .unwrap_or_else(|| panic!("a warning: {:?}", imported.warnings));
+    assert!(
+        warning
+            .message
+            .contains("Jar uses SERVER_JARFILE, like the earlier variable Jar first"),
+        "{}",
+        warning.message
+    );
+    // A template given whole (not an egg) must not carry one twice.
+    let mut alt = imported.alt;
+    alt.variables.push(alt.variables[0].clone());
+    let err = alt.check().expect_err("duplicate env names");
+    assert!(err.to_string().contains("more than one"), "{err}");
+}
+
+#[test]
+fn a_caret_before_something_that_is_not_a_signal_is_a_console_command() {
+    let imported = import_egg(&broken(r#""stop": "stop""#, r#""stop": "^X""#)).expect("imports");
+    assert_eq!(imported.alt.stop, StopAction::Command("^X".into()));
+    assert!(
+        imported
+            .warnings
+            .iter()
+            .any(|w| w.field == "config.stop" && w.message.contains("written to the console")),
+        "{:?}",
+        imported.warnings
+    );
+    let signal = import_egg(&broken(r#""stop": "stop""#, r#""stop": "^^C""#)).expect("imports");
+    assert!(matches!(
+        signal.alt.stop,
+        StopAction::Signal {
+            signal: Signal::Interrupt,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn file_denylist_may_be_one_text() {
+    let with = |value: &str| {
+        let text = broken(
+            r#""startup": "java"#,
+            &format!(r#""file_denylist": {value}, "startup": "java"#),
+        );
+        import_egg(&text).expect("imports").alt.file_denylist
+    };
+    assert_eq!(with(r#""*.jar""#), ["*.jar"]);
+    assert_eq!(with(r#""""#), Vec::<String>::new());
+    assert_eq!(
+        with(r#""*.jar\n config/secret.txt\n""#),
+        ["*.jar", "config/secret.txt"]
+    );
+    assert_eq!(with(r#"["a", "", "b"]"#), ["a", "b"]);
 }
 
 #[test]

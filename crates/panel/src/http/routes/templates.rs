@@ -40,6 +40,12 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
         .add(Method::GET, "/alts/{alt_id}", READ, get_alt)
         .add(Method::PUT, "/alts/{alt_id}", WRITE, replace_alt)
         .add(Method::DELETE, "/alts/{alt_id}", WRITE, delete_alt)
+        .add(
+            Method::POST,
+            "/alts/{alt_id}/import",
+            WRITE,
+            update_alt_from_egg,
+        )
         .add(Method::GET, "/alts/{alt_id}/export", WRITE, export_alt)
         .note(Note::Document(
             "The template as a PTDL_v2 egg, as an attachment.",
@@ -422,12 +428,7 @@ async fn import_alt(
     client: Client,
     ValidJson(body): ValidJson<ImportAlt>,
 ) -> Result<Envelope<ImportResult>> {
-    let raw = body.egg.get();
-    let text = if raw.starts_with('"') {
-        serde_json::from_str::<String>(raw).map_err(|e| Error::validation("egg", e.to_string()))?
-    } else {
-        raw.to_owned()
-    };
+    let text = egg_text(&body.egg)?;
     let (template, warnings) = templates::import(state.db(), &body.ctrl_id, &text).await?;
     let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
     audit::record_by(
@@ -445,6 +446,42 @@ async fn import_alt(
         warnings,
     })
     .with_message("template imported"))
+}
+
+/// The egg's text: the document itself, or the JSON string holding it (YAML).
+fn egg_text(egg: &RawValue) -> Result<String> {
+    let raw = egg.get();
+    if raw.starts_with('"') {
+        serde_json::from_str::<String>(raw).map_err(|e| Error::validation("egg", e.to_string()))
+    } else {
+        Ok(raw.to_owned())
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EggBody {
+    /// The egg: a JSON document, or its text (JSON or YAML) as a string.
+    #[garde(skip)]
+    egg: Box<RawValue>,
+}
+
+/// Updates the template from an egg, keeping its name, category and servers.
+async fn update_alt_from_egg(
+    State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
+    Path(id): Path<String>,
+    ValidJson(body): ValidJson<EggBody>,
+) -> Result<Envelope<ImportResult>> {
+    let text = egg_text(&body.egg)?;
+    let (template, warnings) =
+        templates::update_from_egg(state.db(), (&principal, &client), &id, &text).await?;
+    Ok(Envelope::ok(ImportResult {
+        alt: template.into(),
+        warnings: warnings.iter().map(ToString::to_string).collect(),
+    })
+    .with_message("template updated from the egg"))
 }
 
 /// The PTDL_v2 egg as a download (a document, not an envelope).
