@@ -22,7 +22,8 @@ use crate::repo::users::{self, NewUser};
 /// CAP_PUBLIC_URL, ...; DATABASE_URL works too), and a TOML key: the flag name with '_'
 /// for '-' (listen, data_dir, tls_self_signed, ...).
 /// Further settings for the TOML file or CAP_* variables: cors_origins,
-/// login_attempts_per_minute, requests_per_second, discovery_interval_secs.
+/// login_attempts_per_minute, requests_per_second, discovery_interval_secs,
+/// max_upload_bytes.
 #[derive(Debug, Parser)]
 #[command(name = "cap-panel", version)]
 pub struct Cli {

@@ -45,6 +45,9 @@ pub struct Config {
     /// A secret a Prometheus scraper sends as `Authorization: Bearer` to read `/metrics`
     /// (at least 16 characters); without it only administrators can.
     pub metrics_token: Option<String>,
+    /// Largest file upload streamed through the panel, in bytes (other request bodies
+    /// are limited to 1 MiB). The node applies its own limit and the server's disk quota.
+    pub max_upload_bytes: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -78,6 +81,7 @@ impl Default for Config {
             tls_self_signed: false,
             public_url: None,
             metrics_token: None,
+            max_upload_bytes: 4 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -111,7 +115,7 @@ pub struct Overrides {
 
 /// Every setting can come from a `CAP_<NAME>` variable; other `CAP_*` variables (the
 /// agent's, for instance) are ignored rather than rejected.
-const ENV_KEYS: [&str; 15] = [
+const ENV_KEYS: [&str; 16] = [
     "listen",
     "data_dir",
     "database_url",
@@ -127,6 +131,7 @@ const ENV_KEYS: [&str; 15] = [
     "tls_self_signed",
     "public_url",
     "metrics_token",
+    "max_upload_bytes",
 ];
 
 impl Config {

@@ -48,6 +48,55 @@ impl Email {
     }
 }
 
+/// A display name (of a server, node, template category, API key): trimmed first, then
+/// 1 to `MAX` characters without control characters (no NUL, newlines or escapes), so
+/// what is checked is what is stored and shown. Requests carry it as a plain string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name<const MAX: usize = 191>(String);
+
+impl<const MAX: usize> Name<MAX> {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let value = raw.trim();
+        let len = value.chars().count();
+        if len == 0 {
+            return Err("must not be empty".into());
+        }
+        if len > MAX {
+            return Err(format!("must be at most {MAX} characters long"));
+        }
+        if value.chars().any(char::is_control) {
+            return Err("must not contain control characters (newlines, tabs, NUL)".into());
+        }
+        Ok(Name(value.to_owned()))
+    }
+}
+
+impl<'de, const MAX: usize> serde::Deserialize<'de> for Name<MAX> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Name::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+impl<const MAX: usize> schemars::JsonSchema for Name<MAX> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Name{MAX}").into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX,
+            "description": "Trimmed; no control characters."
+        })
+    }
+}
+
 /// A new password: 8–256 characters. Never displayed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Password(String);
@@ -93,6 +142,18 @@ macro_rules! string_newtype {
 
 string_newtype!(Username, Email);
 
+impl<const MAX: usize> AsRef<str> for Name<MAX> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const MAX: usize> From<Name<MAX>> for String {
+    fn from(value: Name<MAX>) -> String {
+        value.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +174,28 @@ mod tests {
         );
         for bad in ["", "bob", "@example.com", "bob@", "bob@.com", "b ob@x.y"] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_before_they_are_checked() {
+        assert_eq!(
+            Name::<191>::parse("  Survival  ").unwrap().as_ref(),
+            "Survival"
+        );
+        assert_eq!(Name::<3>::parse(" abc ").unwrap().as_ref(), "abc");
+        assert!(Name::<3>::parse("abcd").is_err());
+        for bad in [
+            "",
+            " ",
+            "\t",
+            "a\0b",
+            "two\nlines",
+            "a\rb",
+            "bell\u{7}",
+            "nel\u{85}inside",
+        ] {
+            assert!(Name::<191>::parse(bad).is_err(), "{bad:?}");
         }
     }
 

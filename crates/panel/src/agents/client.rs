@@ -147,6 +147,9 @@ impl AgentClient {
 
     fn map_failure(&self, status: StatusCode, failure: Failure) -> Error {
         match failure.code {
+            ErrorCode::ValidationError if status == StatusCode::PAYLOAD_TOO_LARGE => {
+                Error::PayloadTooLarge(failure.error)
+            }
             ErrorCode::ValidationError => Error::Validation {
                 details: validation_details(failure.details.as_ref(), &failure.error),
                 message: failure.error,

@@ -79,6 +79,8 @@ struct NodeLink {
     client: AgentClient,
     status: NodeStatus,
     last_seen: Option<DateTime<Utc>>,
+    /// The last-seen time the database holds.
+    seen_persisted: Option<DateTime<Utc>>,
     reconnect: Arc<Notify>,
     stop: CancellationToken,
 }
@@ -176,6 +178,7 @@ impl AgentHub {
             client: client.clone(),
             status: NodeStatus::Unknown,
             last_seen: node.last_seen_at,
+            seen_persisted: node.last_seen_at,
             reconnect: Arc::new(Notify::new()),
             stop: self.inner.shutdown.child_token(),
         };
@@ -233,6 +236,13 @@ impl AgentHub {
             .map_or(NodeStatus::Unknown, |link| link.status)
     }
 
+    /// When this panel last heard from a node (its event stream answers pings).
+    pub fn last_seen(&self, node_id: &str) -> Option<DateTime<Utc>> {
+        read(&self.inner.nodes)
+            .get(node_id)
+            .and_then(|link| link.last_seen)
+    }
+
     /// Records a node's status in memory and, when it changed or the last-seen time is
     /// stale, in the database.
     pub(crate) async fn set_status(&self, node_id: &str, status: NodeStatus) {
@@ -250,10 +260,13 @@ impl AgentHub {
             let seen = status != NodeStatus::Offline;
             let stale = seen
                 && link
-                    .last_seen
+                    .seen_persisted
                     .is_none_or(|t| now - t > chrono::Duration::seconds(30));
             if seen {
                 link.last_seen = Some(now);
+            }
+            if seen && (changed || stale) {
+                link.seen_persisted = Some(now);
             }
             changed || stale
         };

@@ -4,12 +4,13 @@
 
 use std::collections::BTreeSet;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{RawPathParams, Request, State};
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{on, MethodFilter};
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 
 use schemars::SchemaGenerator;
@@ -57,6 +58,33 @@ pub struct RouteDoc {
     pub notes: Vec<Note>,
 }
 
+impl RouteDoc {
+    fn of<H, T, I, O>() -> RouteDoc
+    where
+        H: Handler<T, AppState> + Documented<I, O>,
+        T: 'static,
+        I: DocInputs,
+        O: DocOutput,
+    {
+        RouteDoc {
+            handler: std::any::type_name::<H>(),
+            describe: describe::describe::<I, O>,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// `handler` for one method.
+fn on_method<H, T>(method: &Method, path: &str, handler: H) -> MethodRouter<AppState>
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone())
+        .unwrap_or_else(|_| panic!("unsupported method {method} for {path}"));
+    on(filter, handler)
+}
+
 /// The caller's rights on the server of a [`Access::Server`] route.
 #[derive(Debug, Clone)]
 pub struct ServerScope {
@@ -97,16 +125,47 @@ impl ApiRoutes {
 
     /// Adds `method path` served by `handler`, guarded by `access`. `path` is relative to
     /// `/api`. The handler's extractors and return type document the route.
-    pub fn add<H, T, I, O>(mut self, method: Method, path: &str, access: Access, handler: H) -> Self
+    pub fn add<H, T, I, O>(self, method: Method, path: &str, access: Access, handler: H) -> Self
     where
         H: Handler<T, AppState> + Documented<I, O>,
         T: 'static,
         I: DocInputs,
         O: DocOutput,
     {
-        let filter = MethodFilter::try_from(method.clone())
-            .unwrap_or_else(|_| panic!("unsupported method {method} for {path}"));
-        let guarded = on(filter, handler).route_layer(middleware::from_fn_with_state(
+        let route = on_method(&method, path, handler);
+        self.add_route(method, path, access, route, RouteDoc::of::<H, T, I, O>())
+    }
+
+    /// Like [`ApiRoutes::add`] for a route that streams its body: instead of the general
+    /// limit for request bodies, it accepts up to `max_body_bytes`.
+    pub fn add_streaming<H, T, I, O>(
+        self,
+        method: Method,
+        path: &str,
+        access: Access,
+        handler: H,
+        max_body_bytes: u64,
+    ) -> Self
+    where
+        H: Handler<T, AppState> + Documented<I, O>,
+        T: 'static,
+        I: DocInputs,
+        O: DocOutput,
+    {
+        let limit = usize::try_from(max_body_bytes).unwrap_or(usize::MAX);
+        let route = on_method(&method, path, handler).layer(DefaultBodyLimit::max(limit));
+        self.add_route(method, path, access, route, RouteDoc::of::<H, T, I, O>())
+    }
+
+    fn add_route(
+        mut self,
+        method: Method,
+        path: &str,
+        access: Access,
+        route: MethodRouter<AppState>,
+        doc: RouteDoc,
+    ) -> Self {
+        let guarded = route.route_layer(middleware::from_fn_with_state(
             (self.state.clone(), access),
             authorize,
         ));
@@ -115,11 +174,7 @@ impl ApiRoutes {
             method,
             path: format!("/api{path}"),
             access,
-            doc: RouteDoc {
-                handler: std::any::type_name::<H>(),
-                describe: describe::describe::<I, O>,
-                notes: Vec::new(),
-            },
+            doc,
         });
         self
     }
@@ -130,6 +185,10 @@ impl ApiRoutes {
             spec.doc.notes.push(note);
         }
         self
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     pub fn into_parts(self) -> (Router<AppState>, Vec<RouteSpec>) {

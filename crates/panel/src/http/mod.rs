@@ -6,6 +6,7 @@ pub mod extract;
 mod health;
 pub mod metrics;
 pub mod openapi;
+mod paths;
 pub mod rate_limit;
 mod request_id;
 pub mod routes;
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
             api.fallback(api_not_found).layer(Extension(openapi)),
         )
         .fallback(ui::serve)
+        .layer(middleware::from_fn(paths::utf8_only))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::csrf,

@@ -24,15 +24,17 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// Case-insensitive "name contains" filter for list endpoints: `LOWER(column) LIKE
-/// %fragment%`, with LIKE wildcards in the fragment escaped.
+/// Case-insensitive "name contains" filter for list endpoints: `LOWER(table.column) LIKE
+/// %fragment%`, with LIKE wildcards in the fragment escaped. The column is qualified with
+/// its table, so the filter stays unambiguous in joins (servers with nodes and templates
+/// all have a `name`).
 pub fn name_contains<C: sea_orm::ColumnTrait>(column: C, fragment: &str) -> SimpleExpr {
     let escaped = fragment
         .to_lowercase()
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");
-    Expr::expr(Func::lower(Expr::col(column)))
+    Expr::expr(Func::lower(Expr::col(column.as_column_ref())))
         .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }
 

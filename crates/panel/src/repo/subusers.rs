@@ -73,6 +73,7 @@ pub async fn set_permissions(
     existing: subuser::Model,
     permissions: &BTreeSet<String>,
 ) -> Result<subuser::Model> {
+    super::list_cache::invalidate();
     let mut model: subuser::ActiveModel = existing.into();
     model.permissions = Set(serde_json::json!(permissions));
     Ok(model.update(db).await?)

@@ -4,5 +4,6 @@ pub mod audit;
 pub mod health;
 pub mod nodes;
 pub mod servers;
+pub mod subusers;
 pub mod templates;
 pub mod users;

@@ -109,7 +109,13 @@ struct Cluster {
     test_game: String,
 }
 
-async fn register(admin: &Session, name: &str, agent: &Agent, range: (u16, u16)) -> String {
+/// Registers a running agent as a node (4096 MB, 10240 MB disk) and waits until it is online.
+pub(crate) async fn register(
+    admin: &Session,
+    name: &str,
+    agent: &Agent,
+    range: (u16, u16),
+) -> String {
     let (status, body) = admin
         .post(
             "/api/agents",
@@ -149,11 +155,7 @@ async fn cluster(agents: usize) -> Cluster {
         nodes.push(register(&admin, &format!("node-{i}"), &agent, (41000, 41100)).await);
         started.push(agent);
     }
-    let (_, alts) = admin.get("/api/alts?name=test%20game").await;
-    let test_game = alts["data"]["items"][0]["id"]
-        .as_str()
-        .expect("built-in Test Game")
-        .to_owned();
+    let test_game = test_game(&admin).await;
     Cluster {
         _dirs: dirs,
         panel,
@@ -165,6 +167,53 @@ async fn cluster(agents: usize) -> Cluster {
     }
 }
 
+/// The built-in Test Game template's id.
+pub(crate) async fn test_game(admin: &Session) -> String {
+    let (_, alts) = admin.get("/api/alts?name=test%20game").await;
+    alts["data"]["items"][0]["id"]
+        .as_str()
+        .expect("built-in Test Game")
+        .to_owned()
+}
+
+/// A creation request for a small test-game server.
+pub(crate) fn test_server(node: &str, test_game: &str, name: &str) -> Value {
+    json!({
+        "name": name, "nodeId": node, "altId": test_game,
+        "limits": { "memoryMb": 256, "cpuPercent": 100, "diskMb": 512 },
+        "variables": { "STARTUP_DELAY_MS": "0" },
+    })
+}
+
+/// Creates a server and waits for its installation to finish.
+pub(crate) async fn installed(session: &Session, body: Value) -> Value {
+    let (status, created) = session.post("/api/servers", body).await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["data"]["id"]
+        .as_str()
+        .expect("server id")
+        .to_owned();
+    session
+        .wait_for(&format!("/api/servers/{id}"), SLOW, |s| {
+            s["state"] == "offline"
+        })
+        .await
+}
+
+/// The names in a server's top directory, through the panel.
+pub(crate) async fn file_names(session: &Session, server: &str) -> Vec<String> {
+    let (status, listing) = session
+        .get(&format!("/api/servers/{server}/files/list?path=/"))
+        .await;
+    assert_eq!(status, 200, "{listing}");
+    listing["data"]
+        .as_array()
+        .expect("a listing")
+        .iter()
+        .filter_map(|f| f["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
 impl Cluster {
     /// Creates a test-game server and waits for its installation to finish.
     async fn server(
@@ -174,25 +223,11 @@ impl Cluster {
         name: &str,
         owner: Option<&str>,
     ) -> Value {
-        let mut body = json!({
-            "name": name, "nodeId": node, "altId": self.test_game,
-            "limits": { "memoryMb": 256, "cpuPercent": 100, "diskMb": 512 },
-            "variables": { "STARTUP_DELAY_MS": "0" },
-        });
+        let mut body = test_server(node, &self.test_game, name);
         if let Some(owner) = owner {
             body["ownerId"] = json!(owner);
         }
-        let (status, created) = session.post("/api/servers", body).await;
-        assert_eq!(status, 200, "{created}");
-        let id = created["data"]["id"]
-            .as_str()
-            .expect("server id")
-            .to_owned();
-        session
-            .wait_for(&format!("/api/servers/{id}"), SLOW, |s| {
-                s["state"] == "offline"
-            })
-            .await
+        installed(session, body).await
     }
 
     async fn power(&self, session: &Session, id: &str, action: &str) -> (u16, Value) {
@@ -512,18 +547,9 @@ async fn file_changes_go_through_the_jail_and_into_the_audit_log() {
         )
         .await;
     assert_eq!(status, 200);
-    let (_, listing) = c
-        .admin
-        .get(&format!("/api/servers/{id}/files/list?path=/"))
-        .await;
-    let names: Vec<&str> = listing["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|f| f["name"].as_str())
-        .collect();
+    let names = file_names(&c.admin, &id).await;
     assert!(
-        names.contains(&"welcome.txt") && !names.contains(&"motd.txt"),
+        names.iter().any(|n| n == "welcome.txt") && !names.iter().any(|n| n == "motd.txt"),
         "{names:?}"
     );
     let (_, audit) = c.admin.get("/api/audit?action=file.rename").await;

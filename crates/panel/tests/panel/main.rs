@@ -12,6 +12,8 @@ mod processes;
 mod rbac;
 mod schema;
 mod security;
+mod servers_api;
+mod servers_on_agent;
 mod startup;
 mod support;
 mod templates_api;

@@ -240,6 +240,10 @@ pub async fn decompress(
     Ok(ApiOk(()))
 }
 
+/// How long a refused upload's remaining body is read and discarded, so the sender gets
+/// the answer instead of a reset connection.
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// `PUT files/upload?path=`: stream the body to a temporary file, then rename it into place.
 pub async fn upload(
     State(state): State<AppState>,
@@ -248,8 +252,24 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<FileEntry> {
+    let mut stream = body.into_data_stream();
+    let stored = store_upload(&state, id, q, &headers, &mut stream).await;
+    if stored.is_err() {
+        let drain = async { while let Some(Ok(_)) = stream.next().await {} };
+        let _ = tokio::time::timeout(DRAIN_FOR, drain).await;
+    }
+    stored.map(ApiOk)
+}
+
+async fn store_upload(
+    state: &AppState,
+    id: Uuid,
+    q: PathQuery,
+    headers: &HeaderMap,
+    stream: &mut axum::body::BodyDataStream,
+) -> AgentResult<FileEntry> {
     let mut limit = state.supervisor.config().files.max_upload_bytes;
-    if let Some(room) = quota_room(&state, id)? {
+    if let Some(room) = quota_room(state, id)? {
         limit = limit.min(room);
     }
     let declared = headers
@@ -261,12 +281,11 @@ pub async fn upload(
             "upload larger than the {limit} bytes allowed"
         )));
     }
-    let (upload, file) = in_jail(&state, id, Access::Read, move |root| {
+    let (upload, file) = in_jail(state, id, Access::Read, move |root| {
         files::Upload::begin(root.try_clone().map_err(AgentError::Io)?, &q.path)
     })
     .await?;
     let mut file = tokio::fs::File::from_std(file);
-    let mut stream = body.into_data_stream();
     let mut written: u64 = 0;
     let copied: AgentResult<()> = async {
         while let Some(chunk) = stream.next().await {
@@ -287,9 +306,7 @@ pub async fn upload(
     let server = state.supervisor.get(id)?;
     server.disk.invalidate();
     match copied {
-        Ok(()) => Ok(ApiOk(
-            tokio::task::spawn_blocking(move || upload.finish()).await??,
-        )),
+        Ok(()) => Ok(tokio::task::spawn_blocking(move || upload.finish()).await??),
         Err(e) => {
             tokio::task::spawn_blocking(move || upload.abort()).await?;
             Err(e)

@@ -14,7 +14,7 @@ use crate::auth::principal::{Credential, Principal, ACCESS_COOKIE, REFRESH_COOKI
 use crate::auth::service::{self, Client, IssuedSession};
 use crate::auth::tokens::{ACCESS_TTL, REFRESH_TTL};
 use crate::db::entities::{api_key, user};
-use crate::domain::Password;
+use crate::domain::{Name, Password};
 use crate::error::{Error, Result};
 use crate::http::access::{Access, ApiRoutes};
 use crate::http::envelope::Envelope;
@@ -303,8 +303,8 @@ async fn list_api_keys(
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
-    #[garde(length(min = 1, max = 100))]
-    name: String,
+    #[garde(skip)]
+    name: Name<100>,
     #[garde(length(max = 36))]
     permissions: Option<Vec<String>>,
 }
@@ -319,7 +319,7 @@ async fn create_api_key(
         &state,
         &principal.user,
         &principal.permissions,
-        body.name,
+        body.name.into(),
         body.permissions,
     )
     .await?;

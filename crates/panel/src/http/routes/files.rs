@@ -28,6 +28,7 @@ use crate::services::servers as service;
 use crate::state::AppState;
 
 pub fn routes(api: ApiRoutes) -> ApiRoutes {
+    let max_upload = api.state().config().max_upload_bytes;
     let read = Access::Server("file:read");
     let write = Access::Server("file:write");
     api.add(Method::GET, "/servers/{id}/files/list", read, list)
@@ -41,7 +42,13 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
             write,
             write_contents,
         )
-        .add(Method::POST, "/servers/{id}/files/upload", write, upload)
+        .add_streaming(
+            Method::POST,
+            "/servers/{id}/files/upload",
+            write,
+            upload,
+            max_upload,
+        )
         .add(Method::POST, "/servers/{id}/files/mkdir", write, mkdir)
         .add(Method::POST, "/servers/{id}/files/rename", write, rename)
         .add(Method::POST, "/servers/{id}/files/copy", write, copy)
@@ -225,7 +232,7 @@ async fn upload(
     while let Some(mut field) = multipart
         .next_field()
         .await
-        .map_err(|e| Error::BadRequest(format!("malformed upload: {e}")))?
+        .map_err(|e| upload_error(&state, e))?
     {
         let Some(file_name) = field.file_name().map(str::to_owned) else {
             continue;
@@ -245,21 +252,30 @@ async fn upload(
         // agent request while both are driven here, so memory stays bounded.
         let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
         let body = reqwest::Body::wrap_stream(tokio_stream_from(rx));
+        // A failure reading the browser's side is what happened, whatever the agent makes
+        // of the interrupted stream; otherwise the agent's answer stands.
         let feed = async move {
             loop {
-                let chunk = field.chunk().await.map_err(std::io::Error::other);
-                let done = matches!(chunk, Ok(None) | Err(_));
-                let item = match chunk {
-                    Ok(Some(bytes)) => Ok(bytes),
-                    Ok(None) => break,
-                    Err(e) => Err(e),
-                };
-                if tx.send(item).await.is_err() || done {
-                    break;
+                match field.chunk().await {
+                    Ok(Some(bytes)) => {
+                        if tx.send(Ok(bytes)).await.is_err() {
+                            return None;
+                        }
+                    }
+                    Ok(None) => return None,
+                    Err(e) => {
+                        tx.send(Err(std::io::Error::other("upload interrupted")))
+                            .await
+                            .ok();
+                        return Some(e);
+                    }
                 }
             }
         };
-        let (entry, ()) = tokio::join!(client.upload(id, &target, body), feed);
+        let (entry, failed) = tokio::join!(client.upload(id, &target, body), feed);
+        if let Some(e) = failed {
+            return Err(upload_error(&state, e));
+        }
         let entry = entry?;
         let entry: FileEntry = serde_json::from_value(entry).map_err(Error::internal)?;
         stored.push(entry.into());
@@ -277,6 +293,18 @@ async fn upload(
         )
         .await?;
     Ok(Envelope::ok(stored))
+}
+
+/// What went wrong reading an upload from the browser.
+fn upload_error(state: &AppState, e: axum::extract::multipart::MultipartError) -> Error {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        Error::PayloadTooLarge(format!(
+            "upload larger than the {} bytes allowed",
+            state.config().max_upload_bytes
+        ))
+    } else {
+        Error::BadRequest(format!("malformed upload: {}", e.body_text()))
+    }
 }
 
 /// A stream over a channel's items (reqwest needs a `'static` stream).

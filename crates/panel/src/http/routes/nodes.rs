@@ -12,6 +12,7 @@ use crate::agents::DiscoveryReport;
 use crate::auth::service::Client;
 use crate::auth::Principal;
 use crate::db::entities::node;
+use crate::domain::Name;
 use crate::error::{Error, Result};
 use crate::http::access::{Access, ApiRoutes};
 use crate::http::envelope::Envelope;
@@ -64,6 +65,8 @@ async fn view(state: &AppState, node: node::Model) -> Result<NodeView> {
         } else {
             node.status.clone()
         };
+    // While the event stream is up, the panel hears from the node every few seconds.
+    let last_seen_at = state.hub().last_seen(&node.id).max(node.last_seen_at);
     Ok(NodeView {
         awaiting_join: node.join_token_hash.is_some(),
         id: node.id,
@@ -74,7 +77,7 @@ async fn view(state: &AppState, node: node::Model) -> Result<NodeView> {
         scheme: node.scheme,
         cert_fingerprint: node.cert_fingerprint,
         status,
-        last_seen_at: node.last_seen_at,
+        last_seen_at,
         memory_mb: node.memory_mb,
         disk_mb: node.disk_mb,
         port_range_start: node.port_range_start,
@@ -113,8 +116,8 @@ fn default_scheme() -> String {
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateNode {
-    #[garde(length(min = 1, max = 191))]
-    name: String,
+    #[garde(skip)]
+    name: Name,
     #[serde(default)]
     #[garde(length(max = 4000))]
     description: String,
@@ -178,7 +181,7 @@ async fn create(
     ValidJson(body): ValidJson<CreateNode>,
 ) -> Result<Envelope<CreatedNode>> {
     let spec = NodeSpec {
-        name: body.name.trim().to_owned(),
+        name: body.name.into(),
         description: body.description,
         address: body.address,
         port: body.port,
@@ -300,8 +303,8 @@ async fn get(
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateNode {
-    #[garde(inner(length(min = 1, max = 191)))]
-    name: Option<String>,
+    #[garde(skip)]
+    name: Option<Name>,
     #[garde(inner(length(max = 4000)))]
     description: Option<String>,
     #[garde(inner(length(min = 1, max = 255), pattern(r"^[A-Za-z0-9.\-:\[\]]+$")))]
@@ -341,7 +344,7 @@ async fn update(
     };
     let token_changed = body.token.is_some();
     let changes = NodeChanges {
-        name: body.name.map(|n| n.trim().to_owned()),
+        name: body.name.map(Into::into),
         description: body.description,
         address: body.address,
         port: body.port,

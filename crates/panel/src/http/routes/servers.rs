@@ -1,7 +1,7 @@
 //! `/api/servers`: game servers and their sub-resources (power, console input, variables,
 //! stats, subusers; files and the console WebSocket live in their own modules).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,16 +20,17 @@ use crate::auth::service::Client;
 use crate::auth::Principal;
 use crate::db::entities::allocation;
 use crate::db::entities::server;
+use crate::domain::Name;
 use crate::error::{Error, Result};
 use crate::http::access::{Access, ApiRoutes, ServerScope};
 use crate::http::envelope::{Envelope, Prerendered};
 use crate::http::extract::{Page, PageQuery, ValidJson, ValidQuery};
 use crate::http::openapi::describe::Note;
-use crate::permissions::SERVER_SCOPED;
 use crate::repo::list_cache::{self, CachedPage};
 use crate::repo::{self, servers::ServerListRow, servers::Visibility};
 use crate::services::audit;
 use crate::services::servers::{self as service, CreateServer, LimitsSpec};
+use crate::services::subusers as subuser_service;
 use crate::services::templates;
 use crate::state::AppState;
 
@@ -393,8 +394,8 @@ impl From<LimitsBody> for LimitsSpec {
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateBody {
-    #[garde(length(min = 1, max = 191))]
-    name: String,
+    #[garde(skip)]
+    name: Name,
     #[serde(default)]
     #[garde(length(max = 4000))]
     description: String,
@@ -426,7 +427,7 @@ async fn create(
     let server = service::create(
         &state,
         CreateServer {
-            name: body.name.trim().to_owned(),
+            name: body.name.into(),
             description: body.description,
             owner_id,
             node_id: body.node_id,
@@ -465,8 +466,8 @@ async fn get(
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
-    #[garde(inner(length(min = 1, max = 191)))]
-    name: Option<String>,
+    #[garde(skip)]
+    name: Option<Name>,
     #[garde(inner(length(max = 4000)))]
     description: Option<String>,
     #[garde(dive)]
@@ -488,7 +489,7 @@ async fn update(
     let server = service::update(
         &state,
         scope.server,
-        body.name.map(|n| n.trim().to_owned()),
+        body.name.map(Into::into),
         body.description,
         body.limits.map(Into::into),
     )
@@ -759,7 +760,7 @@ async fn subusers(
     State(state): State<AppState>,
     scope: ServerScope,
 ) -> Result<Envelope<Vec<SubuserView>>> {
-    let rows = repo::subusers::list(state.db(), &scope.server.id).await?;
+    let rows = subuser_service::list(&state, &scope.server.id).await?;
     Ok(Envelope::ok(
         rows.into_iter()
             .map(|(s, user)| SubuserView {
@@ -777,32 +778,12 @@ async fn subusers(
     ))
 }
 
-fn grant(permissions: Vec<String>) -> Result<BTreeSet<String>> {
-    let unknown: Vec<&String> = permissions
-        .iter()
-        .filter(|k| !SERVER_SCOPED.contains(&k.as_str()))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(Error::validation(
-            "permissions",
-            format!(
-                "not grantable to a subuser: {}",
-                unknown
-                    .iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
-    }
-    Ok(permissions.into_iter().collect())
-}
-
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddSubuser {
     #[garde(length(min = 1, max = 191))]
     username: String,
+    /// Server-scoped keys the caller holds on this server.
     #[garde(length(max = 18))]
     permissions: Vec<String>,
 }
@@ -814,44 +795,24 @@ async fn add_subuser(
     scope: ServerScope,
     ValidJson(body): ValidJson<AddSubuser>,
 ) -> Result<Envelope<Vec<SubuserView>>> {
-    let permissions = grant(body.permissions)?;
-    let user = repo::users::find_by_login(state.db(), &body.username)
-        .await?
-        .ok_or_else(|| Error::validation("username", "no user with this name or e-mail"))?;
-    if user.id == scope.server.owner_id {
-        return Err(Error::validation("username", "this user owns the server"));
-    }
-    let subuser =
-        repo::subusers::create(state.db(), &scope.server.id, &user.id, &permissions).await?;
-    audit::record_by(
-        state.db(),
+    subuser_service::add(
+        &state,
         &principal,
         &client,
-        "subuser.added",
-        "server",
-        &scope.server.id,
-        json!({ "user": user.username, "permissions": permissions }),
+        &scope,
+        &body.username,
+        body.permissions,
     )
     .await?;
-    tracing::debug!(subuser = %subuser.id, "subuser added");
     subusers(State(state), scope).await
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSubuser {
+    /// Server-scoped keys; keys beyond the caller's own may only be kept, not added.
     #[garde(length(max = 18))]
     permissions: Vec<String>,
-}
-
-async fn find_subuser(
-    state: &AppState,
-    scope: &ServerScope,
-    id: &str,
-) -> Result<crate::db::entities::subuser::Model> {
-    repo::subusers::find_by_id(state.db(), &scope.server.id, id)
-        .await?
-        .ok_or_else(|| Error::not_found("subuser"))
 }
 
 async fn update_subuser(
@@ -862,17 +823,13 @@ async fn update_subuser(
     Path((_, subuser_id)): Path<(String, String)>,
     ValidJson(body): ValidJson<UpdateSubuser>,
 ) -> Result<Envelope<Vec<SubuserView>>> {
-    let permissions = grant(body.permissions)?;
-    let existing = find_subuser(&state, &scope, &subuser_id).await?;
-    repo::subusers::set_permissions(state.db(), existing, &permissions).await?;
-    audit::record_by(
-        state.db(),
+    subuser_service::update(
+        &state,
         &principal,
         &client,
-        "subuser.updated",
-        "server",
-        &scope.server.id,
-        json!({ "subuser": subuser_id, "permissions": permissions }),
+        &scope,
+        &subuser_id,
+        body.permissions,
     )
     .await?;
     subusers(State(state), scope).await
@@ -885,17 +842,6 @@ async fn remove_subuser(
     scope: ServerScope,
     Path((_, subuser_id)): Path<(String, String)>,
 ) -> Result<Envelope<()>> {
-    find_subuser(&state, &scope, &subuser_id).await?;
-    repo::subusers::delete(state.db(), &subuser_id).await?;
-    audit::record_by(
-        state.db(),
-        &principal,
-        &client,
-        "subuser.removed",
-        "server",
-        &scope.server.id,
-        json!({ "subuser": subuser_id }),
-    )
-    .await?;
+    subuser_service::remove(&state, &principal, &client, &scope, &subuser_id).await?;
     Ok(Envelope::ok(()).with_message("subuser removed"))
 }

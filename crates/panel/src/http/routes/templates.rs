@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 use crate::auth::service::Client;
 use crate::auth::Principal;
 use crate::db::entities::ctrl;
+use crate::domain::Name;
 use crate::error::{Error, Result};
 use crate::http::access::{Access, ApiRoutes};
 use crate::http::envelope::Envelope;
@@ -169,8 +170,8 @@ async fn list_ctrls(
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CtrlBody {
-    #[garde(length(min = 1, max = 191))]
-    name: String,
+    #[garde(skip)]
+    name: Name,
     #[serde(default)]
     #[garde(length(max = 4000))]
     description: String,
@@ -182,7 +183,7 @@ async fn create_ctrl(
     client: Client,
     ValidJson(body): ValidJson<CtrlBody>,
 ) -> Result<Envelope<CtrlView>> {
-    let ctrl = repo::ctrls::create(state.db(), body.name.trim(), &body.description).await?;
+    let ctrl = repo::ctrls::create(state.db(), body.name.as_ref(), &body.description).await?;
     audit::record_by(
         state.db(),
         &principal,
@@ -212,8 +213,8 @@ async fn get_ctrl(
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CtrlPatch {
-    #[garde(inner(length(min = 1, max = 191)))]
-    name: Option<String>,
+    #[garde(skip)]
+    name: Option<Name>,
     #[garde(inner(length(max = 4000)))]
     description: Option<String>,
 }
@@ -226,7 +227,7 @@ async fn update_ctrl(
     ValidJson(body): ValidJson<CtrlPatch>,
 ) -> Result<Envelope<CtrlView>> {
     let existing = find_ctrl(&state, &id).await?;
-    let name = body.name.map(|n| n.trim().to_owned());
+    let name = body.name.map(Into::into);
     let ctrl = repo::ctrls::update(state.db(), existing, name, body.description).await?;
     audit::record_by(
         state.db(),

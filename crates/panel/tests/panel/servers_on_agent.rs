@@ -1,0 +1,124 @@
+//! Servers on a real agent process, with the panel served in-process so the same tests
+//! run on SQLite and PostgreSQL: uploads, capacity, crash policy, failed states.
+
+use serde_json::{json, Value};
+
+use cap_panel::config::Config;
+
+use crate::e2e::{file_names, installed, register, test_game, test_server};
+use crate::processes::{Agent, Session};
+use crate::support::TestApp;
+
+/// A panel, one agent registered as a node, and an administrator's session.
+pub struct OnAgent {
+    _agent: Agent,
+    pub admin: Session,
+    pub node: String,
+    pub test_game: String,
+    pub app: TestApp,
+    _agent_dir: tempfile::TempDir,
+}
+
+impl OnAgent {
+    pub async fn start(adjust: impl FnOnce(&mut Config)) -> OnAgent {
+        let app = TestApp::spawn_with(adjust).await;
+        let admin = Session::login(&app.url(""), &app.admin.username, &app.admin.password).await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let agent = Agent::start(dir.path(), 0);
+        let node = register(&admin, "node", &agent, (42000, 42100)).await;
+        let test_game = test_game(&admin).await;
+        OnAgent {
+            _agent: agent,
+            admin,
+            node,
+            test_game,
+            app,
+            _agent_dir: dir,
+        }
+    }
+
+    /// An installed test-game server with `limits`.
+    pub async fn server(&self, name: &str, limits: Value) -> String {
+        let mut body = test_server(&self.node, &self.test_game, name);
+        body["limits"] = limits;
+        installed(&self.admin, body).await["id"]
+            .as_str()
+            .expect("server id")
+            .to_owned()
+    }
+}
+
+/// A `multipart/form-data` body with one file.
+fn multipart(file_name: &str, content: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "cap-test-boundary-7d3f";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; \
+         filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload(on: &OnAgent, server: &str, file_name: &str, size: usize) -> (u16, Value) {
+    let (content_type, body) = multipart(file_name, &vec![b'x'; size]);
+    let response = on
+        .admin
+        .http
+        .post(
+            on.app
+                .url(&format!("/api/servers/{server}/files/upload?path=/")),
+        )
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("upload request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+const MIB: usize = 1024 * 1024;
+
+#[tokio::test]
+async fn uploads_have_their_own_limit_and_say_what_went_wrong() {
+    let on = OnAgent::start(|c| c.max_upload_bytes = 3 * MIB as u64).await;
+    let roomy = on
+        .server(
+            "roomy",
+            json!({ "memoryMb": 256, "cpuPercent": 100, "diskMb": 0 }),
+        )
+        .await;
+
+    // Over the general 1 MiB body limit, under the upload limit: stored whole.
+    let (status, body) = upload(&on, &roomy, "world.dat", 2 * MIB).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["size"], 2 * MIB, "{body}");
+
+    // Over the panel's upload limit: 413, not "agent unavailable".
+    let (status, body) = upload(&on, &roomy, "huge.dat", 4 * MIB).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["code"], "VALIDATION_ERROR");
+    assert!(
+        body["error"].as_str().unwrap().contains("larger than"),
+        "{body}"
+    );
+
+    // The node's own refusal (the server's 1 MiB disk quota) comes through as it is.
+    let tight = on
+        .server(
+            "tight",
+            json!({ "memoryMb": 256, "cpuPercent": 100, "diskMb": 1 }),
+        )
+        .await;
+    let (status, body) = upload(&on, &tight, "big.dat", 2 * MIB).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["code"], "VALIDATION_ERROR");
+
+    let names = file_names(&on.admin, &roomy).await;
+    assert!(
+        names.iter().any(|n| n == "world.dat") && !names.iter().any(|n| n == "huge.dat"),
+        "{names:?}"
+    );
+}
