@@ -93,6 +93,17 @@ pub enum Command {
     /// the command that starts the agent. `--listen` chooses the address (its port is
     /// replaced by the panel's); `--insecure-http` joins without TLS.
     Join(JoinArgs),
+    /// Hold one native game for the agent (started by the agent itself).
+    #[command(hide = true)]
+    Shim(ShimArgs),
+}
+
+/// Arguments of `cap-agent shim`.
+#[derive(Debug, Clone, Args)]
+pub struct ShimArgs {
+    /// The Unix socket the agent connects to.
+    #[arg(long)]
+    pub socket: PathBuf,
 }
 
 /// Arguments of `cap-agent join`.
@@ -212,6 +223,9 @@ pub struct Config {
     pub cgroup_root: PathBuf,
     /// Process limit of a server whose definition sets none.
     pub pids_limit: u32,
+    /// The program started as `<program> shim …` to hold each native game (the running
+    /// executable unless set).
+    pub shim_program: Option<PathBuf>,
 }
 
 impl Config {
@@ -236,6 +250,7 @@ impl Config {
             shared_user: None,
             cgroup_root: PathBuf::from(DEFAULT_CGROUP_ROOT),
             pids_limit: DEFAULT_PIDS_LIMIT,
+            shim_program: None,
         }
     }
 

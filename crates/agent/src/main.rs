@@ -6,17 +6,33 @@ use cap_agent::{AgentResult, Cli, Config};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Shim(args)) = &cli.command {
+        // The shim runs its own small single-threaded runtime.
+        return cap_agent::runtime::native::shim::main(&args.socket);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(agent(cli)),
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn agent(cli: Cli) -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let cli = Cli::parse();
     let result = match cli.command.clone() {
         Some(Command::Join(args)) => join(cli, args).await,
-        None => serve(cli).await,
+        Some(Command::Shim(_)) | None => serve(cli).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

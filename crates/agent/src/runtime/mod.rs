@@ -135,9 +135,9 @@ impl Control {
     }
 
     /// The exit has been handled: free what the process held.
-    pub fn finished(&self) {
+    pub async fn finished(&self) {
         match self {
-            Self::Native(c) => c.finished(),
+            Self::Native(c) => c.finished().await,
         }
     }
 }

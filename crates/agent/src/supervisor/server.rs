@@ -596,7 +596,7 @@ impl Server {
             server.console.flush();
             let code = ended.code;
             server.on_exit(generation, ended);
-            control.finished();
+            control.finished().await;
             let _ = exit_tx.send(Some(code));
         });
         Ok(())

@@ -1,7 +1,9 @@
-//! The real agent binary is SIGKILLed and started again on the same data directory.
+//! The real agent binary is SIGKILLed and started again on the same data directory:
+//! its games keep running under their shims and are taken over.
 
 use std::time::Duration;
 
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::support::{alive, game, AgentProcess};
@@ -9,40 +11,64 @@ use crate::support::{alive, game, AgentProcess};
 const LIMIT: Duration = Duration::from_secs(15);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_agent_restores_definitions_and_running_servers() {
+async fn killed_agent_reattaches_to_running_games_and_sees_what_happened_meanwhile() {
     let dir = tempfile::tempdir().expect("tempdir");
     let agent = AgentProcess::spawn(dir.path(), &[]);
     let api = agent.client.clone();
-    let (running, stopped) = (Uuid::new_v4(), Uuid::new_v4());
-    let mut definition = game(running);
-    definition["desiredState"] = "running".into();
-    api.define(definition).await;
+    let games = [Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
+    let (exits, stopped) = (Uuid::new_v4(), Uuid::new_v4());
+    for id in games {
+        let mut definition = game(id);
+        definition["desiredState"] = "running".into();
+        api.define(definition).await;
+    }
     api.define(game(stopped)).await;
-    let before = api.wait_state(running, "running", LIMIT).await;
-    let old_pid = before["pid"].as_u64().expect("pid") as u32;
+    let mut pids = Vec::new();
+    for id in games {
+        let status = api.wait_state(id, "running", LIMIT).await;
+        pids.push(status["pid"].as_u64().expect("pid") as u32);
+    }
+    api.define(json!({
+        "id": exits, "startup": "sleep 2; exit 3", "desiredState": "running",
+        "crashPolicy": {"autoRestart": false}
+    }))
+    .await;
+    api.wait_state(exits, "running", LIMIT).await;
+    // Output that the game prints while no agent is there.
+    api.console(games[0], "flood 6 3").await;
+    api.wait_console(games[0], "flood 0 ", LIMIT).await;
 
     agent.kill();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for pid in &pids {
+        assert!(alive(*pid), "game {pid} died with the agent");
+    }
 
     let agent = AgentProcess::spawn(dir.path(), &[]);
     let api = agent.client.clone();
-    let after = api.wait_state(running, "running", LIMIT).await;
-    let new_pid = after["pid"].as_u64().expect("pid") as u32;
-    assert_ne!(new_pid, old_pid);
+    for (id, pid) in games.iter().zip(&pids) {
+        let status = api.wait_state(*id, "running", LIMIT).await;
+        assert_eq!(status["pid"].as_u64(), Some(u64::from(*pid)), "{status}");
+    }
+    api.wait_console(games[0], "flood done 6", LIMIT).await;
+    let history = api.history(games[0]).await;
     assert!(
-        !alive(old_pid),
-        "the orphaned game process {old_pid} was not cleaned up"
+        history.iter().any(|l| l.starts_with("flood 5 ")),
+        "{history:?}"
     );
+    api.console(games[1], "say still here").await;
+    api.wait_console(games[1], "[Server] still here", LIMIT)
+        .await;
+    let status = api.wait_state(exits, "crashed", LIMIT).await;
+    assert_eq!(status["exitCode"], 3, "{status}");
     assert_eq!(api.status(stopped).await["state"], "offline");
-    let (_, list) = api.get("/api/servers").await;
-    assert_eq!(list["data"].as_array().map(Vec::len), Some(2));
 
-    // A graceful agent stop keeps the desired state: the server comes back again.
+    // A graceful agent stop stops the games and keeps their desired state.
     agent.terminate();
-    assert!(
-        !alive(new_pid),
-        "graceful agent stop leaves no game process"
-    );
+    for pid in &pids {
+        assert!(!alive(*pid), "graceful agent stop leaves no game process");
+    }
     let agent = AgentProcess::spawn(dir.path(), &[]);
-    agent.client.wait_state(running, "running", LIMIT).await;
+    agent.client.wait_state(games[2], "running", LIMIT).await;
     agent.terminate();
 }

@@ -368,6 +368,7 @@ impl TestAgent {
         // One shared unprivileged user when the tests run as root, so they leave no user
         // per server behind (the isolation tests use per-server users and delete them).
         config.shared_user = Some(TEST_USER.into());
+        config.shim_program = Some(agent_bin());
         adjust(&mut config);
         let scheme = if config.insecure_http {
             "http"

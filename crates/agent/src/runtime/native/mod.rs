@@ -1,10 +1,13 @@
 //! The native runtime: each server's processes run on the node in a session of their
 //! own, as the server's unprivileged user, inside the server's cgroup.
 
+mod attach;
 pub mod cgroup;
+pub mod shim;
 pub mod spawn;
 mod usage;
 pub mod users;
+mod wire;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -30,6 +33,8 @@ const STDIN_QUEUE: usize = 64;
 const CGROUP_POLL: Duration = Duration::from_millis(20);
 /// The crash reason of a process the kernel killed for lack of memory.
 pub const OUT_OF_MEMORY: &str = "out of memory";
+/// Output a shim keeps for an absent agent, bytes.
+const SHIM_BUFFER_BYTES: usize = 1024 * 1024;
 
 /// The native runtime.
 pub struct Native {
@@ -38,6 +43,7 @@ pub struct Native {
     users: Arc<Users>,
     cgroups: Option<Cgroups>,
     pids_limit: u32,
+    shims: attach::Shims,
 }
 
 impl Native {
@@ -67,8 +73,18 @@ impl Native {
             );
             None
         };
+        let program = match &config.shim_program {
+            Some(program) => program.clone(),
+            None => std::env::current_exe()?,
+        };
+        let shims = attach::Shims::new(
+            program,
+            config.data_dir.join("shims"),
+            config.data_dir.join("logs"),
+        )?;
         Ok(Self {
             scanner: Mutex::default(),
+            shims,
             install_dir,
             users: Arc::new(users),
             cgroups,
@@ -118,14 +134,18 @@ impl Native {
             identity,
         };
         match launch.task {
-            Task::Game { startup } => direct(
-                &launch,
-                "/bin/sh",
-                &["-c", startup],
-                true,
-                &isolation,
-                cgroup,
-            ),
+            Task::Game { startup } => {
+                let spec = shim::Spec {
+                    program: "/bin/sh".into(),
+                    args: vec!["-c".into(), startup.to_owned()],
+                    cwd: launch.dir.to_path_buf(),
+                    env: spawn::environment(&launch.definition.environment, launch.dir),
+                    isolation,
+                    buffer_bytes: SHIM_BUFFER_BYTES,
+                };
+                self.shims.start(server, &spec).await?;
+                self.shims.connect(server, cgroup).await
+            }
             Task::Install {
                 interpreter,
                 script,
@@ -142,8 +162,21 @@ impl Native {
         }
     }
 
-    /// A game process left by a previous agent is killed (it cannot be taken over).
+    /// Connect to the shim of a game a previous agent started. Without one, a game
+    /// process left behind (by an agent without shims) is killed, and so is whatever is
+    /// left in the server's cgroup.
     pub async fn reattach(&self, server: Uuid, record: Option<ProcessRecord>) -> Option<Process> {
+        let socket = self.shims.socket(server);
+        if socket.exists() {
+            let cgroup = self.cgroups.as_ref().map(|c| c.of(server));
+            match self.shims.connect(server, cgroup).await {
+                Ok(process) => return Some(process),
+                Err(e) => {
+                    tracing::warn!(%server, error = %e, "the server's supervisor process is gone");
+                    let _ = std::fs::remove_file(&socket);
+                }
+            }
+        }
         if let Some(record) = record {
             if spawn::start_ticks(record.pid) == Some(record.start_ticks) {
                 tracing::warn!(%server, pid = record.pid, "killing a game process left by a previous agent");
@@ -218,11 +251,13 @@ fn protect_data_dir(config: &Config) -> std::io::Result<()> {
     }
 }
 
-/// A native process group, and its cgroup when limits are enforced.
+/// A native process group, its cgroup when limits are enforced, and the connection to
+/// its shim when it has one.
 #[derive(Clone)]
 pub struct Control {
     pgid: u32,
     cgroup: Option<ServerCgroup>,
+    shim: Option<mpsc::Sender<attach::Outgoing>>,
 }
 
 impl Control {
@@ -265,8 +300,12 @@ impl Control {
         })
     }
 
-    /// Nothing to free (the cgroup is replaced at the next start).
-    pub fn finished(&self) {}
+    /// Let the shim end (the cgroup is replaced at the next start).
+    pub async fn finished(&self) {
+        if let Some(shim) = &self.shim {
+            attach::release(shim).await;
+        }
+    }
 }
 
 /// Spawn directly as a child of the agent.
@@ -279,7 +318,8 @@ fn direct(
     cgroup: Option<ServerCgroup>,
 ) -> std::io::Result<Process> {
     let env = spawn::environment(&launch.definition.environment, launch.dir);
-    let mut child = spawn::spawn(program, args, launch.dir, &env, stdin, isolation)?;
+    let streams = spawn::Streams::Piped { stdin };
+    let mut child = spawn::spawn(program, args, launch.dir, &env, streams, isolation)?;
     let pid = child
         .id()
         .ok_or_else(|| std::io::Error::other("child has no pid"))?;
@@ -305,7 +345,11 @@ fn direct(
         stdin,
         output,
         exit,
-        control: super::Control::Native(Control { pgid: pid, cgroup }),
+        control: super::Control::Native(Control {
+            pgid: pid,
+            cgroup,
+            shim: None,
+        }),
     })
 }
 

@@ -2,7 +2,7 @@
 //! signalling them.
 
 use std::collections::BTreeMap;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::OnceLock;
@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::{Gid, Pid, Uid};
+use serde::{Deserialize, Serialize};
 use tokio::process::{Child, Command};
 
 use super::users::Identity;
@@ -57,8 +58,19 @@ pub fn environment(
     env
 }
 
+/// Where a process's standard streams go.
+pub enum Streams {
+    /// stdout and stderr on pipes of their own; stdin piped when `stdin`.
+    Piped {
+        /// Whether console input is wanted.
+        stdin: bool,
+    },
+    /// stdin piped, stdout and stderr both into this pipe (in the order written).
+    Merged(OwnedFd),
+}
+
 /// Who a process runs as and which cgroup it joins.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Isolation {
     /// The user (none: the agent's own).
     pub identity: Option<Identity>,
@@ -75,7 +87,7 @@ pub fn spawn(
     args: &[&str],
     cwd: &Path,
     env: &BTreeMap<String, String>,
-    stdin: bool,
+    streams: Streams,
     isolation: &Isolation,
 ) -> std::io::Result<Child> {
     let mut command = Command::new(program);
@@ -84,10 +96,17 @@ pub fn spawn(
         .current_dir(cwd)
         .env_clear()
         .envs(env)
-        .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .kill_on_drop(false);
+    match streams {
+        Streams::Piped { stdin } => command
+            .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+        Streams::Merged(out) => command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::from(out.try_clone()?))
+            .stderr(Stdio::from(out)),
+    };
     let procs = isolation
         .cgroup_procs
         .iter()

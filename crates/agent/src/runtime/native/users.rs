@@ -17,7 +17,7 @@ const CREATE_ATTEMPTS: usize = 32;
 const RACE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// A user processes run as.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Identity {
     /// User id.
     pub uid: u32,
