@@ -175,7 +175,9 @@ pub fn definition(
                 install.entrypoint.clone()
             },
             timeout_seconds: 3600,
-            container: None,
+            container: Some(install.container.trim())
+                .filter(|image| !image.is_empty())
+                .map(str::to_owned),
         }),
         crash_policy: CrashPolicy::default(),
         runtime: Default::default(),

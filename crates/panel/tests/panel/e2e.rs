@@ -576,3 +576,66 @@ async fn concurrent_creations_on_one_node_all_get_their_own_port() {
     }
     assert_eq!(ports.len(), 8, "no two servers share a port: {ports:?}");
 }
+
+#[tokio::test]
+async fn an_egg_whose_install_needs_a_container_never_runs_on_a_native_node() {
+    let c = cluster(1).await;
+    let text = std::fs::read_to_string(
+        crate::templates_api::eggs_dir().join("teeworlds_egg-teeworlds.json"),
+    )
+    .expect("the community egg fixtures");
+    let mut egg: Value = serde_json::from_str(&text).expect("JSON");
+    // Its container and everything else as published, but a harmless script: should it
+    // ever run here, all it does is leave a mark.
+    egg["scripts"]["installation"]["script"] =
+        json!("#!/bin/bash\r\ntouch \"$SERVER_DIR/ran-on-the-host\"\r\n");
+    let (_, ctrl) = c
+        .admin
+        .post("/api/ctrls", json!({ "name": "Community" }))
+        .await;
+    let (status, imported) = c
+        .admin
+        .post(
+            "/api/alts/import",
+            json!({ "ctrlId": ctrl["data"]["id"], "egg": egg }),
+        )
+        .await;
+    assert_eq!(status, 200, "{imported}");
+    let alt = imported["data"]["alt"]["id"].as_str().expect("alt id");
+    let (status, created) = c
+        .admin
+        .post(
+            "/api/servers",
+            json!({
+                "name": "needs-a-container", "nodeId": c.nodes[0], "altId": alt,
+                "limits": { "memoryMb": 256, "cpuPercent": 100, "diskMb": 512 },
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["data"]["id"]
+        .as_str()
+        .expect("server id")
+        .to_owned();
+    c.admin
+        .wait_for(&format!("/api/servers/{id}"), SLOW, |s| {
+            s["state"] == "install_failed"
+        })
+        .await;
+    let on_agent = c.agents[0].server(&id).await;
+    let image = "ghcr.io/parkervcp/installers:debian";
+    assert_eq!(on_agent["definition"]["install"]["container"], image);
+    let reason = on_agent["status"]["message"].as_str().unwrap_or_default();
+    assert!(reason.contains(image), "{on_agent}");
+    assert!(
+        !c.agents[0]
+            .data_dir
+            .join(format!("install/{id}.sh"))
+            .exists(),
+        "the script was never written, let alone run"
+    );
+    let mark = c.agents[0]
+        .data_dir
+        .join(format!("servers/{id}/ran-on-the-host"));
+    assert!(!mark.exists(), "the install script ran on the host");
+}

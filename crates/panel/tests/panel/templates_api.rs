@@ -4,7 +4,8 @@ use serde_json::{json, Value};
 
 use crate::support::{test_game, TestApp};
 
-fn eggs_dir() -> std::path::PathBuf {
+/// The community egg fixtures: `$CAP_EGGS_DIR`, else beside the repository.
+pub fn eggs_dir() -> std::path::PathBuf {
     std::env::var_os("CAP_EGGS_DIR")
         .map(Into::into)
         .unwrap_or_else(|| {
