@@ -82,6 +82,10 @@ pub struct Cli {
         value_name = "PATH"
     )]
     pub cgroup_root: Option<PathBuf>,
+    /// On SIGTERM/SIGINT exit without stopping the game servers: the next agent takes
+    /// them over (for upgrades and restarts). Without it they are stopped gracefully.
+    #[arg(long, env = "CAP_AGENT_KEEP_SERVERS_ON_EXIT", global = true)]
+    pub keep_servers_on_exit: bool,
 }
 
 /// Subcommands of `cap-agent`.
@@ -131,6 +135,7 @@ struct FileConfig {
     shared_user: Option<String>,
     cgroup_root: Option<PathBuf>,
     pids_limit: Option<u32>,
+    keep_servers_on_exit: Option<bool>,
     stats_interval_ms: Option<u64>,
     disk_scan_interval_secs: Option<u64>,
     #[serde(default)]
@@ -223,6 +228,8 @@ pub struct Config {
     pub cgroup_root: PathBuf,
     /// Process limit of a server whose definition sets none.
     pub pids_limit: u32,
+    /// Leave games running when the agent exits.
+    pub keep_servers_on_exit: bool,
     /// The program started as `<program> shim …` to hold each native game (the running
     /// executable unless set).
     pub shim_program: Option<PathBuf>,
@@ -251,6 +258,7 @@ impl Config {
             cgroup_root: PathBuf::from(DEFAULT_CGROUP_ROOT),
             pids_limit: DEFAULT_PIDS_LIMIT,
             shim_program: None,
+            keep_servers_on_exit: false,
         }
     }
 
@@ -300,6 +308,8 @@ impl Config {
             config.uid_range = parse_uid_range(&range)?;
         }
         config.shared_user = cli.shared_user.or(file.shared_user);
+        config.keep_servers_on_exit =
+            cli.keep_servers_on_exit || file.keep_servers_on_exit.unwrap_or(false);
         if let Some(root) = cli.cgroup_root.or(file.cgroup_root) {
             config.cgroup_root = root;
         }

@@ -162,10 +162,15 @@ impl Agent {
         };
         let server = tokio::spawn(serving);
         shutdown.await;
-        tracing::info!("shutting down: stopping servers");
+        let keep = self.supervisor.config().keep_servers_on_exit;
+        if keep {
+            tracing::info!("shutting down: game servers keep running for the next agent");
+        } else {
+            tracing::info!("shutting down: stopping servers");
+        }
         cancel.cancel();
         handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
-        self.supervisor.shutdown().await;
+        self.supervisor.shutdown(keep).await;
         stats.abort();
         match server.await {
             Ok(result) => result.map_err(AgentError::Io),

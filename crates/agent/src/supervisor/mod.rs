@@ -220,12 +220,14 @@ impl Supervisor {
         Ok(response(&server, message))
     }
 
-    /// Stop every server (keeping desired states) for an agent shutdown.
-    pub async fn shutdown(&self) {
+    /// Stop every server (keeping desired states) for an agent shutdown; with
+    /// `keep_games` the games keep running for the next agent (install scripts, which
+    /// cannot be taken over, are still ended).
+    pub async fn shutdown(&self, keep_games: bool) {
         let stops = self
             .servers()
             .into_iter()
-            .map(|s| async move { s.stop_for_shutdown().await });
+            .map(|s| async move { s.stop_for_shutdown(keep_games).await });
         futures_util::future::join_all(stops).await;
     }
 }

@@ -782,12 +782,15 @@ impl Server {
         Ok(())
     }
 
-    /// Stop for an agent shutdown, keeping the desired state for the next start.
-    pub async fn stop_for_shutdown(self: &Arc<Self>) {
+    /// Stop for an agent shutdown, keeping the desired state for the next start (with
+    /// `keep_game` a running game is left to its shim for the next agent).
+    pub async fn stop_for_shutdown(self: &Arc<Self>, keep_game: bool) {
         self.removed.store(true, Ordering::SeqCst);
         let _power = self.power.lock().await;
         let install = self.rt().process.as_ref().is_some_and(|p| p.install);
-        let result = if install {
+        let result = if keep_game && !install {
+            Ok(())
+        } else if install {
             match self.kill_now(Some("agent is shutting down".into())) {
                 Some(exited) => wait_exit(exited, KILL_WAIT).await,
                 None => Ok(()),

@@ -72,3 +72,23 @@ async fn killed_agent_reattaches_to_running_games_and_sees_what_happened_meanwhi
     agent.client.wait_state(games[2], "running", LIMIT).await;
     agent.terminate();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_told_to_keep_servers_exits_without_stopping_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keep = ["--keep-servers-on-exit"];
+    let agent = AgentProcess::spawn(dir.path(), &keep);
+    let id = Uuid::new_v4();
+    let mut definition = game(id);
+    definition["desiredState"] = "running".into();
+    agent.client.define(definition).await;
+    let status = agent.client.wait_state(id, "running", LIMIT).await;
+    let pid = status["pid"].as_u64().expect("pid") as u32;
+    agent.terminate();
+    assert!(alive(pid), "the game was stopped with the agent");
+    let agent = AgentProcess::spawn(dir.path(), &[]);
+    let status = agent.client.wait_state(id, "running", LIMIT).await;
+    assert_eq!(status["pid"].as_u64(), Some(u64::from(pid)));
+    agent.terminate();
+    assert!(!alive(pid), "without the flag the agent stops its games");
+}
