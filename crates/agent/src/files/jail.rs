@@ -119,7 +119,7 @@ pub fn open_regular(root: &Dir, path: &Path, options: &OpenOptions) -> AgentResu
 }
 
 /// A regular file with a single link, or a refusal.
-fn check_regular(meta: &Metadata, path: &Path) -> AgentResult<()> {
+pub fn check_regular(meta: &Metadata, path: &Path) -> AgentResult<()> {
     if !meta.is_file() {
         return Err(AgentError::Validation(format!(
             "not a regular file: {}",
@@ -129,7 +129,7 @@ fn check_regular(meta: &Metadata, path: &Path) -> AgentResult<()> {
     if meta.nlink() > 1 {
         return Err(AgentError::Validation(format!(
             "{} has other hard links, which may lead outside the server directory; \
-             it is not opened",
+             it is left alone",
             path.display()
         )));
     }

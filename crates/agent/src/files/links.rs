@@ -4,11 +4,14 @@
 //! (`k/up -> ../..`, then `conf -> k/up/../../outside`) cannot lead out of the server
 //! directory.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
 use cap_std::fs::Dir;
+
+use super::jail::fs_error;
+use crate::error::{AgentError, AgentResult};
 
 /// Most links followed while resolving one path (the kernel's limit).
 const MAX_HOPS: usize = 40;
@@ -32,6 +35,55 @@ pub fn stays_inside(root: &Dir, pending: &Pending, link: &Path, target: &Path) -
         .walk(Vec::new(), parent)
         .and_then(|dir| resolver.walk(dir, target))
         .is_some()
+}
+
+/// Most entries looked at when checking the links of a directory tree.
+const MAX_CHECKED_ENTRIES: usize = 100_000;
+
+/// The symlinks below `path` (itself included) that lead outside the root, or `None`
+/// when the tree has no symlink at all.
+pub fn escaping_below(root: &Dir, path: &Path) -> AgentResult<Option<HashSet<PathBuf>>> {
+    let mut links = Vec::new();
+    let mut todo = vec![path.to_path_buf()];
+    let mut seen = 0;
+    while let Some(current) = todo.pop() {
+        seen += 1;
+        if seen > MAX_CHECKED_ENTRIES {
+            return Err(AgentError::Validation(format!(
+                "{} holds more than {MAX_CHECKED_ENTRIES} entries; too many to check",
+                path.display()
+            )));
+        }
+        let is_root = current.as_os_str().is_empty();
+        let meta = if is_root {
+            root.dir_metadata()
+        } else {
+            root.symlink_metadata(&current)
+        }
+        .map_err(|e| fs_error(e, &current))?;
+        if meta.file_type().is_symlink() {
+            links.push(current);
+        } else if meta.is_dir() {
+            let dir = if is_root { Path::new(".") } else { &current };
+            for item in root.read_dir(dir).map_err(|e| fs_error(e, &current))? {
+                let item = item.map_err(|e| fs_error(e, &current))?;
+                todo.push(current.join(item.file_name()));
+            }
+        }
+    }
+    if links.is_empty() {
+        return Ok(None);
+    }
+    let none = Pending::new();
+    Ok(Some(
+        links
+            .into_iter()
+            .filter(|link| {
+                root.read_link_contents(link)
+                    .map_or(true, |target| !stays_inside(root, &none, link, &target))
+            })
+            .collect(),
+    ))
 }
 
 struct Resolver<'a> {

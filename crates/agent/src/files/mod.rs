@@ -5,8 +5,9 @@ pub mod archive;
 pub mod jail;
 mod links;
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use cap_protocol::files::{FileContent, FileEntry, FileKind};
 use cap_std::fs::{Dir, Metadata, MetadataExt, Permissions, PermissionsExt};
@@ -14,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{AgentError, AgentResult};
 use jail::{
-    create_options, fs_error, open_overwrite, open_regular, read_options, relative,
+    check_regular, create_options, fs_error, open_overwrite, open_regular, read_options, relative,
     relative_non_root,
 };
 
@@ -218,8 +219,34 @@ pub fn rename(root: &Dir, from: &str, to: &str) -> AgentResult<FileEntry> {
             to_rel.display()
         )));
     }
+    // Moving symlinks changes where relative ones lead (and where the links that pass
+    // through them lead): every link of the directory is checked again afterwards, and
+    // a move that makes one lead outside is undone.
+    let moves_links = links::escaping_below(root, &from_rel)?.is_some();
+    let before: HashSet<PathBuf> = if moves_links {
+        let moved = |p: PathBuf| match p.strip_prefix(&from_rel) {
+            Ok(rest) => to_rel.join(rest),
+            Err(_) => p,
+        };
+        let all = links::escaping_below(root, Path::new(""))?.unwrap_or_default();
+        all.into_iter().map(moved).collect()
+    } else {
+        HashSet::new()
+    };
     root.rename(&from_rel, root, &to_rel)
         .map_err(|e| fs_error(e, &to_rel))?;
+    if moves_links {
+        let after = links::escaping_below(root, Path::new(""))?.unwrap_or_default();
+        if let Some(link) = after.difference(&before).next() {
+            root.rename(&to_rel, root, &from_rel)
+                .map_err(|e| fs_error(e, &from_rel))?;
+            return Err(AgentError::Validation(format!(
+                "moving {} would make the symbolic link {} lead outside the server directory",
+                from_rel.display(),
+                link.display()
+            )));
+        }
+    }
     stat(root, to)
 }
 
@@ -310,6 +337,10 @@ pub fn chmod(root: &Dir, path: &str, mode: u32) -> AgentResult<FileEntry> {
             "not a regular file or directory: {}",
             rel.display()
         )));
+    }
+    if meta.is_file() {
+        // The mode of a hard-linked file is also the mode of its other names.
+        check_regular(&meta, &rel)?;
     }
     root.set_permissions(&rel, Permissions::from_mode(mode))
         .map_err(|e| fs_error(e, &rel))?;

@@ -1,6 +1,7 @@
 //! Links that would lead out of the server directory: chains of symlinks unpacked from
 //! archives, and hard links to files outside.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use reqwest::StatusCode;
@@ -110,6 +111,7 @@ async fn hard_links_to_outside_files_are_never_followed() {
     let root = agent.server_dir(id);
     let outside = agent.dir.path().join("outside-secret");
     std::fs::write(&outside, "outside-secret").unwrap();
+    std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::hard_link(&outside, root.join("hardlink")).unwrap();
     std::fs::create_dir(root.join("dir")).unwrap();
     std::fs::hard_link(&outside, root.join("dir/inner")).unwrap();
@@ -125,6 +127,7 @@ async fn hard_links_to_outside_files_are_never_followed() {
             json!({"path": "hardlink", "content": "overwritten"}),
         ),
         ("copy", json!({"from": "hardlink", "to": "copied"})),
+        ("chmod", json!({"path": "hardlink", "mode": 0o777})),
         ("copy", json!({"from": "dir", "to": "dir-copy"})),
         (
             "compress",
@@ -163,5 +166,42 @@ async fn hard_links_to_outside_files_are_never_followed() {
         "uploaded"
     );
     assert_eq!(std::fs::read_to_string(&outside).unwrap(), "outside-secret");
+    let mode = std::fs::metadata(&outside).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the outside file's mode was changed");
+    agent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_links_cannot_make_them_lead_outside() {
+    let (agent, id, files) = agent_with_server().await;
+    let api = &agent.client;
+    let root = agent.server_dir(id);
+    let (s, b) = unpack(api, &files, &root, "up.tar", symlink_tar(UP, UP_TARGET)).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // The same link text one level higher leads out of the directory.
+    for (from, to) in [(UP, "up"), ("k1/k2", "k2")] {
+        let (s, b) = api
+            .post(&format!("{files}/rename"), json!({"from": from, "to": to}))
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{from} -> {to}: {b}");
+        assert!(
+            root.join(to).symlink_metadata().is_err(),
+            "{to} left behind"
+        );
+        assert_eq!(
+            std::fs::read_link(root.join(UP)).unwrap().to_str(),
+            Some(UP_TARGET),
+            "{from} not put back"
+        );
+    }
+    // A move that keeps the depth keeps the link inside.
+    let (s, b) = api
+        .post(
+            &format!("{files}/rename"),
+            json!({"from": "k1", "to": "k0"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(root.join("k0/k2/k3/k4/k5/up").symlink_metadata().is_ok());
     agent.shutdown().await;
 }
