@@ -38,7 +38,7 @@ pub fn stays_inside(root: &Dir, pending: &Pending, link: &Path, target: &Path) -
 }
 
 /// Most entries looked at when checking the links of a directory tree.
-const MAX_CHECKED_ENTRIES: usize = 100_000;
+const MAX_CHECKED_ENTRIES: usize = 1_000_000;
 
 /// The symlinks below `path` (itself included) that lead outside the root, or `None`
 /// when the tree has no symlink at all.

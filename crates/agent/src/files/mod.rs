@@ -282,7 +282,14 @@ pub fn copy(root: &Dir, from: &str, to: &str) -> AgentResult<FileEntry> {
             "cannot copy a directory into itself".into(),
         ));
     }
-    copy_tree(root, &from_rel, &to_rel)?;
+    if let Err(e) = copy_tree(root, &from_rel, &to_rel) {
+        // Leave no half-made copy behind.
+        let _ = match root.symlink_metadata(&to_rel) {
+            Ok(meta) if meta.is_dir() => root.remove_dir_all(&to_rel),
+            _ => root.remove_file(&to_rel),
+        };
+        return Err(e);
+    }
     stat(root, to)
 }
 

@@ -143,6 +143,10 @@ async fn hard_links_to_outside_files_are_never_followed() {
         assert!(!b.to_string().contains("outside-secret"), "{op}: {b}");
     }
     assert!(!root.join("copied").exists());
+    assert!(
+        !root.join("dir-copy").exists(),
+        "half-made copy left behind"
+    );
     assert!(!root.join("a.tar.gz").exists() && !root.join("b.zip").exists());
     // An archive unpacked over the hard link does not write through it.
     let archive = tar_with(|b| {
