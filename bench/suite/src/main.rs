@@ -5,7 +5,7 @@
 //! cap-bench --bin-dir DIR [--out FILE] [--postgres-url URL] [--quick]
 //!           [--scale AGENTSxSERVERS] [--commit C] [--date D] [SCENARIO...]
 //! ```
-//! Scenarios: footprint, power, console, api, coldstart, scale (default: all, in this
+//! Scenarios: footprint, power, console, api, coldstart, scale, logins (default: all, in this
 //! order). `bench/run` builds everything and calls this; see bench/README.md.
 
 mod panel_api;
@@ -25,7 +25,15 @@ use crate::stack::Ctx;
 
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-const SCENARIOS: [&str; 6] = ["footprint", "power", "console", "api", "coldstart", "scale"];
+const SCENARIOS: [&str; 7] = [
+    "footprint",
+    "power",
+    "console",
+    "api",
+    "coldstart",
+    "scale",
+    "logins",
+];
 
 struct Args {
     bin_dir: PathBuf,

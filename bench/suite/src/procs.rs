@@ -334,3 +334,18 @@ pub fn reap_games(root: &Path) {
         signal(pid, "KILL");
     }
 }
+
+/// Runs `work` while sampling the RSS of `pid` every 20 ms; returns what `work` gave and
+/// the highest RSS seen (MiB).
+pub async fn with_peak_rss<T>(pid: u32, work: impl std::future::Future<Output = T>) -> (T, f64) {
+    tokio::pin!(work);
+    let mut peak = Usage::of(pid).rss_mib();
+    loop {
+        tokio::select! {
+            out = &mut work => return (out, peak.max(Usage::of(pid).rss_mib())),
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {
+                peak = peak.max(Usage::of(pid).rss_mib());
+            }
+        }
+    }
+}

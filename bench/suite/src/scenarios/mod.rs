@@ -4,6 +4,7 @@ mod api;
 mod coldstart;
 mod console;
 mod footprint;
+mod logins;
 mod power;
 mod scale;
 
@@ -19,6 +20,7 @@ pub async fn run(name: &str, ctx: &Ctx, report: &mut Report) -> Result<()> {
         "api" => api::run(ctx, report).await,
         "coldstart" => coldstart::run(ctx, report).await,
         "scale" => scale::run(ctx, report).await,
+        "logins" => logins::run(ctx, report).await,
         other => Err(format!("unknown scenario {other}").into()),
     }
 }

@@ -222,3 +222,76 @@ async fn login_limits_follow_the_account_and_spare_its_owner() {
     );
     assert_eq!(login_from(&app, 3, "dave", "password-dave").await, 200);
 }
+
+#[tokio::test]
+async fn a_login_storm_is_queued_then_refused_instead_of_hashed_all_at_once() {
+    use cap_panel::auth::password::QUEUE_PER_CORE;
+    use futures_util::{stream, StreamExt};
+
+    let app = TestApp::spawn().await;
+    app.create_user("erin").await;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let storm = cores * (QUEUE_PER_CORE + 1) + 100;
+    let answers: Vec<(u16, bool, Value)> = stream::iter(0..storm)
+        .map(|i| {
+            let request = app
+                .client
+                .post(app.url("/api/auth/login"))
+                .json(&json!({ "login": "erin", "password": format!("guess-{i}") }))
+                .send();
+            async move {
+                let response = request.await.unwrap();
+                let status = response.status().as_u16();
+                let retry_after = response.headers().contains_key("retry-after");
+                (status, retry_after, response.json().await.unwrap())
+            }
+        })
+        .buffer_unordered(storm)
+        .collect()
+        .await;
+    let refused: Vec<_> = answers.iter().filter(|(s, ..)| *s == 429).collect();
+    assert!(
+        !refused.is_empty(),
+        "all {storm} logins were hashed at once"
+    );
+    for (status, retry_after, body) in &answers {
+        assert!(matches!(status, 401 | 429), "{status} {body}");
+        if *status == 429 {
+            assert!(retry_after, "{body}");
+            assert_eq!(body["code"], "RATE_LIMITED");
+        }
+    }
+    assert_eq!(
+        post_login(
+            &app,
+            json!({ "login": "erin", "password": "password-erin" })
+                .to_string()
+                .into()
+        )
+        .await
+        .status(),
+        200,
+        "the queue drains"
+    );
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_are_rate_limited_like_logins() {
+    let app = TestApp::spawn_with(|config| config.login_attempts_per_minute = 3).await;
+    app.create_user("fay").await;
+    // The login is the first of the three attempts this account has from here.
+    let fay = app.login_as("fay", "password-fay").await;
+    let guess = || {
+        fay.post(app.url("/api/auth/password"))
+            .json(&json!({ "currentPassword": "guess", "newPassword": "a new long password" }))
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(guess().await.unwrap().status(), 422);
+    }
+    let limited = guess().await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["code"], "RATE_LIMITED");
+}
