@@ -35,24 +35,29 @@ struct AgentCleanup(PathBuf);
 
 impl Drop for AgentCleanup {
     fn drop(&mut self) {
-        let Some(pid) = agent_pid(&self.0) else {
-            return;
-        };
-        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        // Whoever holds the lock now, until nobody does (a watcher may have started another).
         let deadline = Instant::now() + SLOW;
-        while alive(pid) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
+        while let Some(pid) = agent_pid(&self.0).filter(|pid| alive(*pid)) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+            while alive(pid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            if Instant::now() >= deadline {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                return;
+            }
         }
     }
 }
 
-/// A panel with its local agent on a fresh data directory, logged in as admin.
+/// Fields drop in this order: the panel first (or it would start the agent again), then
+/// the agent, then the directory.
 struct LocalSetup {
-    dir: tempfile::TempDir,
     panel: Panel,
+    _cleanup: AgentCleanup,
+    dir: tempfile::TempDir,
     admin: Session,
     password: String,
-    _cleanup: AgentCleanup,
 }
 
 async fn local_setup() -> LocalSetup {
@@ -66,11 +71,11 @@ async fn local_setup() -> LocalSetup {
     let admin = Session::login(&panel.url, "admin", &password).await;
     wait_node_online(&admin).await;
     LocalSetup {
-        dir,
         panel,
+        _cleanup: cleanup,
+        dir,
         admin,
         password,
-        _cleanup: cleanup,
     }
 }
 
@@ -108,24 +113,42 @@ async fn on_agent(panel_data: &Path, port: u64, id: &str) -> Value {
     .await
 }
 
-#[tokio::test]
-async fn stopping_the_panel_leaves_the_local_agent_and_its_game_running_for_the_next_start() {
-    let mut s = local_setup().await;
+/// Sends the request until it succeeds (the node may be reconnecting); the answer.
+async fn until_ok(admin: &Session, method: reqwest::Method, path: &str, body: Value) -> Value {
+    let deadline = Instant::now() + SLOW;
+    loop {
+        let (status, answer) = admin.call(method.clone(), path, Some(body.clone())).await;
+        if status == 200 {
+            return answer;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{method} {path}: {status} {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A running test-game server on the local node: its id, the agent's port, the game's PID.
+async fn running_game(s: &LocalSetup) -> (String, u64, Value) {
     let node = local_node(&s.admin).await;
+    // Tests run side by side, each with a node "local" on this machine: give this one's
+    // game a port nobody else uses.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let game_port = free.local_addr().expect("addr").port();
+    drop(free);
+    let node_path = format!("/api/agents/{}", node["id"].as_str().expect("node id"));
+    let range = json!({ "portRangeStart": game_port, "portRangeEnd": game_port });
+    until_ok(&s.admin, reqwest::Method::PATCH, &node_path, range).await;
     let (_, alts) = s.admin.get("/api/alts?name=test%20game").await;
     let alt = alts["data"]["items"][0]["id"].as_str().expect("Test Game");
-    let (status, created) = s
-        .admin
-        .post(
-            "/api/servers",
-            json!({
-                "name": "survivor", "nodeId": node["id"], "altId": alt,
-                "limits": { "memoryMb": 256, "cpuPercent": 100, "diskMb": 512 },
-                "variables": { "STARTUP_DELAY_MS": "0" },
-            }),
-        )
-        .await;
-    assert_eq!(status, 200, "{created}");
+    let body = json!({
+        "name": "survivor", "nodeId": node["id"], "altId": alt,
+        "limits": { "memoryMb": 256, "cpuPercent": 100, "diskMb": 512 },
+        "variables": { "STARTUP_DELAY_MS": "0" },
+    });
+    // The node reconnects after the change above: 503 until it is back.
+    let created = until_ok(&s.admin, reqwest::Method::POST, "/api/servers", body).await;
     let id = created["data"]["id"].as_str().expect("id").to_owned();
     let path = format!("/api/servers/{id}");
     s.admin
@@ -141,7 +164,16 @@ async fn stopping_the_panel_leaves_the_local_agent_and_its_game_running_for_the_
         .await;
     let port = node["port"].as_u64().expect("agent port");
     let game = on_agent(s.dir.path(), port, &id).await["status"]["pid"].clone();
-    let game_pid = i32::try_from(game.as_u64().expect("running game has a pid")).unwrap();
+    assert!(game.is_u64(), "running game has a pid");
+    (id, port, game)
+}
+
+#[tokio::test]
+async fn stopping_the_panel_leaves_the_local_agent_and_its_game_running_for_the_next_start() {
+    let mut s = local_setup().await;
+    let (id, port, game) = running_game(&s).await;
+    let path = format!("/api/servers/{id}");
+    let game_pid = i32::try_from(game.as_u64().unwrap()).unwrap();
     let agent = agent_pid(s.dir.path()).expect("agent pid");
 
     let status = s.panel.terminate();
@@ -171,8 +203,9 @@ async fn stopping_the_panel_leaves_the_local_agent_and_its_game_running_for_the_
 }
 
 #[tokio::test]
-async fn a_killed_local_agent_is_started_again() {
+async fn a_killed_local_agent_is_started_again_and_takes_its_game_over() {
     let s = local_setup().await;
+    let (id, port, game) = running_game(&s).await;
     let first = agent_pid(s.dir.path()).expect("agent pid");
     kill(Pid::from_raw(first), Signal::SIGKILL).expect("kill -9 the agent");
     let deadline = Instant::now() + SLOW;
@@ -186,6 +219,13 @@ async fn a_killed_local_agent_is_started_again() {
     };
     wait_node_online(&s.admin).await;
     assert!(alive(second));
+    s.admin
+        .wait_for(&format!("/api/servers/{id}"), SLOW, |s| {
+            s["state"] == "running"
+        })
+        .await;
+    let seen = on_agent(s.dir.path(), port, &id).await;
+    assert_eq!(seen["status"]["pid"], game, "the same game process: {seen}");
 }
 
 #[tokio::test]
