@@ -130,7 +130,23 @@ describe('panel web UI', () => {
     await page.getByRole('button', { name: 'Import egg' }).click();
     await page.getByLabel('…or paste it here').fill(JSON.stringify(egg));
     await page.getByRole('button', { name: 'Import', exact: true }).click();
+    // The dialog says what was imported and what a native node cannot honour.
+    await page.getByRole('status').getByText('Pasted Game was imported.').waitFor();
+    assert.match(await page.getByRole('list', { name: 'Import notes' }).innerText(), /no Docker images/);
+    await page.getByRole('button', { name: 'Done' }).click();
     await page.getByRole('cell', { name: /Pasted Game/ }).waitFor();
+    // The same egg again: refused in plain words, with the way to update the template instead.
+    await page.getByRole('button', { name: 'Import egg' }).click();
+    await page.getByLabel('…or paste it here').fill(JSON.stringify({ ...egg, description: 'a newer egg' }));
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    const refused = page.getByRole('alert');
+    await refused.waitFor();
+    assert.match(await refused.innerText(), /this category already has a template named "Pasted Game"/);
+    await page.getByRole('button', { name: 'Update Pasted Game from this egg instead' }).click();
+    await page.getByText('Pasted Game was updated from the egg; its servers keep their settings.').waitFor();
+    await screenshot(page, 'admin-template-updated-from-egg');
+    await page.getByRole('button', { name: 'Done' }).click();
+    await page.locator('tr', { hasText: 'Pasted Game' }).getByText('a newer egg').waitFor();
     const row = page.locator('tr', { hasText: 'Pasted Game' });
     await row.getByRole('button', { name: 'Edit' }).click();
     const editor = page.locator('[data-testid=code-editor] .cm-content');

@@ -123,6 +123,8 @@ export const api = {
     replace: (id: string, template: Record<string, unknown>) => http.put<Alt>(`/api/alts/${enc(id)}`, { template }),
     remove: (id: string) => http.del<void>(`/api/alts/${enc(id)}`),
     import: (ctrlId: string, egg: unknown) => http.post<ImportResult>('/api/alts/import', { ctrlId, egg }),
+    /** Replaces a template from an egg, keeping its name, category and servers. */
+    updateFromEgg: (id: string, egg: unknown) => http.post<ImportResult>(`/api/alts/${enc(id)}/import`, { egg }),
     export: (id: string) => http.get<unknown>(`/api/alts/${enc(id)}/export`),
   },
 

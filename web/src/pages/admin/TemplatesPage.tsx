@@ -32,9 +32,17 @@ function downloadJson(name: string, data: unknown) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
+/** The name an egg gives itself, when it is a JSON document. */
+function eggName(egg: unknown): string | null {
+  return typeof egg === 'object' && egg !== null && typeof (egg as { name?: unknown }).name === 'string'
+    ? (egg as { name: string }).name.trim()
+    : null;
+}
+
 type Modal =
   | { kind: 'ctrl'; ctrl: Ctrl | null }
-  | { kind: 'import' }
+  /** A new template from an egg, or (`target`) an existing one updated from an egg. */
+  | { kind: 'import'; target: Alt | null }
   | { kind: 'alt'; alt: Alt }
   | { kind: 'delete-ctrl'; ctrl: Ctrl }
   | { kind: 'delete-alt'; alt: Alt }
@@ -48,7 +56,8 @@ export function TemplatesPage() {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [egg, setEgg] = useState('');
-  const [warnings, setWarnings] = useState<string[]>([]);
+  /** What the last import or update did, shown in the import dialog. */
+  const [imported, setImported] = useState<{ name: string; updated: boolean; warnings: string[] } | null>(null);
   const action = useAction();
   const ctrlItems = ctrls.data?.items ?? [];
   const current = ctrlItems.find((c) => c.id === ctrlId) ?? null;
@@ -63,7 +72,10 @@ export function TemplatesPage() {
       setName(m.ctrl?.name ?? '');
       setDescription(m.ctrl?.description ?? '');
     }
-    if (m?.kind === 'import') setEgg('');
+    if (m?.kind === 'import') {
+      setEgg('');
+      setImported(null);
+    }
     setModal(m);
   };
   const finish = (fn: () => Promise<unknown>) =>
@@ -71,6 +83,22 @@ export function TemplatesPage() {
       setModal(null);
       await Promise.all([ctrls.reload(), alts.reload()]);
     });
+  const importEgg = (target: Alt | null) =>
+    action.runThen(
+      async () => {
+        const parsed = parseEgg(egg);
+        const result = target
+          ? await api.alts.updateFromEgg(target.id, parsed)
+          : await api.alts.import(current?.id ?? '', parsed);
+        setImported({ name: result.alt.name, updated: target !== null, warnings: result.warnings ?? [] });
+      },
+      () => alts.reload(),
+    );
+  // After "already has a template named …": the template of the egg's name, to update instead.
+  const sameName =
+    modal?.kind === 'import' && !modal.target && action.error?.code === 'CONFLICT'
+      ? (itemsOf(alts.data).find((a) => a.name === eggName(parseEgg(egg))) ?? null)
+      : null;
 
   return (
     <section className="page">
@@ -80,7 +108,12 @@ export function TemplatesPage() {
           <button type="button" className="btn" onClick={() => open({ kind: 'ctrl', ctrl: null })}>
             New category
           </button>
-          <button type="button" className="btn btn-primary" disabled={!current} onClick={() => open({ kind: 'import' })}>
+          <button
+            type="button"
+            className="btn btn-primary"
+            disabled={!current}
+            onClick={() => open({ kind: 'import', target: null })}
+          >
             Import egg
           </button>
         </div>
@@ -90,21 +123,6 @@ export function TemplatesPage() {
         Vanilla). Pterodactyl and Pelican eggs import as alts.
       </p>
       <ErrorMessage error={ctrls.error ?? alts.error} />
-      {warnings.length > 0 && (
-        <div className="alert alert-info" role="status">
-          <div className="alert-body">
-            <strong>Imported with notes:</strong>
-            <ul className="alert-fields">
-              {warnings.map((w) => (
-                <li key={w}>{w}</li>
-              ))}
-            </ul>
-          </div>
-          <button type="button" className="btn-icon" aria-label="Dismiss" onClick={() => setWarnings([])}>
-            ×
-          </button>
-        </div>
-      )}
       {ctrls.loading && !ctrls.data ? (
         <Spinner label="Loading templates" />
       ) : ctrlItems.length === 0 ? (
@@ -183,6 +201,9 @@ export function TemplatesPage() {
                             <button type="button" className="btn btn-small" onClick={() => open({ kind: 'alt', alt: a })}>
                               Edit
                             </button>
+                            <button type="button" className="btn btn-small" onClick={() => open({ kind: 'import', target: a })}>
+                              Update from egg
+                            </button>
                             <button
                               type="button"
                               className="btn btn-small"
@@ -250,39 +271,91 @@ export function TemplatesPage() {
       <Dialog
         open={modal?.kind === 'import'}
         wide
-        title={`Import an egg into ${current?.name ?? ''}`}
+        title={
+          modal?.kind === 'import' && modal.target
+            ? `Update ${modal.target.name} from an egg`
+            : `Import an egg into ${current?.name ?? ''}`
+        }
         onClose={() => setModal(null)}
       >
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (!current) return;
-            void finish(async () => setWarnings((await api.alts.import(current.id, parseEgg(egg))).warnings ?? []));
-          }}
-        >
-          <ErrorMessage error={action.error} />
-          <div className="field">
-            <label htmlFor="egg-file">Egg file (JSON or YAML)</label>
-            <input
-              id="egg-file"
-              type="file"
-              accept=".json,.yaml,.yml,application/json,text/yaml"
-              onChange={(e) => {
-                const f = e.target.files?.[0];
-                if (f) void f.text().then(setEgg);
-              }}
-            />
+        {imported ? (
+          <div>
+            <p role="status">
+              {imported.updated
+                ? `${imported.name} was updated from the egg; its servers keep their settings.`
+                : `${imported.name} was imported.`}
+            </p>
+            {imported.warnings.length > 0 && (
+              <div className="alert alert-info">
+                <div className="alert-body">
+                  <strong>Notes on this egg</strong>
+                  <ul className="alert-fields" aria-label="Import notes">
+                    {imported.warnings.map((w) => (
+                      <li key={w}>{w}</li>
+                    ))}
+                  </ul>
+                </div>
+              </div>
+            )}
+            <div className="actions">
+              <button type="button" className="btn btn-primary" onClick={() => setModal(null)}>
+                Done
+              </button>
+            </div>
           </div>
-          <div className="field">
-            <label htmlFor="egg-text">…or paste it here</label>
-            <textarea id="egg-text" rows={12} value={egg} onChange={(e) => setEgg(e.target.value)} spellCheck={false} />
-          </div>
-          <div className="actions">
-            <button type="submit" className="btn btn-primary" disabled={action.busy || !egg.trim()}>
-              Import
-            </button>
-          </div>
-        </form>
+        ) : (
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (modal?.kind !== 'import' || (!modal.target && !current)) return;
+              void importEgg(modal.target);
+            }}
+          >
+            {modal?.kind === 'import' && modal.target && (
+              <p className="muted">
+                The template keeps its name, category and servers; variables are matched by their environment name, so servers
+                keep the values they set. Variables the egg no longer has are removed.
+              </p>
+            )}
+            <ErrorMessage error={action.error} />
+            {sameName && (
+              <div className="actions">
+                <button
+                  type="button"
+                  className="btn"
+                  disabled={action.busy}
+                  onClick={() => {
+                    setModal({ kind: 'import', target: sameName });
+                    void importEgg(sameName);
+                  }}
+                >
+                  Update {sameName.name} from this egg instead
+                </button>
+              </div>
+            )}
+            <div className="field">
+              <label htmlFor="egg-file">Egg file (JSON or YAML)</label>
+              <input
+                id="egg-file"
+                type="file"
+                accept=".json,.yaml,.yml,application/json,text/yaml"
+                onChange={(e) => {
+                  const f = e.target.files?.[0];
+                  if (f) void f.text().then(setEgg);
+                }}
+              />
+            </div>
+            <div className="field">
+              <label htmlFor="egg-text">…or paste it here</label>
+              <textarea id="egg-text" rows={12} value={egg} onChange={(e) => setEgg(e.target.value)} spellCheck={false} />
+            </div>
+            <div className="actions">
+              <button type="submit" className="btn btn-primary" disabled={action.busy || !egg.trim()}>
+                {modal?.kind === 'import' && modal.target ? 'Update' : 'Import'}
+              </button>
+            </div>
+          </form>
+        )}
       </Dialog>
 
       <Dialog
