@@ -69,6 +69,10 @@ export interface Server {
   altId: string;
   alt: { id: string; name: string };
   state: ServerState;
+  /** Why it crashed or its installation failed, as the node reported it. */
+  stateMessage?: string | null;
+  /** The exit code behind a crash or failed installation. */
+  exitCode?: number | null;
   limits: Limits;
   allocation: { ip: string; port: number } | null;
   /** Latest stats while the server runs. */

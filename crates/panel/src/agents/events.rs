@@ -125,8 +125,9 @@ async fn handle(hub: &AgentHub, event: AgentEvent) {
             server_id,
             state,
             message,
+            exit_code,
             ..
-        } => record_state(hub, server_id, state, message).await,
+        } => record_state(hub, server_id, state, message, exit_code).await,
         EventKind::Console { server_id, lines } => {
             hub.publish(server_id, LiveEvent::Console(lines.into()));
         }
@@ -144,7 +145,15 @@ async fn handle(hub: &AgentHub, event: AgentEvent) {
 async fn observe(hub: &AgentHub, server: &ServerInfo) {
     let id = server.definition.id;
     hub.update_live(id, |live| live.stats.clone_from(&server.stats));
-    record_state(hub, id, server.status.state, server.status.message.clone()).await;
+    let status = &server.status;
+    record_state(
+        hub,
+        id,
+        status.state,
+        status.message.clone(),
+        status.exit_code,
+    )
+    .await;
 }
 
 /// Mirrors a state into memory, the database (when it changed) and the watchers.
@@ -153,9 +162,12 @@ async fn record_state(
     server_id: Uuid,
     state: ServerState,
     message: Option<String>,
+    exit_code: Option<i32>,
 ) {
     hub.update_live(server_id, |live| {
         live.state = state;
+        live.message.clone_from(&message);
+        live.exit_code = exit_code;
         if !state.has_process() {
             live.stats = None;
         }

@@ -70,6 +70,10 @@ pub enum LiveEvent {
 pub struct LiveServer {
     pub state: ServerState,
     pub stats: Option<ServerStats>,
+    /// What the agent said with its last state report (a crash or install failure).
+    pub message: Option<String>,
+    /// The exit code behind the last state, when an exit caused it.
+    pub exit_code: Option<i32>,
 }
 
 /// Buffered events per server channel; a browser that falls further behind skips ahead.

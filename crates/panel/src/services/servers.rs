@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use cap_protocol::command::{Action, AgentCommand, AgentResponse, CommandMetadata};
 use cap_protocol::server::{
-    CrashPolicy, DesiredState, InstallScript, Limits, ServerDefinition, StopConfig, StopKind,
+    CrashPolicy, DesiredState, InstallScript, Limits, ServerDefinition, ServerState, StopConfig,
+    StopKind,
 };
 use cap_templates::{RenderContext, StopAction};
 use chrono::Utc;
@@ -370,6 +371,33 @@ pub fn client_for(state: &AppState, server: &server::Model) -> Result<AgentClien
         .as_deref()
         .ok_or_else(|| Error::Conflict("this server has no node; its node was deleted".into()))?;
     state.hub().online_client(node_id)
+}
+
+/// Refuses a power action that cannot work, before anything reaches the node: any action
+/// while the node is offline, and starting a server whose installation failed (its files
+/// are incomplete; it would only crash).
+pub fn check_power(state: &AppState, server: &server::Model, action: Action) -> Result<()> {
+    client_for(state, server)?;
+    if !matches!(action, Action::Start | Action::Restart) {
+        return Ok(());
+    }
+    let live = parse_id(&server.id)
+        .ok()
+        .and_then(|id| state.hub().live(id));
+    let failed = live.as_ref().map_or(
+        server.state == crate::agents::state_name(ServerState::InstallFailed),
+        |l| l.state == ServerState::InstallFailed,
+    );
+    if !failed {
+        return Ok(());
+    }
+    let reason = live
+        .and_then(|l| l.message)
+        .unwrap_or_else(|| "the install script failed".into());
+    Err(Error::Conflict(format!(
+        "this server cannot start because its installation failed ({reason}); \
+         reinstall it first"
+    )))
 }
 
 /// start / stop / restart / kill / status through the spec's AgentCommand.

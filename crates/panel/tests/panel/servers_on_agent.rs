@@ -4,9 +4,12 @@
 use serde_json::{json, Value};
 
 use cap_panel::config::Config;
+use cap_panel::repo;
+use cap_panel::services::templates;
 
-use crate::e2e::{file_names, installed, register, test_game, test_server};
+use crate::e2e::{file_names, installed, register, test_game, test_server, SLOW};
 use crate::processes::{Agent, Session};
+use crate::support::test_game as test_game_alt;
 use crate::support::TestApp;
 
 /// A panel, one agent registered as a node, and an administrator's session.
@@ -121,4 +124,47 @@ async fn uploads_have_their_own_limit_and_say_what_went_wrong() {
         names.iter().any(|n| n == "world.dat") && !names.iter().any(|n| n == "huge.dat"),
         "{names:?}"
     );
+}
+
+#[tokio::test]
+async fn a_server_whose_install_failed_is_refused_a_start_and_shows_why() {
+    let on = OnAgent::start(|_| {}).await;
+    let ctrl = repo::ctrls::create(&on.app.db, "broken", "").await.unwrap();
+    let mut alt = test_game_alt("Broken install");
+    alt.install.script = "echo preparing; exit 7".into();
+    let alt = templates::create(&on.app.db, &ctrl.id, &alt)
+        .await
+        .unwrap()
+        .row;
+    let body = test_server(&on.node, &alt.id, "doomed");
+    let (status, created) = on.admin.post("/api/servers", body).await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/servers/{id}");
+    let server = on
+        .admin
+        .wait_for(&path, SLOW, |s| s["state"] == "install_failed")
+        .await;
+    assert_eq!(server["exitCode"], 7, "{server}");
+    let reason = server["stateMessage"].as_str().expect("a reason");
+    assert!(reason.contains("code 7"), "{reason}");
+
+    for action in ["start", "restart"] {
+        let (status, body) = on
+            .admin
+            .post(&format!("{path}/power"), json!({ "action": action }))
+            .await;
+        assert_eq!(status, 409, "{action}: {body}");
+        assert_eq!(body["code"], "CONFLICT");
+        let message = body["error"].as_str().unwrap();
+        assert!(
+            message.contains("installation failed") && message.contains("code 7"),
+            "{message}"
+        );
+    }
+    // Refused by the panel itself: nothing was recorded as done.
+    let (_, audit) = on.admin.get("/api/audit?action=server.power").await;
+    assert_eq!(audit["data"]["total"], 0, "{audit}");
+    let (_, server) = on.admin.get(&path).await;
+    assert_eq!(server["data"]["state"], "install_failed");
 }

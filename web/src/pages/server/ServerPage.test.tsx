@@ -8,6 +8,7 @@ import { ServerPage } from './ServerPage';
 
 let srv: Awaited<ReturnType<typeof startServer>>;
 let permissions: string[] = [];
+let failure: Partial<Server> = {};
 
 const server = (): Server => ({
   id: 's1',
@@ -25,6 +26,7 @@ const server = (): Server => ({
   createdAt: '2026-01-01T00:00:00Z',
   updatedAt: '2026-01-01T00:00:00Z',
   permissions,
+  ...failure,
 });
 
 beforeAll(async () => {
@@ -94,6 +96,25 @@ describe('ServerPage permission-based hiding', () => {
     expect(await screen.findByRole('button', { name: 'Start' })).toBeTruthy();
     expect((screen.getByRole('button', { name: 'Stop' }) as HTMLButtonElement).disabled).toBe(true);
     expect(await screen.findByRole('button', { name: 'New folder' })).toBeTruthy();
+  });
+
+  it('a failed installation says why, with the exit code', async () => {
+    permissions = ['server:view', 'server:power'];
+    failure = {
+      state: 'install_failed',
+      stateMessage: 'install script exited with code 7',
+      exitCode: 7,
+    };
+    try {
+      renderAt('/servers/s1');
+      const reason = await screen.findByTestId('state-reason');
+      expect(reason.textContent).toContain('The installation failed');
+      expect(reason.textContent).toContain('install script exited with code 7');
+      expect(reason.textContent).toContain('(exit code 7)');
+      expect(reason.textContent).toContain('Reinstall');
+    } finally {
+      failure = {};
+    }
   });
 
   it('a section the user may not open says so instead of breaking', async () => {

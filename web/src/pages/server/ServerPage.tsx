@@ -60,6 +60,24 @@ function StatsRow({ server, live }: { server: Server; live: ServerLive }) {
   );
 }
 
+/** What went wrong, for a server that crashed or failed to install. */
+function StateReason({ server, state }: { server: Server; state: Server['state'] }) {
+  if (state !== 'crashed' && state !== 'install_failed') return null;
+  const failedInstall = state === 'install_failed';
+  // The REST view may lag the live state by a poll; only its own failure is explained.
+  const known = server.state === state;
+  return (
+    <div className="alert alert-error" role="status" data-testid="state-reason">
+      <div className="alert-body">
+        <strong>{failedInstall ? 'The installation failed' : 'The server crashed'}</strong>
+        {known && server.stateMessage && <span>: {server.stateMessage}</span>}
+        {known && server.exitCode != null && <span className="muted"> (exit code {server.exitCode})</span>}
+        {failedInstall && <span> Reinstall it (Settings) before starting it.</span>}
+      </div>
+    </div>
+  );
+}
+
 export function ServerPage() {
   const { id = '' } = useParams();
   const server = useApi(() => api.servers.get(id), [id], 5000);
@@ -92,6 +110,7 @@ export function ServerPage() {
         <span>Owner {data.owner.username}</span>
       </div>
       <ErrorMessage error={server.error} />
+      <StateReason server={data} state={state} />
       <StatsRow server={data} live={live} />
       <nav className="tabs" aria-label="Server sections">
         {access.tabs.map((t) => (

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::http::Method;
 use cap_protocol::command::{Action, AgentResponse};
-use cap_protocol::server::ServerStats;
+use cap_protocol::server::{ServerState, ServerStats};
 use chrono::{DateTime, Utc};
 use garde::Validate;
 use schemars::JsonSchema;
@@ -187,6 +187,10 @@ pub struct ServerView {
     alt_id: String,
     alt: Named,
     state: String,
+    /// Why the server crashed or its installation failed, as its node reported it.
+    state_message: Option<String>,
+    /// The exit code behind a crash or failed installation.
+    exit_code: Option<i32>,
     limits: LimitsView,
     allocation: Option<AllocationView>,
     stats: Option<ServerStats>,
@@ -223,6 +227,9 @@ async fn views(
             let live = uuid::Uuid::parse_str(&row.id)
                 .ok()
                 .and_then(|id| hub.live(id));
+            let failure = live
+                .as_ref()
+                .filter(|l| matches!(l.state, ServerState::Crashed | ServerState::InstallFailed));
             let permissions = if principal.is_admin() || row.owner_id == principal.id() {
                 own_keys.clone()
             } else {
@@ -262,6 +269,8 @@ async fn views(
                     .as_ref()
                     .map(|l| crate::agents::state_name(l.state).to_owned())
                     .unwrap_or_else(|| row.state.clone()),
+                state_message: failure.as_ref().and_then(|l| l.message.clone()),
+                exit_code: failure.as_ref().and_then(|l| l.exit_code),
                 stats: live.and_then(|l| l.stats),
                 owner: OwnerRef {
                     id: row.owner_id.clone(),
@@ -546,8 +555,8 @@ async fn power(
     scope: ServerScope,
     ValidJson(body): ValidJson<PowerBody>,
 ) -> Result<Envelope<AgentResponse>> {
-    // Fail fast when the node is offline, before anything is spawned.
-    service::client_for(&state, &scope.server)?;
+    // Fail fast, before anything is recorded or spawned.
+    service::check_power(&state, &scope.server, body.action)?;
     audit::record_by(
         state.db(),
         &principal,
