@@ -33,6 +33,7 @@ pub use model::{
     Replacement, Signal, StartupDetection, StopAction, Variable, DEFAULT_STARTUP_LABEL,
 };
 pub use render::{
-    render_config_files, render_startup, Edit, RenderContext, RenderedConfigFile, RenderedStartup,
+    render_config_files, render_startup, Binding, Edit, RenderContext, RenderedConfigFile,
+    RenderedStartup,
 };
 pub use rules::Rules;

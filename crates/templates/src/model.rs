@@ -72,11 +72,21 @@ pub struct Alt {
     /// Variables a server fills in, in display order.
     #[serde(default)]
     pub variables: Vec<Variable>,
+    /// Ports the game uses besides its primary one, as offsets from it: Red Eclipse
+    /// serves on its port and the next, so `[1]`. A server gets these ports together
+    /// with its primary port; they reach it as `SERVER_PORT_1`, `SERVER_PORT_2`, ...
+    /// in this order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_port_offsets: Vec<u16>,
     /// Egg fields this crate does not model, keyed by their dotted location
     /// (`tags`, `meta.foo`, `config.bar`, `scripts.installation.baz`, ...).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub extra: Extra,
 }
+
+/// At most this many extra ports per template, each at most this far from the primary.
+pub const MAX_EXTRA_PORTS: usize = 16;
+pub const MAX_PORT_OFFSET: u16 = 100;
 
 /// The label given to a lone startup command.
 pub const DEFAULT_STARTUP_LABEL: &str = "Default";
@@ -148,6 +158,26 @@ impl Alt {
                 return Err(Error::field(
                     format!("config.files[{:?}]", file.path),
                     "the path must name a file inside the server directory",
+                ));
+            }
+        }
+        if self.extra_port_offsets.len() > MAX_EXTRA_PORTS {
+            return Err(Error::field(
+                "extra_port_offsets",
+                format!("at most {MAX_EXTRA_PORTS} extra ports"),
+            ));
+        }
+        for (i, offset) in self.extra_port_offsets.iter().enumerate() {
+            if *offset == 0 || *offset > MAX_PORT_OFFSET {
+                return Err(Error::field(
+                    format!("extra_port_offsets[{i}]"),
+                    format!("must be 1 to {MAX_PORT_OFFSET} (the distance from the primary port)"),
+                ));
+            }
+            if self.extra_port_offsets[..i].contains(offset) {
+                return Err(Error::field(
+                    format!("extra_port_offsets[{i}]"),
+                    format!("{offset} is listed twice"),
                 ));
             }
         }

@@ -36,6 +36,10 @@ pub struct RenderContext {
     pub ip: String,
     /// The primary allocation's port (`SERVER_PORT`, `{{server.build.default.port}}`).
     pub port: u16,
+    /// The server's other allocations, in order (`SERVER_IP_1`/`SERVER_PORT_1`, ...).
+    pub additional: Vec<Binding>,
+    /// How many allocations the server may hold (`P_SERVER_ALLOCATION_LIMIT`).
+    pub allocation_limit: u64,
     /// The node's location name (`P_SERVER_LOCATION`).
     pub location: String,
     /// Time zone, e.g. `UTC` (`TZ`).
@@ -46,6 +50,13 @@ pub struct RenderContext {
     pub variables: BTreeMap<String, String>,
     /// Node settings for `{{config.X}}`, by dotted key (e.g. `docker.interface`).
     pub node: BTreeMap<String, String>,
+}
+
+/// An address and port a server may bind besides its primary one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Binding {
+    pub ip: String,
+    pub port: u16,
 }
 
 /// A startup command ready to run, plus what a preview shows.
@@ -59,8 +70,10 @@ pub struct RenderedStartup {
     pub display: String,
     /// The process environment: every variable (values or defaults, names upper-cased)
     /// plus the built-ins `SERVER_MEMORY`, `SERVER_IP`, `SERVER_PORT`, `SERVER_UUID`,
-    /// `P_SERVER_UUID`, `P_SERVER_LOCATION`, `TZ` and `STARTUP`, which win over
-    /// variables of the same name.
+    /// `P_SERVER_UUID`, `P_SERVER_LOCATION`, `P_SERVER_ALLOCATION_LIMIT`, `TZ` and
+    /// `STARTUP`, the additional allocations as `SERVER_IP_<n>` and `SERVER_PORT_<n>`
+    /// (n from 1) and every port as `SERVER_PORTS` (comma-separated, primary first);
+    /// these win over variables of the same name.
     pub env: BTreeMap<String, String>,
     /// Placeholders that matched nothing, left as written.
     pub unresolved: Vec<String>,
@@ -117,8 +130,26 @@ impl RenderContext {
             ("P_SERVER_LOCATION".to_owned(), self.location.clone()),
             ("TZ".to_owned(), self.timezone.clone()),
             ("STARTUP".to_owned(), startup.to_owned()),
+            (
+                "P_SERVER_ALLOCATION_LIMIT".to_owned(),
+                self.allocation_limit.to_string(),
+            ),
+            ("SERVER_PORTS".to_owned(), self.ports_list()),
         ]);
+        for (n, binding) in (1..).zip(&self.additional) {
+            env.insert(format!("SERVER_IP_{n}"), binding.ip.clone());
+            env.insert(format!("SERVER_PORT_{n}"), binding.port.to_string());
+        }
         env
+    }
+
+    /// Every port, primary first, comma-separated.
+    fn ports_list(&self) -> String {
+        std::iter::once(self.port)
+            .chain(self.additional.iter().map(|b| b.port))
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// The env var a placeholder key stands for, if it stands for one.

@@ -41,6 +41,7 @@ fn api(state: AppState) -> ApiRoutes {
     let api = routes::monitoring::routes(api);
     let api = routes::templates::routes(api);
     let api = routes::nodes::routes(api);
+    let api = routes::allocations::routes(api);
     routes::servers::routes(api)
 }
 

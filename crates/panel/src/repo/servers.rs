@@ -37,6 +37,7 @@ pub async fn create(db: &impl ConnectionTrait, new: NewServer) -> Result<server:
         image: Set(None),
         suspended: Set(false),
         installed_at: Set(None),
+        allocation_limit: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
     };

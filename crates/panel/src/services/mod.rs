@@ -1,7 +1,9 @@
 //! Business logic that spans repositories.
 
+pub mod allocations;
 pub mod audit;
 pub mod health;
+pub mod network;
 pub mod nodes;
 pub mod servers;
 pub mod subusers;

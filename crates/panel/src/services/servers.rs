@@ -14,6 +14,7 @@ use chrono::Utc;
 use sea_orm::{Set, TransactionTrait};
 use uuid::Uuid;
 
+use super::network::{self, Network};
 use super::templates::{self, Template};
 use crate::agents::AgentClient;
 use crate::auth::Principal;
@@ -23,10 +24,7 @@ use crate::http::envelope::current_request_id;
 use crate::repo::{self, servers::NewServer};
 use crate::state::AppState;
 
-/// The address games bind to: every interface of the node.
-pub const BIND_IP: &str = "0.0.0.0";
-/// How many candidate ports are checked on the agent before giving up.
-const PORT_PROBES: usize = 256;
+pub use super::network::BIND_IP;
 
 /// Resource limits as the API takes them (0 = unlimited CPU).
 #[derive(Debug, Clone, Copy)]
@@ -106,7 +104,7 @@ fn parse_id(id: &str) -> Result<Uuid> {
 pub fn render_context(
     server: &server::Model,
     node: &node::Model,
-    port: u16,
+    network: &Network,
     values: &BTreeMap<String, String>,
 ) -> RenderContext {
     RenderContext {
@@ -115,8 +113,10 @@ pub fn render_context(
         swap_mb: 0,
         disk_mb: u64::try_from(server.disk_mb).unwrap_or(0),
         cpu_percent: u64::try_from(server.cpu_percent).unwrap_or(0),
-        ip: BIND_IP.to_owned(),
-        port,
+        ip: network.primary.ip.clone(),
+        port: network.primary.port,
+        additional: network.additional.clone(),
+        allocation_limit: network.limit,
         location: node.name.clone(),
         timezone: "UTC".to_owned(),
         startup: server.startup_override.clone(),
@@ -161,7 +161,9 @@ pub fn definition(
             .iter()
             .map(|p| p.to_egg_string())
             .collect(),
-        ports: vec![ctx.port],
+        ports: std::iter::once(ctx.port)
+            .chain(ctx.additional.iter().map(|b| b.port))
+            .collect(),
         limits: Limits {
             memory_mib: positive(server.memory_mb),
             cpu_percent: u32::try_from(server.cpu_percent).ok().filter(|v| *v > 0),
@@ -190,30 +192,12 @@ pub fn definition(
     })
 }
 
-/// Picks a port in the node's range that no server holds and the agent can bind.
-async fn free_port(state: &AppState, node: &node::Model, client: &AgentClient) -> Result<u16> {
-    let taken = repo::allocations::taken(state.db(), &node.id).await?;
-    let candidates = (node.port_range_start..=node.port_range_end)
-        .filter(|p| !taken.contains(p))
-        .filter_map(|p| u16::try_from(p).ok())
-        .take(PORT_PROBES);
-    for port in candidates {
-        if client.port_status(port).await?.free {
-            return Ok(port);
-        }
-    }
-    Err(Error::Conflict(format!(
-        "no free port left in {}'s range {}-{}",
-        node.name, node.port_range_start, node.port_range_end
-    )))
-}
-
 /// Everything needed to (re)define a server on its agent.
 struct Context {
     node: node::Model,
     template: Template,
     values: BTreeMap<String, String>,
-    port: u16,
+    network: Network,
 }
 
 async fn context(state: &AppState, server: &server::Model) -> Result<Context> {
@@ -226,16 +210,12 @@ async fn context(state: &AppState, server: &server::Model) -> Result<Context> {
         .ok_or_else(|| Error::not_found("node"))?;
     let template = templates::load(state.db(), &server.alt_id).await?;
     let values = stored_values(state, server, &template).await?;
-    let port = repo::allocations::primary_for(state.db(), std::slice::from_ref(&server.id))
-        .await?
-        .first()
-        .and_then(|a| u16::try_from(a.port).ok())
-        .ok_or_else(|| Error::Conflict("this server has no port allocated".into()))?;
+    let network = network::of_server(state.db(), server, &template.alt.extra_port_offsets).await?;
     Ok(Context {
         node,
         template,
         values,
-        port,
+        network,
     })
 }
 
@@ -281,9 +261,10 @@ pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Mode
 
     let allocating = state.hub().allocation_lock(&node.id).await;
     let mut attempts = 0;
-    let (server, port) = loop {
+    let offsets = &template.alt.extra_port_offsets;
+    let (server, ports) = loop {
         attempts += 1;
-        let port = free_port(state, &node, &client).await?;
+        let ports = network::pick(state, &node, &client, None, offsets).await?;
         let txn = state.db().begin().await?;
         let server = repo::servers::create(
             &txn,
@@ -299,7 +280,7 @@ pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Mode
             },
         )
         .await?;
-        if !repo::allocations::claim(&txn, &node.id, BIND_IP, i32::from(port), &server.id).await? {
+        if !network::claim(&txn, &node.id, &server.id, &ports, true, "").await? {
             txn.rollback().await?;
             if attempts >= 3 {
                 return Err(Error::Conflict(
@@ -319,11 +300,12 @@ pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Mode
             repo::servers::set_state(&txn, &server.id, "installing").await?;
         }
         txn.commit().await?;
-        break (server, port);
+        break (server, ports);
     };
     drop(allocating);
 
-    let ctx = render_context(&server, &node, port, &values);
+    let network = Network::new(ports, network::allowed(&server, offsets))?;
+    let ctx = render_context(&server, &node, &network, &values);
     let defined = async {
         client
             .define(&definition(
@@ -351,8 +333,23 @@ pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Mode
 /// Sends the current definition to the agent (after limits or variables changed).
 pub async fn sync(state: &AppState, server: &server::Model) -> Result<()> {
     let ctx = context(state, server).await?;
+    define(state, server, ctx).await
+}
+
+/// Sends the definition the server will have with `network` to the agent (before the
+/// database records a change of allocations).
+pub async fn sync_network(
+    state: &AppState,
+    server: &server::Model,
+    network: Network,
+) -> Result<()> {
+    let ctx = context(state, server).await?;
+    define(state, server, Context { network, ..ctx }).await
+}
+
+async fn define(state: &AppState, server: &server::Model, ctx: Context) -> Result<()> {
     let client = state.hub().online_client(&ctx.node.id)?;
-    let render = render_context(server, &ctx.node, ctx.port, &ctx.values);
+    let render = render_context(server, &ctx.node, &ctx.network, &ctx.values);
     client
         .define(&definition(
             server,
@@ -497,7 +494,7 @@ pub async fn set_variables(
     let ctx = context(state, server).await?;
     let values = validate_variables(&ctx.template, given, &ctx.values, editable_only)?;
     let client = state.hub().online_client(&ctx.node.id)?;
-    let render = render_context(server, &ctx.node, ctx.port, &values);
+    let render = render_context(server, &ctx.node, &ctx.network, &values);
     client
         .define(&definition(
             server,
@@ -525,7 +522,7 @@ pub async fn preview(
     Vec<cap_templates::RenderedConfigFile>,
 )> {
     let ctx = context(state, server).await?;
-    let render = render_context(server, &ctx.node, ctx.port, &ctx.values);
+    let render = render_context(server, &ctx.node, &ctx.network, &ctx.values);
     Ok((
         cap_templates::render_startup(&ctx.template.alt, &render),
         cap_templates::render_config_files(&ctx.template.alt, &render),

@@ -2,6 +2,7 @@
 //! Runs on SQLite by default; set CAP_TEST_DATABASE_URL to a PostgreSQL admin URL
 //! (e.g. postgres://cap:cap@127.0.0.1/postgres) to run the same suite on PostgreSQL.
 
+mod allocations_api;
 mod api_basics;
 mod auth;
 mod e2e;

@@ -156,10 +156,11 @@ async fn the_document_matches_the_route_registry() {
 }
 
 /// Writes that take no body; anything else must document one.
-const BODYLESS_WRITES: [&str; 4] = [
+const BODYLESS_WRITES: [&str; 5] = [
     "POST /api/auth/refresh",
     "POST /api/auth/logout",
     "POST /api/servers/{id}/reinstall",
+    "POST /api/servers/{id}/allocations/{allocation_id}/primary",
     "DELETE",
 ];
 

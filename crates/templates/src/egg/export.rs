@@ -54,6 +54,17 @@ pub fn export_ptdl_v2(alt: &Alt, exported_at: &str) -> String {
         ),
     );
     root.insert("file_denylist".into(), text_list(&alt.file_denylist));
+    if !alt.extra_port_offsets.is_empty() {
+        root.insert(
+            "extra_port_offsets".into(),
+            Node::List(
+                alt.extra_port_offsets
+                    .iter()
+                    .map(|offset| Node::Number((*offset).into()))
+                    .collect(),
+            ),
+        );
+    }
     root.insert("startup".into(), text(alt.startup()));
     let only_default = alt.startup_commands.len() == 1
         && alt

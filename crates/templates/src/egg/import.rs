@@ -287,6 +287,20 @@ impl Importer {
         let docker_images = self.docker_images(&mut top, format)?;
         let file_denylist = file_denylist(&mut top)?;
         let startup_commands = startup_commands(&mut top)?;
+        let extra_port_offsets = top
+            .text_list("extra_port_offsets")?
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, offset)| {
+                offset.parse().map_err(|_| {
+                    Error::field(
+                        format!("extra_port_offsets[{i}]"),
+                        "must be a whole number of ports",
+                    )
+                })
+            })
+            .collect::<Result<_>>()?;
 
         let mut config = Fields::new(top.required("config")?, "config")?;
         let stop_text = match config.required("stop")? {
@@ -342,6 +356,7 @@ impl Importer {
             logs,
             install,
             variables,
+            extra_port_offsets,
             extra: top_extra,
         };
         alt.normalize_line_endings();

@@ -7,8 +7,9 @@
 //! `_comment` banner, and the formatting of the JSON held in `config.*` strings).
 //!
 //! Things PTDL_v2 has no field for are written as extra top-level keys that Pterodactyl
-//! ignores and this importer reads back: `uuid`, `tags`, and `startup_commands` when a
-//! template has more than one startup command.
+//! ignores and this importer reads back: `uuid`, `tags`, `startup_commands` when a
+//! template has more than one startup command, and `extra_port_offsets` (ports the game
+//! uses besides its primary one, e.g. `[1]` for port+1).
 
 mod export;
 mod import;
@@ -22,6 +23,7 @@ pub const RESERVED_ENV_NAMES: &[&str] = &[
     "SERVER_MEMORY",
     "SERVER_IP",
     "SERVER_PORT",
+    "SERVER_PORTS",
     "SERVER_UUID",
     "P_SERVER_UUID",
     "P_SERVER_LOCATION",

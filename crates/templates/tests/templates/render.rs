@@ -128,3 +128,51 @@ fn env_placeholders_in_every_style() {
     assert_eq!(last.value, json!("172.18.0.1:25600 2048 {{server.nope}}"));
     assert_eq!(files[0].unresolved, ["server.nope"]);
 }
+
+#[test]
+fn extra_ports_reach_the_environment_and_survive_an_egg_round_trip() {
+    let mut alt = egg("generic_java_egg-java.json");
+    alt.extra_port_offsets = vec![1, 10];
+    alt.check().expect("offsets 1 and 10 are valid");
+    let again = import_egg(&cap_templates::export_ptdl_v2(
+        &alt,
+        "2026-01-01T00:00:00+00:00",
+    ))
+    .expect("exported egg imports")
+    .alt;
+    assert_eq!(again.extra_port_offsets, [1, 10]);
+
+    let mut ctx = context();
+    ctx.allocation_limit = 4;
+    ctx.additional = vec![
+        cap_templates::Binding {
+            ip: "0.0.0.0".into(),
+            port: 25601,
+        },
+        cap_templates::Binding {
+            ip: "203.0.113.7".into(),
+            port: 25610,
+        },
+    ];
+    ctx.startup = Some("echo -sp{{SERVER_PORT}} {{SERVER_PORT_1}} {{SERVER_IP_2}}".into());
+    let rendered = render_startup(&alt, &ctx);
+    assert!(rendered.unresolved.is_empty(), "{:?}", rendered.unresolved);
+    assert_eq!(rendered.display, "echo -sp25600 25601 203.0.113.7");
+    assert_eq!(rendered.env["SERVER_PORT_2"], "25610");
+    assert_eq!(rendered.env["SERVER_PORTS"], "25600,25601,25610");
+    assert_eq!(rendered.env["P_SERVER_ALLOCATION_LIMIT"], "4");
+    assert!(!rendered.env.contains_key("SERVER_PORT_3"));
+
+    for (offsets, field) in [
+        (vec![0], "extra_port_offsets[0]"),
+        (vec![1, 1], "extra_port_offsets[1]"),
+        (vec![101], "extra_port_offsets[0]"),
+        ((1..=17).collect(), "extra_port_offsets"),
+    ] {
+        alt.extra_port_offsets = offsets;
+        match alt.check() {
+            Err(cap_templates::Error::Field { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+}

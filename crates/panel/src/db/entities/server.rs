@@ -19,6 +19,9 @@ pub struct Model {
     pub image: Option<String>,
     pub suspended: bool,
     pub installed_at: Option<DateTimeUtc>,
+    /// How many allocations the server may hold, set by admins (the ports its template
+    /// needs are always allowed).
+    pub allocation_limit: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,5 +1,6 @@
 //! Route modules by domain (design §5). Each exposes `routes(ApiRoutes) -> ApiRoutes`.
 
+pub mod allocations;
 pub mod audit;
 pub mod auth;
 pub mod console;
