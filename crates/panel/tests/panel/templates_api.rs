@@ -94,6 +94,10 @@ async fn ctrl_crud_and_conflicts() {
     )
     .await;
     assert_eq!((status, dup["code"].as_str()), (409, Some("CONFLICT")));
+    assert_eq!(
+        dup["error"],
+        "a category named \"Minecraft\" already exists"
+    );
     let (status, bad) = json_of(
         admin
             .post(app.url("/api/ctrls"))

@@ -183,7 +183,9 @@ async fn create_ctrl(
     client: Client,
     ValidJson(body): ValidJson<CtrlBody>,
 ) -> Result<Envelope<CtrlView>> {
-    let ctrl = repo::ctrls::create(state.db(), body.name.as_ref(), &body.description).await?;
+    let ctrl = repo::ctrls::create(state.db(), body.name.as_ref(), &body.description)
+        .await
+        .map_err(|e| name_taken(e, body.name.as_ref()))?;
     audit::record_by(
         state.db(),
         &principal,
@@ -195,6 +197,16 @@ async fn create_ctrl(
     )
     .await?;
     Ok(Envelope::ok(CtrlView::from(ctrl)).with_message("category created"))
+}
+
+/// Category names are unique: say so in words, not in the database's.
+fn name_taken(err: Error, name: &str) -> Error {
+    match err {
+        Error::Conflict(_) => {
+            Error::Conflict(format!("a category named \"{name}\" already exists"))
+        }
+        other => other,
+    }
 }
 
 async fn find_ctrl(state: &AppState, id: &str) -> Result<ctrl::Model> {
@@ -227,8 +239,11 @@ async fn update_ctrl(
     ValidJson(body): ValidJson<CtrlPatch>,
 ) -> Result<Envelope<CtrlView>> {
     let existing = find_ctrl(&state, &id).await?;
-    let name = body.name.map(Into::into);
-    let ctrl = repo::ctrls::update(state.db(), existing, name, body.description).await?;
+    let name: Option<String> = body.name.map(Into::into);
+    let wanted = name.clone().unwrap_or_default();
+    let ctrl = repo::ctrls::update(state.db(), existing, name, body.description)
+        .await
+        .map_err(|e| name_taken(e, &wanted))?;
     audit::record_by(
         state.db(),
         &principal,
