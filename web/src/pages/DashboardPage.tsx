@@ -16,6 +16,10 @@ export function DashboardPage() {
   const { filter, setFilter, query, page, setPage } = useListQuery();
   const list = useApi(() => api.servers.list({ page, perPage: PER_PAGE, name: query }), [page, query], 5000);
   const items = list.data?.items ?? [];
+  // Only an empty dashboard asks whether a node exists, to say what to do first.
+  const empty = !!list.data && list.data.total === 0 && !query;
+  const nodes = useApi(() => (empty && can('admin:nodes') ? api.nodes.list({ perPage: 1 }) : Promise.resolve(null)), [empty]);
+  const needsNode = nodes.data?.total === 0;
 
   return (
     <section className="page">
@@ -40,7 +44,7 @@ export function DashboardPage() {
               <h2>No servers yet</h2>
               {can('server:create') ? (
                 <p>
-                  {can('admin:nodes') ? (
+                  {needsNode ? (
                     <>
                       Add a <Link to="/admin/nodes">node</Link> (a machine running the agent), then{' '}
                     </>

@@ -168,3 +168,23 @@ async fn a_server_whose_install_failed_is_refused_a_start_and_shows_why() {
     let (_, server) = on.admin.get(&path).await;
     assert_eq!(server["data"]["state"], "install_failed");
 }
+
+#[tokio::test]
+async fn a_connected_node_is_seen_all_along_not_only_when_it_connected() {
+    let on = OnAgent::start(|_| {}).await;
+    // The event stream is pinged every 15 s; without a fault the node stays online.
+    tokio::time::sleep(std::time::Duration::from_secs(17)).await;
+    let (status, node) = on.admin.get(&format!("/api/agents/{}", on.node)).await;
+    assert_eq!(status, 200, "{node}");
+    assert_eq!(node["data"]["status"], "online");
+    let seen: chrono::DateTime<chrono::Utc> = node["data"]["lastSeenAt"]
+        .as_str()
+        .expect("a last-seen time")
+        .parse()
+        .expect("a timestamp");
+    let ago = chrono::Utc::now() - seen;
+    assert!(
+        ago < chrono::Duration::seconds(10),
+        "last seen {ago} ago while connected"
+    );
+}

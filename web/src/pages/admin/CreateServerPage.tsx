@@ -44,6 +44,12 @@ export function CreateServerPage() {
   const [variables, setVariables] = useState<Record<string, string>>({});
   const submit = useAction();
 
+  // With a single node there is nothing to choose.
+  const nodeItems = nodes.data?.items;
+  useEffect(() => {
+    if (nodeItems?.length === 1 && !nodeId) setNodeId(nodeItems[0].id);
+  }, [nodeItems, nodeId]);
+
   useEffect(() => {
     if (alt) setVariables(Object.fromEntries(alt.variables.map((v) => [v.envVariable, v.defaultValue ?? ''])));
   }, [alt]);

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { MemoryRouter } from 'react-router';
+import { configureApi, type Session } from '../../api';
+import { StaticAuthProvider } from '../../auth/AuthContext';
+import { json, ok, startServer } from '../../test/httpServer';
+import { CreateServerPage } from './CreateServerPage';
+
+let srv: Awaited<ReturnType<typeof startServer>>;
+
+const page = (items: unknown[]) => ({ items, total: items.length, page: 1, perPage: 100 });
+const alt = {
+  id: 'a1',
+  ctrlId: 'c1',
+  name: 'Test Game',
+  description: null,
+  author: null,
+  startup: 'cap-testgame',
+  stopCommand: 'stop',
+  donePatterns: [],
+  variables: [],
+  template: {},
+};
+const node = { id: 'n1', name: 'local', status: 'online', memoryMb: 4096, diskMb: 20480, serverCount: 0 };
+
+beforeAll(async () => {
+  srv = await startServer((req, res) => {
+    if (req.url?.startsWith('/api/ctrls')) return json(res, 200, ok(page([{ id: 'c1', name: 'Games', description: null }])));
+    if (req.url?.startsWith('/api/alts')) return json(res, 200, ok(page([alt])));
+    if (req.url?.startsWith('/api/agents')) return json(res, 200, ok(page([node])));
+    json(res, 404, { success: false, error: 'no such route', code: 'NOT_FOUND', requestId: 'x' });
+  });
+  configureApi({ baseUrl: srv.url, onUnauthorized: () => {} });
+});
+afterAll(() => srv.close());
+
+const admin: Session = {
+  user: { id: 'u1', username: 'admin', email: 'a@x', role: 'admin', disabled: false, createdAt: '', lastLoginAt: null },
+  permissions: ['server:create'],
+};
+
+describe('the create-server wizard', () => {
+  it('preselects the only node', async () => {
+    render(
+      <MemoryRouter>
+        <StaticAuthProvider session={admin}>
+          <CreateServerPage />
+        </StaticAuthProvider>
+      </MemoryRouter>,
+    );
+    await userEvent.click(await screen.findByRole('radio', { name: /Test Game/ }));
+    await userEvent.click(screen.getByRole('button', { name: 'Next' }));
+    const choice = (await screen.findByRole('radio', { name: /local/ })) as HTMLInputElement;
+    expect(choice.checked).toBe(true);
+    expect((screen.getByRole('button', { name: 'Next' }) as HTMLButtonElement).disabled).toBe(false);
+  });
+});
