@@ -197,6 +197,11 @@ impl Runtimes {
         }
     }
 
+    /// End the games of servers that are not among `known` (deleted while no agent ran).
+    pub async fn end_orphans(&self, known: &[Uuid]) {
+        self.native.end_orphans(known).await;
+    }
+
     /// A server was deleted: remove what the runtime kept for it.
     pub async fn forget(&self, kind: RuntimeKind, server: Uuid) {
         match kind {

@@ -99,6 +99,8 @@ impl Supervisor {
                 }
             }
         }
+        let known: Vec<Uuid> = self.servers().iter().map(|s| s.id).collect();
+        self.shared.runtimes.end_orphans(&known).await;
         Ok(())
     }
 

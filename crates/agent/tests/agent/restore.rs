@@ -92,3 +92,21 @@ async fn an_agent_told_to_keep_servers_exits_without_stopping_them() {
     agent.terminate();
     assert!(!alive(pid), "without the flag the agent stops its games");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_game_of_a_server_deleted_while_no_agent_ran_is_ended() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let agent = AgentProcess::spawn(dir.path(), &[]);
+    let id = Uuid::new_v4();
+    let mut definition = game(id);
+    definition["desiredState"] = "running".into();
+    agent.client.define(definition).await;
+    let status = agent.client.wait_state(id, "running", LIMIT).await;
+    let pid = status["pid"].as_u64().expect("pid") as u32;
+    agent.kill();
+    std::fs::remove_file(dir.path().join(format!("definitions/{id}.json"))).expect("remove");
+    let agent = AgentProcess::spawn(dir.path(), &[]);
+    assert!(!alive(pid), "the deleted server's game still runs");
+    assert!(!dir.path().join(format!("shims/{id}.sock")).exists());
+    agent.terminate();
+}

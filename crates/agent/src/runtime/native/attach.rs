@@ -81,6 +81,20 @@ impl Shims {
         self.sockets.join(format!("{server}.sock"))
     }
 
+    /// The servers that have a shim socket.
+    pub fn servers(&self) -> Vec<Uuid> {
+        let Ok(entries) = std::fs::read_dir(&self.sockets) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name();
+                Uuid::parse_str(name.to_str()?.strip_suffix(".sock")?).ok()
+            })
+            .collect()
+    }
+
     /// Start a shim running `spec` and wait until its game runs.
     pub async fn start(&self, server: Uuid, spec: &Spec) -> std::io::Result<()> {
         let log_dir = self.logs.join(server.to_string());

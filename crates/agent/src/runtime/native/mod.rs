@@ -33,6 +33,8 @@ const STDIN_QUEUE: usize = 64;
 const CGROUP_POLL: Duration = Duration::from_millis(20);
 /// The crash reason of a process the kernel killed for lack of memory.
 pub const OUT_OF_MEMORY: &str = "out of memory";
+/// How long the game of a deleted server may take to end.
+const ORPHAN_WAIT: Duration = Duration::from_secs(10);
 /// Output a shim keeps for an absent agent, bytes.
 const SHIM_BUFFER_BYTES: usize = 1024 * 1024;
 
@@ -188,6 +190,28 @@ impl Native {
             let _ = tokio::task::spawn_blocking(move || cgroup.remove()).await;
         }
         None
+    }
+
+    /// End every game whose shim is here but whose server is not among `known`.
+    pub async fn end_orphans(&self, known: &[Uuid]) {
+        for server in self.shims.servers() {
+            if known.contains(&server) {
+                continue;
+            }
+            let cgroup = self.cgroups.as_ref().map(|c| c.of(server));
+            match self.shims.connect(server, cgroup).await {
+                Ok(process) => {
+                    tracing::warn!(%server, "ending a game whose server no longer exists");
+                    process.control.kill_all();
+                    let _ = tokio::time::timeout(ORPHAN_WAIT, process.exit).await;
+                    process.control.finished().await;
+                }
+                Err(_) => {
+                    let _ = std::fs::remove_file(self.shims.socket(server));
+                }
+            }
+            self.forget(server).await;
+        }
     }
 
     /// Delete the server's user and cgroup.
