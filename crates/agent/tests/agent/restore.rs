@@ -73,17 +73,22 @@ async fn killed_agent_reattaches_to_running_games_and_sees_what_happened_meanwhi
     agent.terminate();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_agent_told_to_keep_servers_exits_without_stopping_them() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let keep = ["--keep-servers-on-exit"];
-    let agent = AgentProcess::spawn(dir.path(), &keep);
+/// An agent started with `flags` and one running test game: the agent, its id, its PID.
+async fn one_running_game(data: &std::path::Path, flags: &[&str]) -> (AgentProcess, Uuid, u32) {
+    let agent = AgentProcess::spawn(data, flags);
     let id = Uuid::new_v4();
     let mut definition = game(id);
     definition["desiredState"] = "running".into();
     agent.client.define(definition).await;
     let status = agent.client.wait_state(id, "running", LIMIT).await;
     let pid = status["pid"].as_u64().expect("pid") as u32;
+    (agent, id, pid)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_told_to_keep_servers_exits_without_stopping_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (agent, id, pid) = one_running_game(dir.path(), &["--keep-servers-on-exit"]).await;
     agent.terminate();
     assert!(alive(pid), "the game was stopped with the agent");
     let agent = AgentProcess::spawn(dir.path(), &[]);
@@ -96,13 +101,7 @@ async fn an_agent_told_to_keep_servers_exits_without_stopping_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_game_of_a_server_deleted_while_no_agent_ran_is_ended() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let agent = AgentProcess::spawn(dir.path(), &[]);
-    let id = Uuid::new_v4();
-    let mut definition = game(id);
-    definition["desiredState"] = "running".into();
-    agent.client.define(definition).await;
-    let status = agent.client.wait_state(id, "running", LIMIT).await;
-    let pid = status["pid"].as_u64().expect("pid") as u32;
+    let (agent, id, pid) = one_running_game(dir.path(), &[]).await;
     agent.kill();
     std::fs::remove_file(dir.path().join(format!("definitions/{id}.json"))).expect("remove");
     let agent = AgentProcess::spawn(dir.path(), &[]);
