@@ -161,6 +161,61 @@ describe('game server flows', { skip: !FULL }, () => {
     await page.goto(serverUrl);
   });
 
+  test('the network tab adds an allocation, notes it and makes it primary', async () => {
+    const id = serverUrl.split('/').pop();
+    const limit = await apiCall(page, 'PUT', `/api/servers/${id}/allocation-limit`, { limit: 2 });
+    assert.equal(limit.status, 200, JSON.stringify(limit.body));
+    await page.goto(`${serverUrl}/network`);
+    const rows = page.getByTestId('allocation');
+    await rows.first().getByText('primary').waitFor();
+    assert.equal(await rows.count(), 1);
+    const first = await rows.first().locator('code').first().innerText();
+    await page.getByRole('button', { name: 'Add allocation' }).click();
+    await rows.nth(1).waitFor();
+    await page.getByTestId('allocation-room').getByText('2 of 2 allocations in use').waitFor();
+    assert.ok(await page.getByRole('button', { name: 'Add allocation' }).isDisabled());
+    assert.equal(await rows.nth(1).getByText('SERVER_PORT_1').count(), 1);
+
+    await rows.nth(1).getByRole('button', { name: 'Notes' }).click();
+    await page.getByRole('dialog').getByLabel('Notes').fill('query port');
+    await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+    await rows.nth(1).getByText('query port').waitFor();
+
+    await rows.nth(1).getByRole('button', { name: 'Make primary' }).click();
+    await rows.first().getByText('query port').waitFor();
+    assert.equal(await rows.nth(1).locator('code').first().innerText(), first);
+    await screenshot(page, 'server-network');
+    await assertAccessible(page, 'server network');
+
+    await rows.nth(1).getByRole('button', { name: 'Remove' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Remove' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=allocation]').length === 1);
+    await page.goto(serverUrl);
+  });
+
+  test('an admin adds node allocations in bulk and removes a free one', async () => {
+    await page.goto(`${ui.url}/admin/nodes`);
+    await page.locator('tr', { hasText: 'local' }).getByRole('button', { name: 'Allocations' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('IP address').fill('127.0.0.1');
+    await dialog.getByLabel('Ports').fill('31200-31202');
+    await dialog.getByText('3 ports').waitFor();
+    await dialog.getByRole('button', { name: 'Add allocations' }).click();
+    await dialog.getByText('3 of 3 ports added on 127.0.0.1.').waitFor();
+    // The server's own ports on 0.0.0.0 are listed too; these are the new ones.
+    const listed = dialog.getByTestId('node-allocation').filter({ hasText: '127.0.0.1:' });
+    await listed.nth(2).waitFor();
+    assert.equal(await dialog.getByTestId('node-allocation').filter({ hasText: SERVER }).count(), 1);
+    await dialog.getByRole('checkbox', { name: 'Select 127.0.0.1:31201' }).check();
+    await dialog.getByRole('button', { name: 'Remove selected (1)' }).click();
+    await dialog.getByText('1 removed.').waitFor();
+    await dialog.getByRole('checkbox', { name: 'Select 127.0.0.1:31201' }).waitFor({ state: 'detached' });
+    assert.equal(await listed.count(), 2);
+    await screenshot(page, 'admin-node-allocations');
+    await assertAccessible(page, 'node allocations');
+    await page.goto(serverUrl);
+  });
+
   test('a subuser sees only what they were granted', async () => {
     const created = await apiCall(page, 'POST', '/api/users', {
       username: 'helper',

@@ -14,6 +14,8 @@ import type {
   ImportResult,
   ListQuery,
   Limits,
+  NodeAllocation,
+  ServerAllocations,
   NewNode,
   NewServer,
   Node,
@@ -77,6 +79,15 @@ export const api = {
     updateSubuser: (id: string, subuserId: string, permissions: string[]) =>
       http.patch<Subuser>(srv(id, `/subusers/${enc(subuserId)}`), { permissions }),
     removeSubuser: (id: string, subuserId: string) => http.del<void>(srv(id, `/subusers/${enc(subuserId)}`)),
+    allocations: (id: string) => http.get<ServerAllocations>(srv(id, '/allocations')),
+    addAllocation: (id: string, notes = '') => http.post<ServerAllocations>(srv(id, '/allocations'), { notes }),
+    setAllocationNotes: (id: string, allocationId: string, notes: string) =>
+      http.patch<ServerAllocations>(srv(id, `/allocations/${enc(allocationId)}`), { notes }),
+    makePrimary: (id: string, allocationId: string) =>
+      http.post<ServerAllocations>(srv(id, `/allocations/${enc(allocationId)}/primary`)),
+    removeAllocation: (id: string, allocationId: string) =>
+      http.del<ServerAllocations>(srv(id, `/allocations/${enc(allocationId)}`)),
+    setAllocationLimit: (id: string, limit: number) => http.put<ServerAllocations>(srv(id, '/allocation-limit'), { limit }),
     /** WebSocket URL of the live console (same origin; the cookie authenticates). */
     consoleUrl: (id: string) => {
       const { protocol, host } = window.location;
@@ -107,6 +118,12 @@ export const api = {
     create: (body: NewNode) => http.post<CreatedNode>('/api/agents', body),
     update: (id: string, body: Partial<NewNode>) => http.patch<Node>(`/api/agents/${enc(id)}`, body),
     remove: (id: string) => http.del<void>(`/api/agents/${enc(id)}`),
+    allocations: (id: string, query?: ListQuery) =>
+      http.get<Page<NodeAllocation>>(`/api/agents/${enc(id)}/allocations`, q(query)),
+    addAllocations: (id: string, ip: string, ports: string, notes = '') =>
+      http.post<{ ip: string; requested: number; added: number }>(`/api/agents/${enc(id)}/allocations`, { ip, ports, notes }),
+    removeAllocations: (id: string, ids: string[]) =>
+      http.post<{ removed: number }>(`/api/agents/${enc(id)}/allocations/remove`, { ids }),
   },
 
   ctrls: {

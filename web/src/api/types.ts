@@ -285,3 +285,36 @@ export interface AuditEntry {
   requestId: string | null;
   createdAt: string;
 }
+
+/** An address and port a server binds (`/api/servers/{id}/allocations`). */
+export interface Allocation {
+  id: string;
+  /** Where players connect (the node's address when the game binds every address). */
+  ip: string;
+  bindIp: string;
+  port: number;
+  notes: string;
+  primary: boolean;
+  /** The template needs this port beside the primary one; it cannot be removed. */
+  required: boolean;
+  /** The environment variable that carries the port. */
+  variable: string;
+}
+
+export interface ServerAllocations {
+  items: Allocation[];
+  /** The limit an administrator set. */
+  limit: number;
+  /** How many the server may hold (the limit, or what its template needs if more). */
+  allowed: number;
+}
+
+/** An allocation of a node, free or held by a server (`/api/agents/{id}/allocations`). */
+export interface NodeAllocation {
+  id: string;
+  ip: string;
+  port: number;
+  notes: string;
+  server: { id: string; name: string } | null;
+  createdAt: string;
+}

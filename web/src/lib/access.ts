@@ -1,7 +1,7 @@
 // What the signed-in user may see. Hiding is a courtesy: the API enforces every rule.
 import type { Server, Session } from '../api';
 
-export type ServerTab = 'console' | 'files' | 'startup' | 'subusers' | 'settings';
+export type ServerTab = 'console' | 'files' | 'startup' | 'network' | 'subusers' | 'settings';
 
 export interface ServerAccess {
   tabs: ServerTab[];
@@ -11,6 +11,7 @@ export interface ServerAccess {
   deleteFiles: boolean;
   archiveFiles: boolean;
   editStartup: boolean;
+  manageNetwork: boolean;
   rename: boolean;
   reinstall: boolean;
   remove: boolean;
@@ -28,6 +29,7 @@ export function serverAccess(server: Pick<Server, 'permissions'>): ServerAccess 
   if (has(p, 'console:view')) tabs.push('console');
   if (has(p, 'file:read')) tabs.push('files');
   if (has(p, 'server:view')) tabs.push('startup');
+  if (has(p, 'network:view')) tabs.push('network');
   if (update) tabs.push('subusers');
   if (update || remove) tabs.push('settings');
   return {
@@ -38,6 +40,7 @@ export function serverAccess(server: Pick<Server, 'permissions'>): ServerAccess 
     deleteFiles: has(p, 'file:delete'),
     archiveFiles: has(p, 'file:archive'),
     editStartup: update,
+    manageNetwork: has(p, 'network:manage'),
     rename: update,
     reinstall: update,
     remove,

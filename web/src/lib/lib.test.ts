@@ -5,6 +5,7 @@ import { CommandHistory } from './commandHistory';
 import { formatAgo, formatBytes, joinPath, parentPath } from './format';
 import { LineFeed, type FeedEvent } from './lineFeed';
 import { effective, toggle } from './permissionEdit';
+import { allocationRoom, countPorts } from './ports';
 import { checkRules, ruleOptions } from './rules';
 
 const session = (permissions: string[], id = 'u1'): Session => ({
@@ -62,10 +63,19 @@ describe('serverAccess', () => {
       'file:write',
       'file:delete',
       'file:archive',
+      'network:view',
+      'network:manage',
     ];
     const a = serverAccess(server(all));
-    expect(a.tabs).toEqual(['console', 'files', 'startup', 'subusers', 'settings']);
+    expect(a.tabs).toEqual(['console', 'files', 'startup', 'network', 'subusers', 'settings']);
     expect(Object.values(a).every((v) => v !== false)).toBe(true);
+  });
+
+  it('shows the network tab with network:view and its changes with network:manage', () => {
+    const viewer = serverAccess(server(['network:view']));
+    expect(viewer.tabs).toEqual(['network']);
+    expect(viewer.manageNetwork).toBe(false);
+    expect(serverAccess(server(['network:view', 'network:manage'])).manageNetwork).toBe(true);
   });
 
   it('hides everything for a subuser with no keys', () => {
@@ -171,5 +181,24 @@ describe('normalizeStats', () => {
       memoryLimitBytes: 100,
     });
     expect(normalizeStats(null)).toBeNull();
+  });
+});
+
+describe('port lists', () => {
+  it('counts distinct ports in lists and ranges', () => {
+    expect(countPorts('25565-25570, 27015,25566')).toEqual({ count: 7 });
+    expect(countPorts('30000-30999')).toEqual({ count: 1000 });
+  });
+
+  it('explains what is wrong', () => {
+    for (const bad of ['', '80', '70000', '2000-1999', 'abc', '1024-65535', '25565-']) {
+      expect(countPorts(bad), bad).toHaveProperty('error');
+    }
+  });
+
+  it('says whether a server has room for another allocation', () => {
+    expect(allocationRoom(1, 3)).toEqual({ canAdd: true, text: '1 of 3 allocations in use.' });
+    expect(allocationRoom(2, 2).canAdd).toBe(false);
+    expect(allocationRoom(2, 2).text).toContain('administrator');
   });
 });

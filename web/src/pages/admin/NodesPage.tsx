@@ -8,6 +8,7 @@ import { Spinner } from '../../components/Spinner';
 import { StateBadge } from '../../components/StateBadge';
 import { formatAgo, formatMb } from '../../lib/format';
 import { useAction, useApi } from '../../lib/useApi';
+import { NodeAllocations } from './NodeAllocations';
 
 const EMPTY: NewNode = {
   name: '',
@@ -103,6 +104,7 @@ export function NodesPage() {
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<Node | null>(null);
   const [removing, setRemoving] = useState<Node | null>(null);
+  const [allocating, setAllocating] = useState<Node | null>(null);
   const [created, setCreated] = useState<CreatedNode | null>(null);
   const action = useAction();
   const items = nodes.data?.items ?? [];
@@ -179,6 +181,9 @@ export function NodesPage() {
                       >
                         Edit
                       </button>
+                      <button type="button" className="btn btn-small" onClick={() => setAllocating(n)}>
+                        Allocations
+                      </button>
                       <button type="button" className="btn btn-small btn-danger" onClick={() => setRemoving(n)}>
                         Delete
                       </button>
@@ -237,6 +242,10 @@ export function NodesPage() {
             }
           />
         )}
+      </Dialog>
+
+      <Dialog open={!!allocating} title={`Allocations of ${allocating?.name ?? ''}`} wide onClose={() => setAllocating(null)}>
+        {allocating && <NodeAllocations node={allocating} />}
       </Dialog>
 
       <ConfirmDialog

@@ -11,6 +11,7 @@ import { useApi } from '../../lib/useApi';
 import { useServerLive, STATS_POINTS, type ServerLive } from '../../lib/useServerLive';
 import { ConsoleTab } from './ConsoleTab';
 import { FilesTab } from './FilesTab';
+import { NetworkTab } from './NetworkTab';
 import { SettingsTab } from './SettingsTab';
 import { StartupTab } from './StartupTab';
 import { SubusersTab } from './SubusersTab';
@@ -19,6 +20,7 @@ const TAB_LABELS: Record<ServerTab, string> = {
   console: 'Console',
   files: 'Files',
   startup: 'Startup',
+  network: 'Network',
   subusers: 'Subusers',
   settings: 'Settings',
 };
@@ -135,6 +137,9 @@ export function ServerPage() {
         {access.tabs.includes('files') && <Route path="files" element={<FilesTab serverId={id} access={access} />} />}
         {access.tabs.includes('startup') && (
           <Route path="startup" element={<StartupTab serverId={id} editable={access.editStartup} />} />
+        )}
+        {access.tabs.includes('network') && (
+          <Route path="network" element={<NetworkTab serverId={id} canManage={access.manageNetwork} />} />
         )}
         {access.tabs.includes('subusers') && <Route path="subusers" element={<SubusersTab serverId={id} />} />}
         {access.tabs.includes('settings') && (
