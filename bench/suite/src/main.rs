@@ -5,7 +5,7 @@
 //! cap-bench --bin-dir DIR [--out FILE] [--postgres-url URL] [--quick]
 //!           [--scale AGENTSxSERVERS] [--commit C] [--date D] [SCENARIO...]
 //! ```
-//! Scenarios: footprint, power, console, api, coldstart, scale, logins (default: all, in this
+//! Scenarios: footprint, power, console, api, coldstart, scale, logins, sockets (default: all, in this
 //! order). `bench/run` builds everything and calls this; see bench/README.md.
 
 mod panel_api;
@@ -25,7 +25,7 @@ use crate::stack::Ctx;
 
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-const SCENARIOS: [&str; 7] = [
+const SCENARIOS: [&str; 8] = [
     "footprint",
     "power",
     "console",
@@ -33,6 +33,7 @@ const SCENARIOS: [&str; 7] = [
     "coldstart",
     "scale",
     "logins",
+    "sockets",
 ];
 
 struct Args {

@@ -229,7 +229,18 @@ pub struct Console {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
+impl From<WebSocketStream<MaybeTlsStream<TcpStream>>> for Console {
+    fn from(socket: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
+        Self { socket }
+    }
+}
+
 impl Console {
+    /// Closes the socket (a close frame, then the connection).
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
+
     pub async fn connect(
         request: tokio_tungstenite::tungstenite::handshake::client::Request,
     ) -> Result<Self> {

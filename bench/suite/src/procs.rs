@@ -60,6 +60,8 @@ pub struct Panel {
 pub struct PanelOptions {
     pub database_url: Option<String>,
     pub discovery_interval_secs: u64,
+    /// `CAP_*` settings beyond those (a panel ignores variables it does not know).
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl Default for PanelOptions {
@@ -67,6 +69,7 @@ impl Default for PanelOptions {
         Self {
             database_url: None,
             discovery_interval_secs: 15,
+            env: Vec::new(),
         }
     }
 }
@@ -94,6 +97,7 @@ impl Panel {
         if let Some(url) = &options.database_url {
             command.arg("--database-url").arg(url);
         }
+        command.envs(options.env.iter().map(|(k, v)| (k, v)));
         let daemon = Daemon::spawn(command, data_dir, "panel").await?;
         Ok(Self { daemon })
     }

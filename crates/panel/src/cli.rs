@@ -23,7 +23,7 @@ use crate::repo::users::{self, NewUser};
 /// for '-' (listen, data_dir, tls_self_signed, ...).
 /// Further settings for the TOML file or CAP_* variables: cors_origins,
 /// login_attempts_per_minute, requests_per_second, discovery_interval_secs,
-/// max_upload_bytes.
+/// max_upload_bytes, console_sockets_per_user, console_sockets_per_ip.
 #[derive(Debug, Parser)]
 #[command(name = "cap-panel", version)]
 pub struct Cli {

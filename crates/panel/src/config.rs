@@ -30,6 +30,10 @@ pub struct Config {
     pub login_attempts_per_minute: u32,
     /// Requests per second allowed per client IP (bursts of 4×); 0 disables the limit.
     pub requests_per_second: u32,
+    /// Console WebSockets one user may have open at once.
+    pub console_sockets_per_user: usize,
+    /// Console WebSockets one client address may have open at once.
+    pub console_sockets_per_ip: usize,
     /// Seconds between discovery sweeps (health probes of every node).
     pub discovery_interval_secs: u64,
     /// Run `cap-agent` beside the panel and register it as the node `local`.
@@ -74,6 +78,8 @@ impl Default for Config {
             cors_origins: Vec::new(),
             login_attempts_per_minute: 10,
             requests_per_second: 100,
+            console_sockets_per_user: 20,
+            console_sockets_per_ip: 50,
             discovery_interval_secs: 15,
             local_agent: false,
             tls_cert: None,
@@ -115,7 +121,7 @@ pub struct Overrides {
 
 /// Every setting can come from a `CAP_<NAME>` variable; other `CAP_*` variables (the
 /// agent's, for instance) are ignored rather than rejected.
-const ENV_KEYS: [&str; 16] = [
+const ENV_KEYS: [&str; 18] = [
     "listen",
     "data_dir",
     "database_url",
@@ -124,6 +130,8 @@ const ENV_KEYS: [&str; 16] = [
     "cors_origins",
     "login_attempts_per_minute",
     "requests_per_second",
+    "console_sockets_per_user",
+    "console_sockets_per_ip",
     "discovery_interval_secs",
     "local_agent",
     "tls_cert",

@@ -37,6 +37,12 @@ pub enum Error {
     Conflict(String),
     #[error("too many requests, retry in {retry_after_secs}s")]
     RateLimited { retry_after_secs: u64 },
+    /// Too many of something held open (console sockets), said in plain words (429).
+    #[error("{message}")]
+    TooMany {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("{0}")]
     AgentUnavailable(String),
     #[error("the request took too long")]
@@ -75,7 +81,9 @@ impl Error {
             Error::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
             Error::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             Error::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
-            Error::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
+            Error::RateLimited { .. } | Error::TooMany { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED")
+            }
             Error::AgentUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "AGENT_UNAVAILABLE"),
             Error::Timeout => (StatusCode::GATEWAY_TIMEOUT, "INTERNAL_ERROR"),
             Error::Internal(_) | Error::Startup(_) => {
@@ -141,7 +149,11 @@ impl IntoResponse for Error {
             _ => None,
         };
         let mut response = (status, ErrorBody::new(message, code, details)).into_response();
-        if let Error::RateLimited { retry_after_secs } = self {
+        if let Error::RateLimited { retry_after_secs }
+        | Error::TooMany {
+            retry_after_secs, ..
+        } = self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

@@ -34,10 +34,7 @@ impl AppState {
         AppState {
             inner: Arc::new(Inner {
                 db,
-                limits: RateLimits::new(
-                    config.login_attempts_per_minute,
-                    config.requests_per_second,
-                ),
+                limits: RateLimits::new(&config),
                 config,
                 secrets,
                 hub,

@@ -4,9 +4,10 @@ mod api;
 mod coldstart;
 mod console;
 mod footprint;
-mod logins;
+pub mod logins;
 mod power;
 mod scale;
+mod sockets;
 
 use crate::report::Report;
 use crate::stack::Ctx;
@@ -21,6 +22,7 @@ pub async fn run(name: &str, ctx: &Ctx, report: &mut Report) -> Result<()> {
         "coldstart" => coldstart::run(ctx, report).await,
         "scale" => scale::run(ctx, report).await,
         "logins" => logins::run(ctx, report).await,
+        "sockets" => sockets::run(ctx, report).await,
         other => Err(format!("unknown scenario {other}").into()),
     }
 }

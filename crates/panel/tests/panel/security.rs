@@ -295,3 +295,120 @@ async fn wrong_current_passwords_are_rate_limited_like_logins() {
     let body: Value = limited.json().await.unwrap();
     assert_eq!(body["code"], "RATE_LIMITED");
 }
+
+/// The `cap_access` cookie of a fresh login, ready for a `Cookie` header.
+async fn access_cookie(app: &TestApp, login: &str, password: &str) -> String {
+    let response = post_login(
+        app,
+        json!({ "login": login, "password": password })
+            .to_string()
+            .into(),
+    )
+    .await;
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.split(';').next().filter(|c| c.starts_with("cap_access=")))
+        .expect("access cookie")
+        .to_owned()
+}
+
+type ConsoleSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a server's console with `cookie`: the socket, or the refusal's status and body.
+async fn open_console(
+    app: &TestApp,
+    cookie: &str,
+    server_id: &str,
+) -> Result<ConsoleSocket, (u16, Value)> {
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Error};
+    let url = format!("ws://{}/api/servers/{server_id}/console", app.addr);
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(Error::Http(response)) => {
+            let body = response.body().as_deref().unwrap_or_default();
+            Err((
+                response.status().as_u16(),
+                serde_json::from_slice(body).unwrap_or(Value::Null),
+            ))
+        }
+        Err(other) => panic!("console connection failed: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn console_sockets_are_capped_per_user_and_per_address() {
+    use cap_panel::repo;
+
+    let app = TestApp::spawn_with(|config| {
+        config.console_sockets_per_user = 2;
+        config.console_sockets_per_ip = 3;
+    })
+    .await;
+    // Servers on a node that is not running: the console opens and reports that.
+    let w = crate::support::world(&app.db, "caps").await;
+    let bob = app.create_user("bob").await;
+    let mut bobs = crate::support::new_server(&bob.id, Some(&w.node.id), &w.alt.id);
+    bobs.name = "bobs".into();
+    let bobs = repo::servers::create(&app.db, bobs).await.unwrap();
+    let admin = access_cookie(&app, &app.admin.username, &app.admin.password).await;
+    let bob = access_cookie(&app, "bob", "password-bob").await;
+
+    let mut admins = Vec::new();
+    for _ in 0..2 {
+        admins.push(
+            open_console(&app, &admin, &w.server.id)
+                .await
+                .expect("opens"),
+        );
+    }
+    let (status, body) = open_console(&app, &admin, &w.server.id)
+        .await
+        .expect_err("a third console for one user");
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["code"], "RATE_LIMITED");
+    assert!(
+        body["error"].as_str().unwrap().contains("2 consoles open"),
+        "{body}"
+    );
+
+    // Another user from the same address gets what is left of the address's share.
+    let first_of_bob = open_console(&app, &bob, &bobs.id).await.expect("opens");
+    let (status, body) = open_console(&app, &bob, &bobs.id)
+        .await
+        .expect_err("a fourth console from one address");
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("from your address"),
+        "{body}"
+    );
+
+    // Closing sockets gives their places back.
+    drop(first_of_bob);
+    for mut socket in admins {
+        socket.close(None).await.ok();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match open_console(&app, &bob, &bobs.id).await {
+            Ok(_) => break,
+            Err((429, _)) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(refused) => panic!("still refused after the others closed: {refused:?}"),
+        }
+    }
+    open_console(&app, &admin, &w.server.id)
+        .await
+        .expect("opens again");
+}

@@ -13,6 +13,8 @@ use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use crate::agents::{state_name, LiveEvent};
+use crate::auth::service::Client;
+use crate::auth::Principal;
 use crate::db::entities::server;
 use crate::error::{Error, Result};
 use crate::http::access::{Access, ApiRoutes, ServerScope};
@@ -24,6 +26,10 @@ use crate::state::AppState;
 const HISTORY_LINES: usize = 500;
 /// Largest message a browser may send.
 const MAX_INPUT_BYTES: usize = 8 * 1024;
+/// Socket buffers, each way. Frames are small (input is at most 8 KiB; output is sent
+/// and flushed frame by frame); the library's 128 KiB defaults would reserve a quarter
+/// of a megabyte per open console.
+const BUFFER_BYTES: usize = 16 * 1024;
 
 pub fn routes(api: ApiRoutes) -> ApiRoutes {
     api.add(
@@ -36,6 +42,8 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
 
 async fn console(
     State(state): State<AppState>,
+    principal: Principal,
+    client: Client,
     scope: ServerScope,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
@@ -45,10 +53,17 @@ async fn console(
             "cross-site console connections are refused".into(),
         ));
     }
+    // Counted before the upgrade, so a refusal is a plain 429; freed when the socket ends.
+    let slot = state.limits().console_slot(principal.id(), &client.ip)?;
     let can_type = scope.permissions.contains("console:command");
     Ok(upgrade
         .max_message_size(MAX_INPUT_BYTES)
-        .on_upgrade(move |socket| relay(state, scope.server, can_type, socket)))
+        .read_buffer_size(BUFFER_BYTES)
+        .write_buffer_size(BUFFER_BYTES)
+        .on_upgrade(move |socket| async move {
+            relay(state, scope.server, can_type, socket).await;
+            drop(slot);
+        }))
 }
 
 #[derive(Deserialize)]
