@@ -1,4 +1,4 @@
-//! The system users servers run as: one per server (`cap-<first 12 hex digits of its
+//! The system users servers run as: one per server (`cap-<last 16 hex digits of its
 //! id>`, uid and gid from the configured range), or one shared user, created with
 //! `groupadd`/`useradd` when missing. An agent that is not root runs everything as itself.
 
@@ -143,9 +143,11 @@ impl Users {
     }
 }
 
-/// The user name of a server.
+/// The user name of a server: the id's last 16 hex digits. The panel's ids are
+/// time-ordered (UUIDv7), so their first digits are a millisecond timestamp that servers
+/// created together share; the last ones are random.
 pub fn user_name(server: Uuid) -> String {
-    format!("cap-{}", &server.simple().to_string()[..12])
+    format!("cap-{}", &server.simple().to_string()[16..])
 }
 
 fn lookup(name: &str) -> Option<Identity> {
@@ -275,6 +277,13 @@ mod tests {
         let a = user_name(Uuid::new_v4());
         assert!(a.len() <= 32 && a.starts_with("cap-"));
         assert_ne!(a, user_name(Uuid::new_v4()));
+    }
+
+    #[test]
+    fn servers_created_in_the_same_millisecond_get_different_users() {
+        let first = Uuid::from_u128(0x0193_7a2b_4c5d_7000_8000_0000_0000_0001);
+        let second = Uuid::from_u128(0x0193_7a2b_4c5d_7000_8000_0000_0000_0002);
+        assert_ne!(user_name(first), user_name(second));
     }
 
     #[test]
