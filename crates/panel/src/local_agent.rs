@@ -241,6 +241,9 @@ async fn register(
                     scheme: "https".to_owned(),
                     memory_mb: 4096,
                     disk_mb: 20480,
+                    // The figures above are not measured: no capacity check until an
+                    // administrator sets this machine's real capacity.
+                    overallocate_percent: -1,
                     port_range: (27000, 27999),
                     existing: Some((token, Some(fingerprint))),
                 },

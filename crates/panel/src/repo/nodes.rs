@@ -23,6 +23,8 @@ pub struct NewNode {
     pub cert_fingerprint: Option<String>,
     pub memory_mb: i64,
     pub disk_mb: i64,
+    /// See `node::Model::overallocate_percent`.
+    pub overallocate_percent: i32,
     pub port_range: (i32, i32),
 }
 
@@ -41,6 +43,7 @@ pub async fn create(db: &impl ConnectionTrait, new: NewNode) -> Result<node::Mod
         cert_fingerprint: Set(new.cert_fingerprint),
         memory_mb: Set(new.memory_mb),
         disk_mb: Set(new.disk_mb),
+        overallocate_percent: Set(new.overallocate_percent),
         port_range_start: Set(new.port_range.0),
         port_range_end: Set(new.port_range.1),
         status: Set("unknown".to_owned()),

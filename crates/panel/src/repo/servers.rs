@@ -48,6 +48,28 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<server::
     Ok(server::Entity::find_by_id(id).one(db).await?)
 }
 
+/// The memory and disk limits (MiB) of a node's servers, summed, leaving out `except`.
+pub async fn committed(
+    db: &impl ConnectionTrait,
+    node_id: &str,
+    except: Option<&str>,
+) -> Result<(i64, i64)> {
+    use sea_orm::QuerySelect;
+
+    let mut query = server::Entity::find()
+        .select_only()
+        .column(server::Column::MemoryMb)
+        .column(server::Column::DiskMb)
+        .filter(server::Column::NodeId.eq(node_id));
+    if let Some(id) = except {
+        query = query.filter(server::Column::Id.ne(id));
+    }
+    let rows: Vec<(i64, i64)> = query.into_tuple().all(db).await?;
+    Ok(rows
+        .iter()
+        .fold((0, 0), |(memory, disk), (m, d)| (memory + m, disk + d)))
+}
+
 /// Mirrors the state an agent reported.
 pub async fn set_state(db: &impl ConnectionTrait, id: &str, state: &str) -> Result<()> {
     super::list_cache::invalidate();

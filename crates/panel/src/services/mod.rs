@@ -2,6 +2,7 @@
 
 pub mod allocations;
 pub mod audit;
+pub mod capacity;
 pub mod health;
 pub mod network;
 pub mod nodes;

@@ -21,6 +21,8 @@ pub struct NodeSpec {
     pub scheme: String,
     pub memory_mb: i64,
     pub disk_mb: i64,
+    /// How far servers' limits may exceed the capacity, in percent; -1: no check.
+    pub overallocate_percent: i32,
     pub port_range: (u16, u16),
     /// For an agent that already runs: its token and certificate fingerprint.
     pub existing: Option<(String, Option<String>)>,
@@ -96,6 +98,7 @@ pub async fn create(state: &AppState, spec: NodeSpec) -> Result<Created> {
             cert_fingerprint: fingerprint,
             memory_mb: spec.memory_mb,
             disk_mb: spec.disk_mb,
+            overallocate_percent: spec.overallocate_percent,
             port_range: (i32::from(spec.port_range.0), i32::from(spec.port_range.1)),
         },
     )
@@ -150,6 +153,7 @@ pub struct NodeChanges {
     pub scheme: Option<String>,
     pub memory_mb: Option<i64>,
     pub disk_mb: Option<i64>,
+    pub overallocate_percent: Option<i32>,
     pub port_range: Option<(u16, u16)>,
     /// A new certificate fingerprint (after the agent's certificate was replaced).
     pub cert_fingerprint: Option<String>,
@@ -201,6 +205,9 @@ pub async fn update(
     }
     if let Some(disk) = changes.disk_mb {
         model.disk_mb = Set(disk);
+    }
+    if let Some(percent) = changes.overallocate_percent {
+        model.overallocate_percent = Set(percent);
     }
     if let Some(fingerprint) = fingerprint {
         model.cert_fingerprint = Set(Some(fingerprint));

@@ -260,6 +260,7 @@ pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Mode
     let installs = !template.alt.install.script.trim().is_empty();
 
     let allocating = state.hub().allocation_lock(&node.id).await;
+    super::capacity::check(state, &node, spec.limits, None).await?;
     let mut attempts = 0;
     let offsets = &template.alt.extra_port_offsets;
     let (server, ports) = loop {
@@ -471,7 +472,16 @@ pub async fn update(
     if let Some(description) = description {
         model.description = Set(description);
     }
+    // Held while the node's capacity is checked and the new limits stored.
+    let mut resizing = None;
     if let Some(limits) = limits {
+        if let Some(node_id) = server.node_id.as_deref() {
+            resizing = Some(state.hub().allocation_lock(node_id).await);
+            let node = repo::nodes::find(state.db(), node_id)
+                .await?
+                .ok_or_else(|| Error::not_found("node"))?;
+            super::capacity::check(state, &node, limits, Some(&server.id)).await?;
+        }
         model.memory_mb = Set(limits.memory_mb);
         model.cpu_percent = Set(limits.cpu_percent);
         model.disk_mb = Set(limits.disk_mb);
@@ -481,7 +491,9 @@ pub async fn update(
         preview.disk_mb = limits.disk_mb;
         sync(state, &preview).await?;
     }
-    repo::servers::save(state.db(), model).await
+    let saved = repo::servers::save(state.db(), model).await;
+    drop(resizing);
+    saved
 }
 
 /// Validates and stores variable values, pushing the new environment to the agent first.

@@ -1,6 +1,7 @@
 //! Servers on a real agent process, with the panel served in-process so the same tests
 //! run on SQLite and PostgreSQL: uploads, capacity, crash policy, failed states.
 
+use reqwest::Method;
 use serde_json::{json, Value};
 
 use cap_panel::config::Config;
@@ -90,7 +91,7 @@ async fn uploads_have_their_own_limit_and_say_what_went_wrong() {
     let roomy = on
         .server(
             "roomy",
-            json!({ "memoryMb": 256, "cpuPercent": 100, "diskMb": 0 }),
+            json!({ "memoryMb": 256, "cpuPercent": 100, "diskMb": 8 }),
         )
         .await;
 
@@ -187,4 +188,68 @@ async fn a_connected_node_is_seen_all_along_not_only_when_it_connected() {
         ago < chrono::Duration::seconds(10),
         "last seen {ago} ago while connected"
     );
+}
+
+#[tokio::test]
+async fn a_node_holds_only_what_it_declares_plus_its_overallocation() {
+    let on = OnAgent::start(|_| {}).await;
+    let gib = json!({ "memoryMb": 1024, "cpuPercent": 100, "diskMb": 512 });
+    let mut servers = Vec::new();
+    for i in 0..4 {
+        servers.push(on.server(&format!("fits-{i}"), gib.clone()).await);
+    }
+    // The node declares 4096 MB and allows no overallocation by default.
+    let mut body = test_server(&on.node, &on.test_game, "one-too-many");
+    body["limits"] = gib.clone();
+    let (status, refused) = on.admin.post("/api/servers", body.clone()).await;
+    assert_eq!(status, 422, "{refused}");
+    let memory = refused["details"]["limits.memoryMb"][0].as_str().unwrap();
+    assert!(memory.contains("0 MB of memory left"), "{memory}");
+    assert!(
+        refused["details"]["limits.diskMb"].is_null(),
+        "disk fits: {refused}"
+    );
+
+    let mut unlimited = body.clone();
+    unlimited["limits"]["memoryMb"] = json!(0);
+    let (status, refused) = on.admin.post("/api/servers", unlimited).await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused["details"]["limits.memoryMb"][0]
+        .as_str()
+        .unwrap()
+        .contains("limit"));
+
+    // Resizing counts the other servers only.
+    let path = format!("/api/servers/{}", servers[0]);
+    let bigger = json!({ "limits": { "memoryMb": 2048, "cpuPercent": 100, "diskMb": 512 } });
+    let (status, refused) = on
+        .admin
+        .call(Method::PATCH, &path, Some(bigger.clone()))
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("1024 MB of memory left"),
+        "{refused}"
+    );
+
+    // 50 % overallocation: 6144 MB in all.
+    let node = format!("/api/agents/{}", on.node);
+    let (status, changed) = on
+        .admin
+        .call(
+            Method::PATCH,
+            &node,
+            Some(json!({ "overallocatePercent": 50 })),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["data"]["overallocatePercent"], 50);
+    let (status, resized) = on.admin.call(Method::PATCH, &path, Some(bigger)).await;
+    assert_eq!(status, 200, "{resized}");
+    assert_eq!(resized["data"]["limits"]["memoryMb"], 2048);
+    let (status, created) = on.admin.post("/api/servers", body).await;
+    assert_eq!(status, 200, "{created}");
 }

@@ -206,6 +206,7 @@ pub async fn world(db: &DatabaseConnection, tag: &str) -> World {
             cert_fingerprint: None,
             memory_mb: 4096,
             disk_mb: 10240,
+            overallocate_percent: 0,
             port_range: (25565, 25665),
         },
     )

@@ -18,6 +18,8 @@ pub struct Model {
     pub cert_fingerprint: Option<String>,
     pub memory_mb: i64,
     pub disk_mb: i64,
+    /// How far servers' limits may exceed memory_mb and disk_mb, in percent; -1: no check.
+    pub overallocate_percent: i32,
     pub port_range_start: i32,
     pub port_range_end: i32,
     /// `unknown`, `online`, `offline` or `degraded`.

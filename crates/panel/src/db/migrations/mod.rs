@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_initial;
 mod m0002_case_insensitive_accounts;
+mod m0003_node_capacity;
 mod m0004_allocations;
 
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_initial::Migration),
             Box::new(m0002_case_insensitive_accounts::Migration),
+            Box::new(m0003_node_capacity::Migration),
             Box::new(m0004_allocations::Migration),
         ]
     }

@@ -50,6 +50,8 @@ pub struct NodeView {
     last_seen_at: Option<DateTime<Utc>>,
     memory_mb: i64,
     disk_mb: i64,
+    /// How far servers' limits may exceed memoryMb and diskMb, in percent; -1: no check.
+    overallocate_percent: i32,
     port_range_start: i32,
     port_range_end: i32,
     server_count: u64,
@@ -80,6 +82,7 @@ async fn view(state: &AppState, node: node::Model) -> Result<NodeView> {
         last_seen_at,
         memory_mb: node.memory_mb,
         disk_mb: node.disk_mb,
+        overallocate_percent: node.overallocate_percent,
         port_range_start: node.port_range_start,
         port_range_end: node.port_range_end,
         server_count,
@@ -134,6 +137,11 @@ pub struct CreateNode {
     memory_mb: i64,
     #[garde(range(min = 0, max = 1_073_741_824))]
     disk_mb: i64,
+    /// How far the servers' memory and disk limits may exceed the node's, in percent
+    /// (0: exactly the capacity, 50: one and a half times it, -1: no check). Default 0.
+    #[serde(default)]
+    #[garde(range(min = -1, max = 10_000))]
+    overallocate_percent: i32,
     #[garde(range(min = 1))]
     port_range_start: u16,
     #[garde(range(min = 1))]
@@ -188,6 +196,7 @@ async fn create(
         scheme: body.scheme,
         memory_mb: body.memory_mb,
         disk_mb: body.disk_mb,
+        overallocate_percent: body.overallocate_percent,
         port_range: (body.port_range_start, body.port_range_end),
         existing: body.token.map(|token| (token, body.cert_fingerprint)),
     };
@@ -317,6 +326,9 @@ pub struct UpdateNode {
     memory_mb: Option<i64>,
     #[garde(inner(range(min = 0, max = 1_073_741_824)))]
     disk_mb: Option<i64>,
+    /// See the creation body; applies to servers created or resized from now on.
+    #[garde(inner(range(min = -1, max = 10_000)))]
+    overallocate_percent: Option<i32>,
     #[garde(inner(range(min = 1)))]
     port_range_start: Option<u16>,
     #[garde(inner(range(min = 1)))]
@@ -351,6 +363,7 @@ async fn update(
         scheme: body.scheme,
         memory_mb: body.memory_mb,
         disk_mb: body.disk_mb,
+        overallocate_percent: body.overallocate_percent,
         port_range,
         cert_fingerprint: body.cert_fingerprint,
         token: body.token,
