@@ -63,6 +63,20 @@ impl Error {
         Error::Validation { message, details }
     }
 
+    /// `Ok` when `details` is empty, else a validation error with every message.
+    pub fn unless_invalid(details: FieldErrors) -> Result<()> {
+        if details.is_empty() {
+            return Ok(());
+        }
+        let message = details
+            .values()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(Error::Validation { message, details })
+    }
+
     pub fn not_found(what: &str) -> Self {
         Error::NotFound(format!("{what} not found"))
     }

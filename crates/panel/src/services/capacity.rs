@@ -50,14 +50,5 @@ pub async fn check(
         };
         details.insert(field.to_owned(), vec![problem]);
     }
-    if details.is_empty() {
-        return Ok(());
-    }
-    let message = details
-        .values()
-        .flatten()
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("; ");
-    Err(Error::Validation { message, details })
+    Error::unless_invalid(details)
 }

@@ -278,16 +278,7 @@ fn check_overrides(new: &Overrides) -> Result<()> {
             .or_default()
             .push(format!("both granted and revoked: {}", both.join(", ")));
     }
-    if details.is_empty() {
-        return Ok(());
-    }
-    let message = details
-        .values()
-        .flatten()
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("; ");
-    Err(Error::Validation { message, details })
+    Error::unless_invalid(details)
 }
 
 fn is_active_admin(user: &user::Model) -> bool {

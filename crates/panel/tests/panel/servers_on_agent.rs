@@ -247,7 +247,18 @@ async fn a_node_holds_only_what_it_declares_plus_its_overallocation() {
         .await;
     assert_eq!(status, 200, "{changed}");
     assert_eq!(changed["data"]["overallocatePercent"], 50);
-    let (status, resized) = on.admin.call(Method::PATCH, &path, Some(bigger)).await;
+    // A changed node is reconnected; until then its servers cannot be resized.
+    let deadline = std::time::Instant::now() + SLOW;
+    let (status, resized) = loop {
+        let (status, resized) = on
+            .admin
+            .call(Method::PATCH, &path, Some(bigger.clone()))
+            .await;
+        if status != 503 || std::time::Instant::now() > deadline {
+            break (status, resized);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert_eq!(status, 200, "{resized}");
     assert_eq!(resized["data"]["limits"]["memoryMb"], 2048);
     let (status, created) = on.admin.post("/api/servers", body).await;
