@@ -81,10 +81,36 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// A garde path (Rust field names) as the JSON field path: `crash_policy.max_restarts`
+/// becomes `crashPolicy.maxRestarts`; map keys (not snake_case) stay as they are.
+fn json_path(path: &str) -> String {
+    path.split('.')
+        .map(|segment| {
+            let snake = segment
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !snake {
+                return segment.to_owned();
+            }
+            let mut parts = segment.split('_');
+            let first = parts.next().unwrap_or_default().to_owned();
+            parts.fold(first, |mut out, part| {
+                let mut chars = part.chars();
+                if let Some(c) = chars.next() {
+                    out.push(c.to_ascii_uppercase());
+                    out.push_str(chars.as_str());
+                }
+                out
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 fn report_to_error(report: garde::Report) -> Error {
     let mut details = FieldErrors::new();
     for (path, error) in report.iter() {
-        let field = path.to_string();
+        let field = json_path(&path.to_string());
         let field = if field.is_empty() {
             "body".to_owned()
         } else {

@@ -40,6 +40,8 @@ pub async fn create(db: &impl ConnectionTrait, new: NewServer) -> Result<server:
         allocation_limit: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
+        // The crash policy starts at the columns' defaults: the node's default policy.
+        ..Default::default()
     };
     Ok(model.insert(db).await?)
 }
@@ -99,8 +101,25 @@ pub struct ServerListRow {
     pub memory_mb: i64,
     pub cpu_percent: i32,
     pub disk_mb: i64,
+    pub crash_auto_restart: bool,
+    pub crash_max_restarts: i32,
+    pub crash_window_seconds: i64,
+    pub crash_backoff_ms: i64,
+    pub crash_max_backoff_ms: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl ServerListRow {
+    pub fn crash_policy(&self) -> cap_protocol::server::CrashPolicy {
+        server::crash_policy_from((
+            self.crash_auto_restart,
+            self.crash_max_restarts,
+            self.crash_window_seconds,
+            self.crash_backoff_ms,
+            self.crash_max_backoff_ms,
+        ))
+    }
 }
 
 /// Who may see which servers in a list.
@@ -148,6 +167,11 @@ fn list_query(visibility: &Visibility<'_>, name: Option<&str>) -> sea_orm::Selec
             server::Column::MemoryMb,
             server::Column::CpuPercent,
             server::Column::DiskMb,
+            server::Column::CrashAutoRestart,
+            server::Column::CrashMaxRestarts,
+            server::Column::CrashWindowSeconds,
+            server::Column::CrashBackoffMs,
+            server::Column::CrashMaxBackoffMs,
             server::Column::CreatedAt,
             server::Column::UpdatedAt,
         ])

@@ -11,7 +11,7 @@ use cap_protocol::server::{
 };
 use cap_templates::{RenderContext, StopAction};
 use chrono::Utc;
-use sea_orm::{Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, TransactionTrait};
 use uuid::Uuid;
 
 use super::network::{self, Network};
@@ -182,7 +182,7 @@ pub fn definition(
                 .filter(|image| !image.is_empty())
                 .map(str::to_owned),
         }),
-        crash_policy: CrashPolicy::default(),
+        crash_policy: server.crash_policy(),
         runtime: Default::default(),
         desired_state: desired,
         config_files: cap_templates::render_config_files(&template.alt, ctx)
@@ -457,24 +457,52 @@ pub async fn delete(state: &AppState, server: &server::Model) -> Result<()> {
     Ok(())
 }
 
-/// Changes name, description or limits; limit changes are pushed to the agent first.
+/// Changes to a server's settings; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ServerChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub limits: Option<LimitsSpec>,
+    pub crash_policy: Option<CrashPolicy>,
+}
+
+/// The checks one field cannot make alone: the back-off ceiling is not below the first
+/// back-off.
+fn check_crash_policy(policy: &CrashPolicy) -> Result<()> {
+    let mut details = FieldErrors::new();
+    if policy.max_backoff_ms < policy.backoff_ms {
+        details.insert(
+            "crashPolicy.maxBackoffMs".into(),
+            vec!["must be at least the first back-off (backoffMs)".into()],
+        );
+    }
+    Error::unless_invalid(details)
+}
+
+/// Changes name, description, limits or crash policy; limit and crash-policy changes are
+/// pushed to the agent first.
 pub async fn update(
     state: &AppState,
     server: server::Model,
-    name: Option<String>,
-    description: Option<String>,
-    limits: Option<LimitsSpec>,
+    changes: ServerChanges,
 ) -> Result<server::Model> {
-    let mut model: server::ActiveModel = server.clone().into();
-    if let Some(name) = name {
-        model.name = Set(name);
+    if let Some(policy) = &changes.crash_policy {
+        check_crash_policy(policy)?;
     }
-    if let Some(description) = description {
-        model.description = Set(description);
+    use server::Column;
+    let mut updated = server.clone();
+    let mut changed = Vec::new();
+    if let Some(name) = changes.name {
+        updated.name = name;
+        changed.push(Column::Name);
+    }
+    if let Some(description) = changes.description {
+        updated.description = description;
+        changed.push(Column::Description);
     }
     // Held while the node's capacity is checked and the new limits stored.
     let mut resizing = None;
-    if let Some(limits) = limits {
+    if let Some(limits) = changes.limits {
         if let Some(node_id) = server.node_id.as_deref() {
             resizing = Some(state.hub().allocation_lock(node_id).await);
             let node = repo::nodes::find(state.db(), node_id)
@@ -482,14 +510,28 @@ pub async fn update(
                 .ok_or_else(|| Error::not_found("node"))?;
             super::capacity::check(state, &node, limits, Some(&server.id)).await?;
         }
-        model.memory_mb = Set(limits.memory_mb);
-        model.cpu_percent = Set(limits.cpu_percent);
-        model.disk_mb = Set(limits.disk_mb);
-        let mut preview = server.clone();
-        preview.memory_mb = limits.memory_mb;
-        preview.cpu_percent = limits.cpu_percent;
-        preview.disk_mb = limits.disk_mb;
-        sync(state, &preview).await?;
+        updated.memory_mb = limits.memory_mb;
+        updated.cpu_percent = limits.cpu_percent;
+        updated.disk_mb = limits.disk_mb;
+        changed.extend([Column::MemoryMb, Column::CpuPercent, Column::DiskMb]);
+    }
+    if let Some(policy) = &changes.crash_policy {
+        updated.set_crash_policy(policy);
+        changed.extend([
+            Column::CrashAutoRestart,
+            Column::CrashMaxRestarts,
+            Column::CrashWindowSeconds,
+            Column::CrashBackoffMs,
+            Column::CrashMaxBackoffMs,
+        ]);
+    }
+    if changes.limits.is_some() || changes.crash_policy.is_some() {
+        sync(state, &updated).await?;
+    }
+    // Only the changed columns are written (the state column follows the node's events).
+    let mut model = server::ActiveModel::from(updated);
+    for column in changed {
+        model.reset(column);
     }
     let saved = repo::servers::save(state.db(), model).await;
     drop(resizing);

@@ -15,7 +15,7 @@ use crate::support::TestApp;
 
 /// A panel, one agent registered as a node, and an administrator's session.
 pub struct OnAgent {
-    _agent: Agent,
+    pub agent: Agent,
     pub admin: Session,
     pub node: String,
     pub test_game: String,
@@ -32,7 +32,7 @@ impl OnAgent {
         let node = register(&admin, "node", &agent, (42000, 42100)).await;
         let test_game = test_game(&admin).await;
         OnAgent {
-            _agent: agent,
+            agent,
             admin,
             node,
             test_game,
@@ -263,4 +263,105 @@ async fn a_node_holds_only_what_it_declares_plus_its_overallocation() {
     assert_eq!(resized["data"]["limits"]["memoryMb"], 2048);
     let (status, created) = on.admin.post("/api/servers", body).await;
     assert_eq!(status, 200, "{created}");
+}
+
+#[tokio::test]
+async fn a_servers_crash_policy_is_its_own_and_reaches_its_node() {
+    let on = OnAgent::start(|_| {}).await;
+    let id = on
+        .server(
+            "crashy",
+            json!({ "memoryMb": 256, "cpuPercent": 100, "diskMb": 64 }),
+        )
+        .await;
+    let path = format!("/api/servers/{id}");
+    let defaults = json!({
+        "autoRestart": true, "maxRestarts": 3, "windowSeconds": 600,
+        "backoffMs": 2000, "maxBackoffMs": 60000
+    });
+    let (status, server) = on.admin.get(&path).await;
+    assert_eq!(status, 200, "{server}");
+    assert_eq!(server["data"]["crashPolicy"], defaults);
+    assert_eq!(
+        on.agent.server(&id).await["definition"]["crashPolicy"],
+        defaults
+    );
+
+    let policy = json!({
+        "autoRestart": false, "maxRestarts": 7, "windowSeconds": 120,
+        "backoffMs": 500, "maxBackoffMs": 8000
+    });
+    let (status, changed) = on
+        .admin
+        .call(Method::PATCH, &path, Some(json!({ "crashPolicy": policy })))
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["data"]["crashPolicy"], policy);
+    assert_eq!(
+        on.agent.server(&id).await["definition"]["crashPolicy"],
+        policy
+    );
+
+    // Out of bounds, field by field; nothing changes anywhere.
+    for (field, value) in [
+        ("maxRestarts", json!(101)),
+        ("windowSeconds", json!(9)),
+        ("backoffMs", json!(99)),
+        ("maxBackoffMs", json!(3_600_001)),
+        ("maxBackoffMs", json!(400)),
+    ] {
+        let mut bad = policy.clone();
+        bad[field] = value;
+        let (status, refused) = on
+            .admin
+            .call(Method::PATCH, &path, Some(json!({ "crashPolicy": bad })))
+            .await;
+        assert_eq!(status, 422, "{field}: {refused}");
+        assert_eq!(refused["code"], "VALIDATION_ERROR");
+        let details = &refused["details"][format!("crashPolicy.{field}")];
+        assert!(details[0].is_string(), "{field}: {refused}");
+    }
+    let (status, refused) = on
+        .admin
+        .call(
+            Method::PATCH,
+            &path,
+            Some(json!({ "crashPolicy": { "autoRestart": true } })),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(on.admin.get(&path).await.1["data"]["crashPolicy"], policy);
+    assert_eq!(
+        on.agent.server(&id).await["definition"]["crashPolicy"],
+        policy
+    );
+
+    // A subuser who may only look, and a stranger, cannot change it.
+    for name in ["watcher", "stranger"] {
+        on.app.create_user(name).await;
+    }
+    let (status, added) = on
+        .admin
+        .post(
+            &format!("/api/servers/{id}/subusers"),
+            json!({ "username": "watcher", "permissions": ["console:view"] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{added}");
+    let base = on.app.url("");
+    for (name, expected) in [("watcher", 403), ("stranger", 404)] {
+        let user = Session::login(&base, name, &format!("password-{name}")).await;
+        let (status, refused) = user
+            .call(
+                Method::PATCH,
+                &path,
+                Some(json!({ "crashPolicy": defaults })),
+            )
+            .await;
+        assert_eq!(status, expected, "{name}: {refused}");
+    }
+    assert_eq!(
+        on.agent.server(&id).await["definition"]["crashPolicy"],
+        policy
+    );
 }

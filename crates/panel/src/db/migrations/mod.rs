@@ -7,6 +7,7 @@ mod m0001_initial;
 mod m0002_case_insensitive_accounts;
 mod m0003_node_capacity;
 mod m0004_allocations;
+mod m0005_server_crash_policy;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_case_insensitive_accounts::Migration),
             Box::new(m0003_node_capacity::Migration),
             Box::new(m0004_allocations::Migration),
+            Box::new(m0005_server_crash_policy::Migration),
         ]
     }
 }

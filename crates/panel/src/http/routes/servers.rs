@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::http::Method;
 use cap_protocol::command::{Action, AgentResponse};
-use cap_protocol::server::{ServerState, ServerStats};
+use cap_protocol::server::{CrashPolicy, ServerState, ServerStats};
 use chrono::{DateTime, Utc};
 use garde::Validate;
 use schemars::JsonSchema;
@@ -29,7 +29,7 @@ use crate::http::openapi::describe::Note;
 use crate::repo::list_cache::{self, CachedPage};
 use crate::repo::{self, servers::ServerListRow, servers::Visibility};
 use crate::services::audit;
-use crate::services::servers::{self as service, CreateServer, LimitsSpec};
+use crate::services::servers::{self as service, CreateServer, LimitsSpec, ServerChanges};
 use crate::services::subusers as subuser_service;
 use crate::services::templates;
 use crate::state::AppState;
@@ -164,6 +164,53 @@ pub struct LimitsView {
     disk_mb: i64,
 }
 
+/// What the node does when the server crashes: restart it after `backoffMs`, doubling
+/// with every further crash inside `windowSeconds` up to `maxBackoffMs`, and give up
+/// (leaving it crashed) after `maxRestarts` restarts inside the window.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Validate, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CrashPolicyBody {
+    /// Restart automatically after a crash.
+    #[garde(skip)]
+    auto_restart: bool,
+    /// Restarts allowed inside the window (0-100).
+    #[garde(range(min = 0, max = 100))]
+    max_restarts: u32,
+    /// The window, seconds (10-86400).
+    #[garde(range(min = 10, max = 86_400))]
+    window_seconds: u64,
+    /// First back-off, milliseconds (100-600000).
+    #[garde(range(min = 100, max = 600_000))]
+    backoff_ms: u64,
+    /// Back-off ceiling, milliseconds (at least `backoffMs`, at most 3600000).
+    #[garde(range(min = 100, max = 3_600_000))]
+    max_backoff_ms: u64,
+}
+
+impl From<CrashPolicyBody> for CrashPolicy {
+    fn from(p: CrashPolicyBody) -> Self {
+        CrashPolicy {
+            auto_restart: p.auto_restart,
+            max_restarts: p.max_restarts,
+            window_seconds: p.window_seconds,
+            backoff_ms: p.backoff_ms,
+            max_backoff_ms: p.max_backoff_ms,
+        }
+    }
+}
+
+impl From<CrashPolicy> for CrashPolicyBody {
+    fn from(p: CrashPolicy) -> Self {
+        CrashPolicyBody {
+            auto_restart: p.auto_restart,
+            max_restarts: p.max_restarts,
+            window_seconds: p.window_seconds,
+            backoff_ms: p.backoff_ms,
+            max_backoff_ms: p.max_backoff_ms,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AllocationView {
@@ -192,6 +239,7 @@ pub struct ServerView {
     /// The exit code behind a crash or failed installation.
     exit_code: Option<i32>,
     limits: LimitsView,
+    crash_policy: CrashPolicyBody,
     allocation: Option<AllocationView>,
     stats: Option<ServerStats>,
     created_at: DateTime<Utc>,
@@ -289,6 +337,7 @@ async fn views(
                     cpu_percent: row.cpu_percent,
                     disk_mb: row.disk_mb,
                 },
+                crash_policy: row.crash_policy().into(),
                 id: row.id.clone(),
                 name: row.name.clone(),
                 description: row.description.clone(),
@@ -473,7 +522,7 @@ async fn get(
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateBody {
     #[garde(skip)]
     name: Option<Name>,
@@ -481,6 +530,8 @@ pub struct UpdateBody {
     description: Option<String>,
     #[garde(dive)]
     limits: Option<LimitsBody>,
+    #[garde(dive)]
+    crash_policy: Option<CrashPolicyBody>,
 }
 
 async fn update(
@@ -498,9 +549,12 @@ async fn update(
     let server = service::update(
         &state,
         scope.server,
-        body.name.map(Into::into),
-        body.description,
-        body.limits.map(Into::into),
+        ServerChanges {
+            name: body.name.map(Into::into),
+            description: body.description,
+            limits: body.limits.map(Into::into),
+            crash_policy: body.crash_policy.map(Into::into),
+        },
     )
     .await?;
     audit::record_by(
@@ -510,7 +564,11 @@ async fn update(
         "server.updated",
         "server",
         &server.id,
-        json!({ "name": server.name, "limitsChanged": body.limits.is_some() }),
+        json!({
+            "name": server.name,
+            "limitsChanged": body.limits.is_some(),
+            "crashPolicy": body.crash_policy,
+        }),
     )
     .await?;
     Ok(Envelope::ok(
