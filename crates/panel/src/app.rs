@@ -2,7 +2,8 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
 
 use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 use axum::Router;
@@ -150,6 +151,16 @@ async fn serve_tls(
     served
 }
 
+/// Files of the data directory that only the panel's user may read (older versions left
+/// some of them readable by everyone).
+const PRIVATE_FILES: &[&str] = &[
+    "panel.db",
+    "panel.db-wal",
+    "panel.db-shm",
+    "local-agent.log",
+    "local-agent.log.1",
+];
+
 fn prepare_data_dir(config: &Config) -> Result<()> {
     let dir = &config.data_dir;
     let existed = dir.exists();
@@ -159,11 +170,33 @@ fn prepare_data_dir(config: &Config) -> Result<()> {
             dir.display()
         ))
     })?;
+    let secure = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::Startup(format!("cannot secure {}: {e}", path.display())))
+    };
     if !existed {
-        // The directory holds keys and the database: keep it private.
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| Error::Startup(format!("cannot secure {}: {e}", dir.display())))?;
         tracing::info!("created data directory {}", dir.display());
+    }
+    // The directory holds keys and the database: private. With a local agent, whose data
+    // lives below it, other users may pass through it (but not list it), because every
+    // game runs as a user of its own that must reach its server directory.
+    if !existed || config.local_agent {
+        secure(dir, if config.local_agent { 0o711 } else { 0o700 })?;
+    }
+    for name in PRIVATE_FILES {
+        let path = dir.join(name);
+        if *name == "panel.db" && config.database_url.is_none() && !path.exists() {
+            // Created here so SQLite (which gives its WAL files the database's mode)
+            // never makes it readable by others.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| Error::Startup(format!("cannot create {}: {e}", path.display())))?;
+        } else if path.exists() {
+            secure(&path, 0o600)?;
+        }
     }
     Ok(())
 }

@@ -10,6 +10,7 @@
 //! output goes to `<data-dir>/local-agent.log` (the previous run's to `….log.1`).
 
 use std::fs::File;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -295,7 +296,12 @@ fn fresh_log(state: &AppState) -> Result<(PathBuf, File)> {
     if path.exists() {
         let _ = std::fs::rename(&path, path.with_extension("log.1"));
     }
-    File::create(&path)
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
         .map(|file| (path.clone(), file))
         .map_err(|e| Error::Startup(format!("cannot create {}: {e}", path.display())))
 }

@@ -68,6 +68,7 @@ async fn local_setup() -> LocalSetup {
     let cleanup = AgentCleanup(dir.path().to_owned());
     let (panel, password) = Panel::start_with(dir.path(), &["--local-agent"]);
     let password = password.expect("first start prints the admin password");
+    assert_game_users_can_pass_but_not_read(dir.path());
     let admin = Session::login(&panel.url, "admin", &password).await;
     wait_node_online(&admin).await;
     LocalSetup {
@@ -77,6 +78,23 @@ async fn local_setup() -> LocalSetup {
         admin,
         password,
     }
+}
+
+/// Games run as users of their own and must reach their directories below the panel's
+/// data directory: others may pass through it, but the database and keys stay private.
+fn assert_game_users_can_pass_but_not_read(data: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |name: &str| {
+        std::fs::metadata(data.join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(""), 0o711, "the data directory");
+    assert_eq!(mode("keys"), 0o700, "the keys");
+    assert_eq!(mode("panel.db"), 0o600, "the database");
+    assert_eq!(mode("local-agent.log"), 0o600, "the local agent's log");
 }
 
 async fn local_node(admin: &Session) -> Value {

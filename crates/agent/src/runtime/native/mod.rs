@@ -120,6 +120,7 @@ impl Native {
             let identity = users.identity(server, &dir)?;
             if let Some(identity) = &identity {
                 users::hand_over(&dir, identity)?;
+                users::ensure_reachable(&dir)?;
             }
             let cgroup = cgroups
                 .map(|c| c.create(server, &limits, pids))

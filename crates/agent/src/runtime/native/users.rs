@@ -268,6 +268,29 @@ pub fn hand_over(dir: &Path, identity: &Identity) -> std::io::Result<()> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
 
+/// Fails when users other than a directory's owner cannot reach `dir` because one of its
+/// ancestors lacks the search bit for others (a data directory below a private home such
+/// as `/root`): the server's own user could not even enter its directory.
+pub fn ensure_reachable(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    for ancestor in dir.ancestors().skip(1) {
+        let mode = std::fs::metadata(ancestor)?.permissions().mode() & 0o7777;
+        if mode & 0o001 == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} (mode {mode:04o}) does not let other users pass, so the server's own \
+                     user cannot reach {}; put the agent's data directory or --server-root \
+                     below directories every user may pass (for example /var/lib/cap-agent)",
+                    ancestor.display(),
+                    dir.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +300,24 @@ mod tests {
         let a = user_name(Uuid::new_v4());
         assert!(a.len() <= 32 && a.starts_with("cap-"));
         assert_ne!(a, user_name(Uuid::new_v4()));
+    }
+
+    #[test]
+    fn a_directory_below_a_private_one_is_unreachable() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let private = root.path().join("home");
+        let server = private.join("data/servers/1");
+        std::fs::create_dir_all(&server).unwrap();
+        std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let refused = ensure_reachable(&server).unwrap_err().to_string();
+        assert!(
+            refused.contains(&private.display().to_string()),
+            "{refused}"
+        );
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o711)).unwrap();
+        ensure_reachable(&server).unwrap();
     }
 
     #[test]
