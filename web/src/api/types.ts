@@ -58,6 +58,15 @@ export interface Limits {
   diskMb: number;
 }
 
+/** What the node does when the server crashes. */
+export interface CrashPolicy {
+  autoRestart: boolean;
+  maxRestarts: number;
+  windowSeconds: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
 export interface Server {
   id: string;
   name: string;
@@ -74,6 +83,7 @@ export interface Server {
   /** The exit code behind a crash or failed installation. */
   exitCode?: number | null;
   limits: Limits;
+  crashPolicy?: CrashPolicy;
   allocation: { ip: string; port: number } | null;
   /** Latest stats while the server runs. */
   stats?: RawStats | null;

@@ -6,6 +6,7 @@ import { ErrorMessage } from '../../components/ErrorMessage';
 import { Field } from '../../components/Field';
 import type { ServerAccess } from '../../lib/access';
 import { useAction } from '../../lib/useApi';
+import { CrashPolicyForm } from './CrashPolicyForm';
 
 export function SettingsTab({ server, access, onSaved }: { server: Server; access: ServerAccess; onSaved: (s: Server) => void }) {
   const navigate = useNavigate();
@@ -58,6 +59,7 @@ export function SettingsTab({ server, access, onSaved }: { server: Server; acces
           </div>
         </form>
       )}
+      {access.rename && <CrashPolicyForm server={server} onSaved={onSaved} />}
       <div className="card">
         <h2 style={{ marginTop: 0 }}>Danger zone</h2>
         <ErrorMessage error={confirm ? null : danger.error} />
