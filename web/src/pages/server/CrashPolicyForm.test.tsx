@@ -2,27 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { configureApi, type Server } from '../../api';
+import { sampleServer } from '../../test/fixtures';
 import { fail, json, ok, startServer } from '../../test/httpServer';
 import { CrashPolicyForm } from './CrashPolicyForm';
 
-const server: Server = {
-  id: 's1',
-  name: 'Creative',
-  description: '',
-  ownerId: 'owner-1',
-  owner: { id: 'owner-1', username: 'olivia' },
-  nodeId: 'n1',
-  node: { id: 'n1', name: 'berlin-1', status: 'online' },
-  altId: 'a1',
-  alt: { id: 'a1', name: 'Test Game' },
-  state: 'offline',
-  limits: { memoryMb: 1024, cpuPercent: 100, diskMb: 2048 },
+const server = sampleServer({
   crashPolicy: { autoRestart: true, maxRestarts: 3, windowSeconds: 600, backoffMs: 2000, maxBackoffMs: 60000 },
-  allocation: null,
-  createdAt: '2026-01-01T00:00:00Z',
-  updatedAt: '2026-01-01T00:00:00Z',
   permissions: ['server:view', 'server:update'],
-};
+});
 
 let srv: Awaited<ReturnType<typeof startServer>>;
 

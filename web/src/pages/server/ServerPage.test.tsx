@@ -3,6 +3,7 @@ import { render, screen, within } from '@testing-library/react';
 import { MemoryRouter, Route, Routes } from 'react-router';
 import { configureApi, type Server, type Session } from '../../api';
 import { StaticAuthProvider } from '../../auth/AuthContext';
+import { sampleServer } from '../../test/fixtures';
 import { json, ok, startServer } from '../../test/httpServer';
 import { ServerPage } from './ServerPage';
 
@@ -10,24 +11,7 @@ let srv: Awaited<ReturnType<typeof startServer>>;
 let permissions: string[] = [];
 let failure: Partial<Server> = {};
 
-const server = (): Server => ({
-  id: 's1',
-  name: 'Creative',
-  description: '',
-  ownerId: 'owner-1',
-  owner: { id: 'owner-1', username: 'olivia' },
-  nodeId: 'n1',
-  node: { id: 'n1', name: 'berlin-1', status: 'online' },
-  altId: 'a1',
-  alt: { id: 'a1', name: 'Test Game' },
-  state: 'offline',
-  limits: { memoryMb: 1024, cpuPercent: 100, diskMb: 2048 },
-  allocation: { ip: '10.0.0.7', port: 25565 },
-  createdAt: '2026-01-01T00:00:00Z',
-  updatedAt: '2026-01-01T00:00:00Z',
-  permissions,
-  ...failure,
-});
+const server = (): Server => sampleServer({ permissions, ...failure });
 
 beforeAll(async () => {
   srv = await startServer((req, res) => {
