@@ -16,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod listener;
 pub mod local_agent;
+pub mod memory;
 pub mod permissions;
 pub mod repo;
 pub mod secrets;

@@ -63,6 +63,7 @@ async fn console(
         .on_upgrade(move |socket| async move {
             relay(state, scope.server, can_type, socket).await;
             drop(slot);
+            crate::memory::release_soon();
         }))
 }
 
