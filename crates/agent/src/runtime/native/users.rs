@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use nix::unistd::{Gid, Group, Uid, User};
 use uuid::Uuid;
 
-/// How many taken uids are skipped before creating a user is given up.
+/// How many times creating a user is tried before it is given up.
 const CREATE_ATTEMPTS: usize = 32;
 /// Pause after a failed creation before looking again.
 const RACE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
@@ -150,6 +150,14 @@ pub fn user_name(server: Uuid) -> String {
     format!("cap-{}", &server.simple().to_string()[16..])
 }
 
+fn uid_free(id: u32) -> bool {
+    User::from_uid(Uid::from_raw(id)).ok().flatten().is_none()
+}
+
+fn gid_free(id: u32) -> bool {
+    Group::from_gid(Gid::from_raw(id)).ok().flatten().is_none()
+}
+
 fn lookup(name: &str) -> Option<Identity> {
     let user = User::from_name(name).ok().flatten()?;
     Some(Identity {
@@ -166,13 +174,6 @@ fn find_or_create(
     range: &RangeInclusive<u32>,
     server: Option<(Uuid, &Path)>,
 ) -> std::io::Result<Identity> {
-    if let Some(identity) = lookup(name) {
-        return Ok(identity);
-    }
-    let free = range.clone().filter(|id| {
-        User::from_uid(Uid::from_raw(*id)).ok().flatten().is_none()
-            && Group::from_gid(Gid::from_raw(*id)).ok().flatten().is_none()
-    });
     let comment = match server {
         Some((id, _)) => format!("cap-agent server {id}"),
         None => "cap-agent game servers".to_owned(),
@@ -181,18 +182,38 @@ fn find_or_create(
         || "/nonexistent".to_owned(),
         |(_, h)| h.display().to_string(),
     );
+    // groupadd/useradd/groupdel fail at once while another process (another agent on
+    // this machine) holds the account database's lock, and uids are claimed concurrently:
+    // every attempt looks afresh and failures are retried after a pause.
     let mut last_error = None;
-    for id in free.take(CREATE_ATTEMPTS) {
-        let id_text = id.to_string();
-        if let Err(e) = run("groupadd", &["--system", "--gid", &id_text, name]) {
-            // Another agent may be creating the same shared user right now.
-            std::thread::sleep(RACE_WAIT);
-            if let Some(identity) = lookup(name) {
-                return Ok(identity);
-            }
-            last_error = Some(e);
-            continue;
+    for _ in 0..CREATE_ATTEMPTS {
+        if let Some(identity) = lookup(name) {
+            return Ok(identity);
         }
+        let id = match Group::from_name(name).ok().flatten() {
+            // Left by an attempt that failed half-way: use it again while its id is free
+            // as a uid, otherwise remove it and start over.
+            Some(group) if uid_free(group.gid.as_raw()) => group.gid.as_raw(),
+            Some(_) => {
+                if let Err(e) = run("groupdel", &[name]) {
+                    last_error = Some(e);
+                }
+                std::thread::sleep(RACE_WAIT);
+                continue;
+            }
+            None => {
+                let Some(id) = range.clone().find(|id| uid_free(*id) && gid_free(*id)) else {
+                    break;
+                };
+                if let Err(e) = run("groupadd", &["--system", "--gid", &id.to_string(), name]) {
+                    last_error = Some(e);
+                    std::thread::sleep(RACE_WAIT);
+                    continue;
+                }
+                id
+            }
+        };
+        let id_text = id.to_string();
         let created = run(
             "useradd",
             &[
@@ -225,8 +246,8 @@ fn find_or_create(
                 });
             }
             Err(e) => {
-                let _ = run("groupdel", &[name]);
                 last_error = Some(e);
+                std::thread::sleep(RACE_WAIT);
             }
         }
     }
@@ -300,6 +321,27 @@ mod tests {
         let a = user_name(Uuid::new_v4());
         assert!(a.len() <= 32 && a.starts_with("cap-"));
         assert_ne!(a, user_name(Uuid::new_v4()));
+    }
+
+    #[test]
+    fn a_group_left_by_a_half_finished_creation_is_used_again() {
+        if !Uid::effective().is_root() {
+            eprintln!("skipped: creating system users needs root");
+            return;
+        }
+        let range = 79_000..=79_999;
+        let users = Users::new(Uid::effective(), range.clone(), None).unwrap();
+        let server = Uuid::new_v4();
+        let name = user_name(server);
+        let gid = range
+            .clone()
+            .find(|id| uid_free(*id) && gid_free(*id))
+            .unwrap();
+        run("groupadd", &["--system", "--gid", &gid.to_string(), &name]).unwrap();
+        let identity = users.identity(server, Path::new("/nonexistent"));
+        users.remove(server);
+        let identity = identity.unwrap().expect("a user of its own");
+        assert_eq!((identity.name.as_str(), identity.gid), (name.as_str(), gid));
     }
 
     #[test]
