@@ -4,7 +4,7 @@ use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::TestApp;
+use crate::support::{get_json, TestApp};
 
 fn cookie_value(response: &reqwest::Response, name: &str) -> String {
     response
@@ -137,14 +137,7 @@ async fn login_by_username_or_email_sets_strict_http_only_cookies() {
 async fn me_returns_profile_and_effective_permissions() {
     let app = TestApp::spawn().await;
     let admin = app.admin_client().await;
-    let body: Value = admin
-        .get(app.url("/api/auth/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = get_json(&admin, &app.url("/api/auth/me")).await;
     assert_eq!(body["data"]["user"]["role"], "admin");
     assert_eq!(body["data"]["permissions"].as_array().unwrap().len(), 36);
     let anonymous = app
@@ -306,14 +299,7 @@ async fn api_keys_authenticate_within_their_owners_permissions() {
     assert_eq!(me["data"]["user"]["username"], "hank");
     assert_eq!(me["data"]["permissions"], json!(["server:view"]));
 
-    let listed: Value = hank
-        .get(app.url("/api/auth/api-keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = get_json(&hank, &app.url("/api/auth/api-keys")).await;
     assert!(listed["data"][0].get("secret").is_none());
     // Change the last character (to one it is not: the secret is random).
     let last = if secret.ends_with('x') { 'y' } else { 'x' };
@@ -378,13 +364,6 @@ async fn changing_the_password_revokes_the_accounts_api_keys() {
     for secret in &secrets {
         assert_eq!(me_with_bearer(&app, secret).await, 401);
     }
-    let listed: Value = kim
-        .get(app.url("/api/auth/api-keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = get_json(&kim, &app.url("/api/auth/api-keys")).await;
     assert_eq!(listed["data"], json!([]));
 }

@@ -176,6 +176,18 @@ pub struct World {
 }
 
 /// A `user`-role account named `name` (e-mail `<name>@example.com`) that cannot log in.
+/// `GET url` with `client`; the JSON body, whatever the status.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("a JSON body")
+}
+
 pub fn user_row(name: &str) -> NewUser {
     NewUser {
         username: name.into(),
