@@ -434,7 +434,10 @@ async fn admins_add_and_remove_node_allocations_in_bulk() {
     let owner = s.app.create_user("bulkowner").await;
     let alt = s.template(&[]).await;
     let (_, created) = s.server(&alt, &owner.id).await;
-    assert_eq!(created["data"]["allocation"]["bindIp"], "127.0.0.1");
+    assert_eq!(
+        created["data"]["allocation"]["bindIp"], "127.0.0.1",
+        "{created}"
+    );
     assert_eq!(created["data"]["allocation"]["port"], start + 1);
     let id = created["data"]["id"].as_str().unwrap();
     let env = s.definition(id).await["environment"].clone();
