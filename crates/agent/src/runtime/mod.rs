@@ -78,6 +78,9 @@ pub struct Process {
     pub exit: ExitFuture,
     /// Signals, limits and measurements.
     pub control: Control,
+    /// Output bytes that were lost before this agent could read them (a re-attached
+    /// process printed more than its runtime could keep while no agent was there).
+    pub lost_output_bytes: u64,
 }
 
 /// Resource usage of one server's processes.

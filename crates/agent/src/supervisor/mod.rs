@@ -69,14 +69,17 @@ impl Supervisor {
     /// runtime ends what it cannot take over), and start the servers whose desired state
     /// is `running` and that are not running yet.
     pub async fn restore(self: &Arc<Self>) -> AgentResult<()> {
-        for stored in self.shared.store.load_all()? {
-            let definition = stored.definition;
-            let found = self
-                .shared
-                .runtimes
-                .reattach(definition.runtime, definition.id, stored.process)
-                .await;
-            let defined = match compile(definition) {
+        let stored = self.shared.store.load_all()?;
+        let runtimes = &self.shared.runtimes;
+        let found = futures_util::future::join_all(
+            stored
+                .iter()
+                .map(|s| runtimes.reattach(s.definition.runtime, s.definition.id, s.process)),
+        )
+        .await;
+        let mut starts = Vec::new();
+        for (stored, found) in stored.into_iter().zip(found) {
+            let defined = match compile(stored.definition) {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::error!(error = %e, "skipping stored definition that no longer validates");
@@ -94,11 +97,15 @@ impl Supervisor {
             }
             server.persist()?;
             if server.defined().definition.desired_state == DesiredState::Running {
-                if let Err(e) = server.start().await {
-                    tracing::error!(server = %server.id, error = %e, "cannot restore server");
-                }
+                starts.push(server);
             }
         }
+        futures_util::future::join_all(starts.iter().map(|server| async move {
+            if let Err(e) = server.start().await {
+                tracing::error!(server = %server.id, error = %e, "cannot restore server");
+            }
+        }))
+        .await;
         let known: Vec<Uuid> = self.servers().iter().map(|s| s.id).collect();
         self.shared.runtimes.end_orphans(&known).await;
         Ok(())

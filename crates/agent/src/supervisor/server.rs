@@ -360,6 +360,14 @@ impl Server {
     pub fn adopt(self: &Arc<Self>, process: Process) -> AgentResult<()> {
         self.console
             .notice("agent restarted; reattached to the running server");
+        if process.lost_output_bytes > 0 {
+            let lost = process.lost_output_bytes;
+            tracing::warn!(server = %self.id, bytes = lost, "output was lost while no agent was reading it");
+            self.console.notice(&format!(
+                "{} KiB of output printed while the agent was away did not fit in the buffer and was lost",
+                lost.div_ceil(1024)
+            ));
+        }
         self.attach(process, false, ServerState::Running, None)?;
         self.persist()
     }
@@ -532,6 +540,7 @@ impl Server {
             output,
             mut exit,
             control,
+            lost_output_bytes: _,
         } = process;
         let kind = if install {
             OutputKind::Install

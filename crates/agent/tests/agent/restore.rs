@@ -109,3 +109,41 @@ async fn the_game_of_a_server_deleted_while_no_agent_ran_is_ended() {
     assert!(!dir.path().join(format!("shims/{id}.sock")).exists());
     agent.terminate();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_beyond_the_shim_buffer_is_reported_as_lost_after_reattaching() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (agent, id, pid) = one_running_game(dir.path(), &[]).await;
+    // About 2 MiB at 40,000 lines/s, nearly all of it printed after the agent is gone.
+    agent.client.console(id, "flood 64000 40000").await;
+    agent.client.wait_console(id, "flood ", LIMIT).await;
+    agent.kill();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let agent = AgentProcess::spawn(dir.path(), &[]);
+    let status = agent.client.wait_state(id, "running", LIMIT).await;
+    assert_eq!(status["pid"].as_u64(), Some(u64::from(pid)));
+    // The notice precedes the replayed lines, which push it out of the in-memory history
+    // (and most of which the console's flood limit drops): look in the console log.
+    let log_path = dir.path().join(format!("logs/{id}/console.log"));
+    let deadline = std::time::Instant::now() + LIMIT;
+    let notice = loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if let Some(line) = log
+            .lines()
+            .find(|l| l.contains("of output printed while the agent was away"))
+        {
+            break line.to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no notice of lost output in the console log"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let lost: u64 = notice
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .expect("lost KiB");
+    assert!(lost >= 512, "{notice}");
+    agent.terminate();
+}

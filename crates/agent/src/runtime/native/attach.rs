@@ -164,9 +164,6 @@ impl Shims {
             }
             _ => return Err(std::io::Error::other("the shim did not greet")),
         };
-        if hello.dropped > 0 {
-            tracing::warn!(%server, bytes = hello.dropped, "output was lost while no agent was reading it");
-        }
         let (frames, mut outgoing) = mpsc::channel::<Outgoing>(STDIN_QUEUE);
         tokio::spawn(async move {
             while let Some(frame) = outgoing.recv().await {
@@ -224,6 +221,7 @@ impl Shims {
                 cgroup,
                 shim: Some(frames),
             }),
+            lost_output_bytes: hello.dropped,
         })
     }
 }

@@ -200,17 +200,14 @@ impl Native {
                 continue;
             }
             let cgroup = self.cgroups.as_ref().map(|c| c.of(server));
-            match self.shims.connect(server, cgroup).await {
-                Ok(process) => {
-                    tracing::warn!(%server, "ending a game whose server no longer exists");
-                    process.control.kill_all();
-                    let _ = tokio::time::timeout(ORPHAN_WAIT, process.exit).await;
-                    process.control.finished().await;
-                }
-                Err(_) => {
-                    let _ = std::fs::remove_file(self.shims.socket(server));
-                }
+            if let Ok(process) = self.shims.connect(server, cgroup).await {
+                tracing::warn!(%server, "ending a game whose server no longer exists");
+                process.control.kill_all();
+                let _ = tokio::time::timeout(ORPHAN_WAIT, process.exit).await;
+                process.control.finished().await;
             }
+            // The released shim removes its socket too, but maybe only after we are done.
+            let _ = std::fs::remove_file(self.shims.socket(server));
             self.forget(server).await;
         }
     }
@@ -375,6 +372,7 @@ fn direct(
             cgroup,
             shim: None,
         }),
+        lost_output_bytes: 0,
     })
 }
 
