@@ -31,3 +31,26 @@ build_web() {
     npm run build --silent
   )
 }
+
+# The Docker engine for the Docker runtime's tests: dockerd is started in the background
+# when it does not answer (as root, where no service manager runs it), and the local test
+# images are built. Returns non-zero (after saying why) when no engine can be had.
+ensure_docker() {
+  if ! docker info >/dev/null 2>&1; then
+    if [ "$(id -u)" != 0 ] || ! command -v dockerd >/dev/null 2>&1; then
+      echo "no Docker engine answers and dockerd cannot be started here (apt-get install docker.io, run as root)" >&2
+      return 1
+    fi
+    echo "==> starting dockerd"
+    (nohup dockerd >/var/log/cap-dockerd.log 2>&1 &)
+    local tries=0
+    until docker info >/dev/null 2>&1; do
+      tries=$((tries + 1))
+      if [ $tries -gt 60 ]; then
+        echo "dockerd did not answer within 30 s (see /var/log/cap-dockerd.log)" >&2
+        return 1
+      fi
+      sleep 0.5
+    done
+  fi
+}

@@ -25,6 +25,14 @@ pub const DEFAULT_UID_RANGE: RangeInclusive<u32> = 70_000..=79_999;
 /// Parent cgroup of the servers' cgroups unless configured.
 pub const DEFAULT_CGROUP_ROOT: &str = "cap-agent";
 
+/// The container engine's socket unless configured (`DOCKER_HOST` when it names a Unix
+/// socket wins over this).
+pub const DEFAULT_DOCKER_SOCKET: &str = "/var/run/docker.sock";
+
+/// The user and group of game containers unless configured: outside the default range
+/// of per-server users.
+pub const DEFAULT_DOCKER_USER: (u32, u32) = (69_999, 69_999);
+
 /// Process limit of a server whose definition sets none, unless configured.
 pub const DEFAULT_PIDS_LIMIT: u32 = 4096;
 
@@ -82,6 +90,25 @@ pub struct Cli {
         value_name = "PATH"
     )]
     pub cgroup_root: Option<PathBuf>,
+    /// The Unix socket of the Docker Engine API for the `docker` runtime (Podman's
+    /// Docker-compatible socket speaks the same API; default `DOCKER_HOST` when it is `unix://…`, else
+    /// /var/run/docker.sock). The runtime is offered while the engine answers.
+    #[arg(
+        long,
+        env = "CAP_AGENT_DOCKER_SOCKET",
+        global = true,
+        value_name = "PATH"
+    )]
+    pub docker_socket: Option<PathBuf>,
+    /// `UID:GID` that game containers run as when the agent is root (default
+    /// 69999:69999; install containers run as root inside their container).
+    #[arg(
+        long,
+        env = "CAP_AGENT_DOCKER_USER",
+        global = true,
+        value_name = "UID:GID"
+    )]
+    pub docker_user: Option<String>,
     /// On SIGTERM/SIGINT exit without stopping the game servers: the next agent takes
     /// them over (for upgrades and restarts). Without it they are stopped gracefully.
     #[arg(long, env = "CAP_AGENT_KEEP_SERVERS_ON_EXIT", global = true)]
@@ -134,6 +161,8 @@ struct FileConfig {
     uid_range: Option<String>,
     shared_user: Option<String>,
     cgroup_root: Option<PathBuf>,
+    docker_socket: Option<PathBuf>,
+    docker_user: Option<String>,
     pids_limit: Option<u32>,
     keep_servers_on_exit: Option<bool>,
     stats_interval_ms: Option<u64>,
@@ -226,6 +255,10 @@ pub struct Config {
     pub shared_user: Option<String>,
     /// Parent cgroup of the servers' cgroups (relative to each hierarchy).
     pub cgroup_root: PathBuf,
+    /// The container engine's Unix socket.
+    pub docker_socket: PathBuf,
+    /// `(uid, gid)` of game containers.
+    pub docker_user: (u32, u32),
     /// Process limit of a server whose definition sets none.
     pub pids_limit: u32,
     /// Leave games running when the agent exits.
@@ -256,6 +289,8 @@ impl Config {
             uid_range: DEFAULT_UID_RANGE,
             shared_user: None,
             cgroup_root: PathBuf::from(DEFAULT_CGROUP_ROOT),
+            docker_socket: default_docker_socket(),
+            docker_user: DEFAULT_DOCKER_USER,
             pids_limit: DEFAULT_PIDS_LIMIT,
             shim_program: None,
             keep_servers_on_exit: false,
@@ -313,6 +348,12 @@ impl Config {
         if let Some(root) = cli.cgroup_root.or(file.cgroup_root) {
             config.cgroup_root = root;
         }
+        if let Some(socket) = cli.docker_socket.or(file.docker_socket) {
+            config.docker_socket = socket;
+        }
+        if let Some(user) = cli.docker_user.or(file.docker_user) {
+            config.docker_user = parse_user(&user)?;
+        }
         if let Some(pids) = file.pids_limit {
             config.pids_limit = pids.max(16);
         }
@@ -369,6 +410,28 @@ fn parse_uid_range(text: &str) -> Result<RangeInclusive<u32>, AgentError> {
 }
 
 /// Parse a TOML file; `None` when it does not exist.
+fn parse_user(text: &str) -> Result<(u32, u32), AgentError> {
+    let bad = || {
+        AgentError::Config(format!(
+            "docker user {text:?}: expected UID:GID of an unprivileged user, e.g. 69999:69999"
+        ))
+    };
+    let (uid, gid) = text.split_once(':').ok_or_else(bad)?;
+    let uid: u32 = uid.trim().parse().map_err(|_| bad())?;
+    let gid: u32 = gid.trim().parse().map_err(|_| bad())?;
+    if uid == 0 || gid == 0 {
+        return Err(bad());
+    }
+    Ok((uid, gid))
+}
+
+fn default_docker_socket() -> PathBuf {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|host| host.strip_prefix("unix://").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DOCKER_SOCKET))
+}
+
 fn read_file(path: &Path) -> Result<Option<FileConfig>, AgentError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,

@@ -42,6 +42,7 @@ pub fn info(
         runtimes: runtimes.offered(),
         cgroup_version: runtimes.cgroup_version(),
         isolated_users: runtimes.isolated_users(),
+        docker_version: runtimes.docker_version(),
     }
 }
 

@@ -11,13 +11,18 @@ pub enum RuntimeKind {
     /// running across agent restarts by a small per-server supervisor process.
     #[default]
     Native,
+    /// A container of the Docker Engine (or Podman's compatible API) from the server's
+    /// `image`, with the server directory at `/home/container`, as Pterodactyl's Wings runs
+    /// eggs.
+    Docker,
 }
 
 impl RuntimeKind {
-    /// The name used on the wire (`native`).
+    /// The name used on the wire (`native`, `docker`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Native => "native",
+            Self::Docker => "docker",
         }
     }
 }

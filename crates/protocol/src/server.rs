@@ -23,6 +23,13 @@ use crate::runtime::RuntimeKind;
 /// - Native templates must not assume Pterodactyl's `/mnt/server` (an egg's install
 ///   container path): use relative paths or `$SERVER_DIR`. The agent never rewrites
 ///   script text.
+/// - With the `docker` runtime the game runs in a container of `image` as Wings runs
+///   eggs: the server directory at `/home/container` (also the working directory), the
+///   environment plus `STARTUP`, `SERVER_MEMORY`, `SERVER_IP`, `SERVER_PORT` and `HOME`
+///   when absent, every port published (TCP and UDP) on `SERVER_IP` (`SERVER_IP_<n>` for
+///   the n-th further port). An image with an entrypoint of its own (a yolk) runs it and
+///   it runs `STARTUP`; otherwise `/bin/sh -c` runs the startup. `{{VAR}}` placeholders
+///   left in the startup become `${VAR}` environment references.
 /// - `configFiles` are edited before every start (see [`crate::config_files`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -62,6 +69,10 @@ pub struct ServerDefinition {
     /// The runtime that runs the server (`native` when omitted).
     #[serde(default)]
     pub runtime: RuntimeKind,
+    /// The container image the `docker` runtime runs the game in (one of the template's
+    /// `docker_images`); required with that runtime, ignored by `native`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
     /// Whether the server should be running; the agent restores this after a restart.
     /// `PUT` with `running` starts an offline server, with `offline` leaves it as it is.
     #[serde(default)]
@@ -179,17 +190,29 @@ impl ServerDefinition {
             if !interpreter_ok {
                 fail("install.interpreter", "must be a program name or path");
             }
-            let image_ok = |image: &String| {
-                !image.trim().is_empty()
-                    && image.len() <= bounds::MAX_IMAGE_BYTES
-                    && !image.chars().any(char::is_control)
-            };
-            if !install.container.as_ref().is_none_or(image_ok) {
+            if !install.container.as_deref().is_none_or(image_ok) {
                 fail(
                     "install.container",
                     "must be an image name of at most 512 bytes without control characters",
                 );
             }
+        }
+        match &self.image {
+            Some(image) if !image_ok(image) => fail(
+                "image",
+                "must be an image name of at most 512 bytes without control characters",
+            ),
+            None if self.runtime == RuntimeKind::Docker => {
+                fail("image", "the docker runtime needs an image")
+            }
+            _ => {}
+        }
+        if self
+            .limits
+            .io_weight
+            .is_some_and(|w| !(MIN_IO_WEIGHT..=MAX_IO_WEIGHT).contains(&w))
+        {
+            fail("limits.ioWeight", "between 10 and 1000");
         }
         if self.config_files.len() > config_files::bounds::MAX_CONFIG_FILES {
             fail("configFiles", "at most 32 config files");
@@ -208,6 +231,18 @@ impl ServerDefinition {
         }
     }
 }
+
+/// A container image name the agent accepts.
+fn image_ok(image: &str) -> bool {
+    !image.trim().is_empty()
+        && image.len() <= bounds::MAX_IMAGE_BYTES
+        && !image.chars().any(char::is_control)
+}
+
+/// Smallest block-IO weight.
+const MIN_IO_WEIGHT: u16 = 10;
+/// Largest block-IO weight.
+const MAX_IO_WEIGHT: u16 = 1000;
 
 /// How to ask the game to stop.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -295,6 +330,11 @@ impl StopSignal {
 /// size is rescanned every `disk_scan_interval_secs` of the agent, 30 s by default) is
 /// stopped with the status message `disk quota exceeded (X MiB of Y MiB)`, and starts
 /// are refused (409) until it is under again.
+///
+/// With the `docker` runtime the engine enforces them on the container: memory with the
+/// headroom Wings gives (15 % up to 2 GiB, 10 % up to 4 GiB, 5 % above, so a Java heap of
+/// `memoryMib` fits), swap on top of that, the CPU quota (only when set), `pids` and
+/// `ioWeight`; the engine's OOM-killed flag becomes the crash reason `out of memory`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Limits {
@@ -313,6 +353,10 @@ pub struct Limits {
     /// Disk quota of the server directory, MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk_mib: Option<u64>,
+    /// Relative block-IO weight, 10-1000 (the engine's default 500 when omitted; the
+    /// `docker` runtime only, where the kernel's IO scheduler supports weights).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub io_weight: Option<u16>,
 }
 
 /// Install script run in the server directory (its working directory, also in
@@ -332,8 +376,10 @@ pub struct InstallScript {
     pub timeout_seconds: u64,
     /// The container image the script was written for (an egg's install container, e.g.
     /// `ghcr.io/pterodactyl/installers:debian`). Such a script expects to be root in that
-    /// image and to write to `/mnt/server`; it is never run on the host. An agent without
-    /// a container runtime refuses the install (state `install_failed`, with the reason).
+    /// image and to write to `/mnt/server`; it is never run on the host: it runs in a
+    /// container of that image (`interpreter /mnt/install/install.sh`, the server directory
+    /// at `/mnt/server`), whatever the server's runtime. Where no container engine answers
+    /// or the image cannot be had, the install fails (`install_failed`, with the reason).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
 }
@@ -507,4 +553,11 @@ pub struct ServerStats {
     pub uptime_seconds: u64,
     /// Number of processes in the server's session.
     pub process_count: u32,
+    /// Bytes received over the network (containers only: native servers share the
+    /// node's network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_rx_bytes: Option<u64>,
+    /// Bytes sent over the network (containers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_tx_bytes: Option<u64>,
 }

@@ -56,6 +56,9 @@ pub struct SystemInfo {
     /// Whether games run as unprivileged users separate from the agent's.
     #[serde(default)]
     pub isolated_users: bool,
+    /// The version of the container engine behind the `docker` runtime, when it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_version: Option<String>,
 }
 
 /// `GET /api/ports/{port}`: whether the port can be bound on all interfaces.

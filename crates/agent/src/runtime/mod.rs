@@ -3,8 +3,9 @@
 //!
 //! The supervisor drives a server's lifecycle (states, console, crash policy, installs)
 //! through [`Runtimes`] and the [`Process`] it hands back, without knowing which backend
-//! runs the server. Each backend is one module (`native`).
+//! runs the server. Each backend is one module (`native`, `docker`).
 
+pub mod docker;
 pub mod native;
 
 use std::future::Future;
@@ -16,7 +17,7 @@ use cap_protocol::runtime::{CgroupVersion, RuntimeKind};
 use cap_protocol::server::ServerDefinition;
 use chrono::{DateTime, Utc};
 use nix::sys::signal::Signal;
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -31,6 +32,8 @@ pub struct Launch<'a> {
     pub dir: &'a Path,
     /// The game or the install script.
     pub task: Task<'a>,
+    /// Progress worth showing on the console before the process runs (an image pull).
+    pub say: &'a (dyn Fn(&str) + Send + Sync),
 }
 
 /// The two kinds of process a server has.
@@ -46,6 +49,8 @@ pub enum Task<'a> {
         interpreter: &'a str,
         /// Script text.
         script: &'a str,
+        /// The container image the script must run in (never on the host).
+        image: Option<&'a str>,
     },
 }
 
@@ -92,6 +97,8 @@ pub struct Usage {
     pub memory_bytes: u64,
     /// Processes (and, with cgroups, threads).
     pub processes: u32,
+    /// Bytes received and sent, for a server with a network of its own.
+    pub network: Option<(u64, u64)>,
 }
 
 /// Handle on a running process, whatever runs it.
@@ -99,6 +106,8 @@ pub struct Usage {
 pub enum Control {
     /// A native process group.
     Native(native::Control),
+    /// A container.
+    Docker(docker::Control),
 }
 
 impl Control {
@@ -106,6 +115,7 @@ impl Control {
     pub fn signal(&self, signal: Signal) -> std::io::Result<()> {
         match self {
             Self::Native(c) => c.signal(signal),
+            Self::Docker(c) => c.signal(signal),
         }
     }
 
@@ -113,6 +123,7 @@ impl Control {
     pub async fn wait_gone(&self, deadline: Instant) {
         match self {
             Self::Native(c) => c.wait_gone(deadline).await,
+            Self::Docker(c) => c.wait_gone(deadline).await,
         }
     }
 
@@ -120,6 +131,7 @@ impl Control {
     pub fn kill_all(&self) {
         match self {
             Self::Native(c) => c.kill_all(),
+            Self::Docker(c) => c.kill_all(),
         }
     }
 
@@ -127,6 +139,7 @@ impl Control {
     pub fn enforces_memory(&self) -> bool {
         match self {
             Self::Native(c) => c.enforces_memory(),
+            Self::Docker(c) => c.enforces_memory(),
         }
     }
 
@@ -134,6 +147,7 @@ impl Control {
     pub fn record(&self) -> Option<ProcessRecord> {
         match self {
             Self::Native(c) => c.record(),
+            Self::Docker(_) => None,
         }
     }
 
@@ -141,6 +155,7 @@ impl Control {
     pub async fn finished(&self) {
         match self {
             Self::Native(c) => c.finished().await,
+            Self::Docker(c) => c.finished().await,
         }
     }
 }
@@ -148,6 +163,7 @@ impl Control {
 /// Every runtime this agent offers.
 pub struct Runtimes {
     native: native::Native,
+    docker: docker::Docker,
 }
 
 impl Runtimes {
@@ -155,12 +171,27 @@ impl Runtimes {
     pub fn new(config: &Config) -> std::io::Result<Self> {
         Ok(Self {
             native: native::Native::new(config)?,
+            docker: docker::Docker::new(config),
         })
     }
 
     /// The runtimes servers can use here.
     pub fn offered(&self) -> Vec<RuntimeKind> {
-        vec![RuntimeKind::Native]
+        let mut offered = vec![RuntimeKind::Native];
+        if self.docker.version().is_some() {
+            offered.push(RuntimeKind::Docker);
+        }
+        offered
+    }
+
+    /// The container engine's version, when it answered last time it was asked.
+    pub fn docker_version(&self) -> Option<String> {
+        self.docker.version()
+    }
+
+    /// Ask the container engine again whether it is there.
+    pub async fn refresh(&self) {
+        self.docker.refresh().await;
     }
 
     /// The cgroup layout used for limits, when cgroups can be written.
@@ -177,13 +208,17 @@ impl Runtimes {
     pub fn user(&self, kind: RuntimeKind, server: Uuid) -> Option<String> {
         match kind {
             RuntimeKind::Native => self.native.user(server),
+            RuntimeKind::Docker => Some(self.docker.user()),
         }
     }
 
-    /// Start a server's game or install script.
+    /// Start a server's game or install script; an install script that names a
+    /// container image runs in a container whatever the server's runtime.
     pub async fn start(&self, kind: RuntimeKind, launch: Launch<'_>) -> std::io::Result<Process> {
+        let in_container = matches!(launch.task, Task::Install { image: Some(_), .. });
         match kind {
-            RuntimeKind::Native => self.native.start(launch).await,
+            RuntimeKind::Native if !in_container => self.native.start(launch).await,
+            _ => self.docker.start(launch).await,
         }
     }
 
@@ -197,29 +232,59 @@ impl Runtimes {
     ) -> Option<Process> {
         match kind {
             RuntimeKind::Native => self.native.reattach(server, record).await,
+            RuntimeKind::Docker => self.docker.reattach(server).await,
         }
     }
 
     /// End the games of servers that are not among `known` (deleted while no agent ran).
     pub async fn end_orphans(&self, known: &[Uuid]) {
         self.native.end_orphans(known).await;
+        self.docker.end_orphans(known).await;
     }
 
     /// A server was deleted: remove what the runtime kept for it.
     pub async fn forget(&self, kind: RuntimeKind, server: Uuid) {
         match kind {
             RuntimeKind::Native => self.native.forget(server).await,
+            RuntimeKind::Docker => self.docker.forget(server).await,
         }
     }
 
     /// Measure running servers (blocking: call from a blocking task).
     pub fn usage(&self, controls: &[Control]) -> Vec<Usage> {
-        let native: Vec<_> = controls
+        let (mut native, mut docker) = (Vec::new(), Vec::new());
+        for control in controls {
+            match control {
+                Control::Native(c) => native.push(c),
+                Control::Docker(c) => docker.push(c),
+            }
+        }
+        let mut native = self.native.usage(&native).into_iter();
+        let mut docker = self.docker.usage(&docker).into_iter();
+        controls
             .iter()
             .map(|c| match c {
-                Control::Native(c) => c,
+                Control::Native(_) => native.next(),
+                Control::Docker(_) => docker.next(),
             })
-            .collect();
-        self.native.usage(&native)
+            .map(Option::unwrap_or_default)
+            .collect()
     }
+}
+
+/// Console input queued per server.
+pub const STDIN_QUEUE: usize = 64;
+
+/// A queue whose lines are written, newline-terminated, to `pipe`.
+pub fn stdin_writer<W: AsyncWrite + Unpin + Send + 'static>(mut pipe: W) -> mpsc::Sender<String> {
+    let (tx, mut rx) = mpsc::channel::<String>(STDIN_QUEUE);
+    tokio::spawn(async move {
+        while let Some(line) = rx.recv().await {
+            let bytes = format!("{line}\n");
+            if pipe.write_all(bytes.as_bytes()).await.is_err() || pipe.flush().await.is_err() {
+                break;
+            }
+        }
+    });
+    tx
 }

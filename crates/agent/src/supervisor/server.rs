@@ -326,12 +326,15 @@ impl Server {
             ));
         }
         self.set_desired(DesiredState::Running)?;
+        let console = self.console.clone();
+        let say = move |line: &str| console.notice(line);
         let launch = Launch {
             definition: &defined.definition,
             dir: &dir,
             task: Task::Game {
                 startup: &defined.definition.startup,
             },
+            say: &say,
         };
         let spawned = self.shared.runtimes.start(runtime, launch).await;
         let process = match spawned {
@@ -476,33 +479,39 @@ impl Server {
                 "this server has no install script".into(),
             ));
         };
-        if let Some(image) = &script.container {
-            self.fail_install(format!(
-                "this template's install script must run in the container image {image}; \
-                 this node has no container runtime"
-            ));
-            return Ok(());
-        }
         let runtime = defined.definition.runtime;
         let dir = self.shared.config.server_dir(self.id);
         std::fs::create_dir_all(&dir)?;
+        let console = self.console.clone();
+        let say = move |line: &str| console.notice(line);
         let launch = Launch {
             definition: &defined.definition,
             dir: &dir,
             task: Task::Install {
                 interpreter: &script.interpreter,
                 script: &script.script,
+                image: script.container.as_deref(),
             },
+            say: &say,
         };
-        let process = self
-            .shared
-            .runtimes
-            .start(runtime, launch)
-            .await
-            .map_err(|e| {
-                AgentError::Validation(format!("cannot run {}: {e}", script.interpreter))
-            })?;
-        self.console.notice("running install script");
+        let started = self.shared.runtimes.start(runtime, launch).await;
+        let process = match (started, &script.container) {
+            (Ok(process), _) => process,
+            (Err(e), Some(image)) => {
+                self.fail_install(format!(
+                    "this template's install script must run in the container image {image}, \
+                     which cannot run here: {e}"
+                ));
+                return Ok(());
+            }
+            (Err(e), None) => {
+                return Err(AgentError::Validation(format!(
+                    "cannot run {}: {e}",
+                    script.interpreter
+                )))
+            }
+        };
+        self.console.notice(INSTALL_STARTED);
         self.attach(
             process,
             true,
@@ -656,7 +665,8 @@ impl Server {
                     (
                         ServerState::InstallFailed,
                         format!(
-                            "install script exited with code {code}{suffix}{}",
+                            "install script exited with code {code}{suffix}{}{}",
+                            last_output(&self.console),
                             root_hint(&defined.definition)
                         ),
                     )
@@ -835,6 +845,35 @@ fn to_signal(signal: StopSignal) -> Signal {
         StopSignal::Usr2 => Signal::SIGUSR2,
         StopSignal::Kill => Signal::SIGKILL,
     }
+}
+
+/// The notice written when an install script starts.
+const INSTALL_STARTED: &str = "running install script";
+/// Lines of a failed install script's output quoted in its status message.
+const FAILED_INSTALL_LINES: usize = 5;
+
+/// Console lines searched for the start of the failed install's output.
+const INSTALL_SEARCH_LINES: usize = 200;
+
+/// `; last output: …` with the last lines the install script printed (agent notices left
+/// out).
+fn last_output(console: &Console) -> String {
+    let history = console.history(INSTALL_SEARCH_LINES);
+    let began = format!("{} {INSTALL_STARTED}", super::NOTICE_PREFIX);
+    let from = history
+        .iter()
+        .rposition(|l| *l == began)
+        .map_or(0, |i| i + 1);
+    let lines: Vec<&String> = history[from..]
+        .iter()
+        .filter(|l| !l.starts_with(super::NOTICE_PREFIX) && !l.trim().is_empty())
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let start = lines.len().saturating_sub(FAILED_INSTALL_LINES);
+    let quoted: Vec<&str> = lines[start..].iter().map(|l| l.as_str()).collect();
+    format!("; last output: {}", quoted.join(" | "))
 }
 
 /// Commands of install scripts that only work as root.

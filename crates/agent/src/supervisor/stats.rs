@@ -45,6 +45,8 @@ pub async fn run(supervisor: Arc<Supervisor>, cancel: CancellationToken) {
                 disk_limit_bytes,
                 uptime_seconds: started.elapsed().as_secs(),
                 process_count: found.processes,
+                network_rx_bytes: found.network.map(|(rx, _)| rx),
+                network_tx_bytes: found.network.map(|(_, tx)| tx),
             });
             if let Some(reason) = quota::exceeded(disk_bytes, disk_limit_bytes) {
                 server.stop_because(reason);

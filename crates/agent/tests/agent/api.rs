@@ -254,13 +254,16 @@ async fn install_runs_streams_output_and_reports_failure() {
         .await;
     let status = api.wait_state(id, "install_failed", LIMIT).await;
     assert_eq!(status["exitCode"], 3);
-    assert_eq!(status["message"], "install script exited with code 3");
+    assert_eq!(
+        status["message"],
+        "install script exited with code 3; last output: failing"
+    );
     // A failed install is not started: the files it should have made are missing.
     let (s, b) = api.command("start", id).await;
     assert_eq!(s, StatusCode::CONFLICT, "{b}");
     assert_eq!(
         b["error"],
-        "install failed: install script exited with code 3; reinstall first"
+        "install failed: install script exited with code 3; last output: failing; reinstall first"
     );
     assert_eq!(api.status(id).await["state"], "install_failed");
     definition["install"] = good_install;

@@ -7,6 +7,7 @@ mod config_files;
 mod console_sequences;
 mod data_dir;
 mod disk_quota;
+mod docker;
 mod environment;
 mod failed_states;
 mod files;

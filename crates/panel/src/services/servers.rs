@@ -184,6 +184,7 @@ pub fn definition(
         }),
         crash_policy: server.crash_policy(),
         runtime: Default::default(),
+        image: None,
         desired_state: desired,
         config_files: cap_templates::render_config_files(&template.alt, ctx)
             .into_iter()

@@ -24,6 +24,7 @@ pub async fn health() -> Json<Health> {
 /// Host facts.
 pub async fn info(State(state): State<AppState>) -> ApiResult<SystemInfo> {
     let supervisor = state.supervisor.clone();
+    supervisor.runtimes().refresh().await;
     let started = state.started;
     let info = tokio::task::spawn_blocking(move || {
         let root = &supervisor.config().server_root;

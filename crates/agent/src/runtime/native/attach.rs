@@ -14,7 +14,8 @@ use uuid::Uuid;
 use super::cgroup::ServerCgroup;
 use super::shim::Spec;
 use super::wire::{self, Hello};
-use super::{Control, STDIN_QUEUE};
+use super::Control;
+use crate::runtime::STDIN_QUEUE;
 use crate::runtime::{Exit, Process};
 
 /// How long a shim may take to start its game.

@@ -246,6 +246,7 @@ impl ServerCgroup {
             cpu_percent,
             memory_bytes: memory.unwrap_or(0).saturating_sub(inactive),
             processes: read_number(&d.pids.join("pids.current")).unwrap_or(0) as u32,
+            network: None,
         }
     }
 

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use nix::sys::signal::Signal;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -27,8 +26,6 @@ use cgroup::{Cgroups, ServerCgroup};
 use spawn::Isolation;
 use users::Users;
 
-/// Console input lines queued per server.
-const STDIN_QUEUE: usize = 64;
 /// How often [`Control::wait_gone`] checks a cgroup.
 const CGROUP_POLL: Duration = Duration::from_millis(20);
 /// The crash reason of a process the kernel killed for lack of memory.
@@ -152,6 +149,7 @@ impl Native {
             Task::Install {
                 interpreter,
                 script,
+                ..
             } => {
                 let path = self.install_dir.join(format!("{server}.sh"));
                 crate::tls::write_private(&path, script.as_bytes())
@@ -345,7 +343,7 @@ fn direct(
     let pid = child
         .id()
         .ok_or_else(|| std::io::Error::other("child has no pid"))?;
-    let stdin = child.stdin.take().map(stdin_writer);
+    let stdin = child.stdin.take().map(super::stdin_writer);
     let mut output: Vec<super::Output> = Vec::new();
     if let Some(out) = child.stdout.take() {
         output.push(Box::pin(out));
@@ -374,18 +372,4 @@ fn direct(
         }),
         lost_output_bytes: 0,
     })
-}
-
-/// A queue whose lines are written, newline-terminated, to `pipe`.
-fn stdin_writer<W: AsyncWrite + Unpin + Send + 'static>(mut pipe: W) -> mpsc::Sender<String> {
-    let (tx, mut rx) = mpsc::channel::<String>(STDIN_QUEUE);
-    tokio::spawn(async move {
-        while let Some(line) = rx.recv().await {
-            let bytes = format!("{line}\n");
-            if pipe.write_all(bytes.as_bytes()).await.is_err() || pipe.flush().await.is_err() {
-                break;
-            }
-        }
-    });
-    tx
 }

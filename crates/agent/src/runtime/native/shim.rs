@@ -135,7 +135,7 @@ async fn serve(socket: &Path) -> std::io::Result<()> {
         .id()
         .ok_or_else(|| std::io::Error::other("game has no pid"))?;
     let started_at_ms = chrono::Utc::now().timestamp_millis();
-    let stdin = child.stdin.take().map(super::stdin_writer);
+    let stdin = child.stdin.take().map(crate::runtime::stdin_writer);
     println!("ready {pid}");
     // Nothing more goes to the agent that started us: it may be gone any time now.
     drop(
