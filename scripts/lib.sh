@@ -54,3 +54,12 @@ ensure_docker() {
     done
   fi
 }
+
+# The S3-compatible server the backup tests use (built once, then kept in ~/.cargo/bin).
+ensure_s3s_fs() {
+  if [ -n "${CAP_S3S_FS_BIN:-}" ] || command -v s3s-fs >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/s3s-fs" ]; then
+    return 0
+  fi
+  echo "==> installing s3s-fs (S3-compatible server for the backup tests, once)"
+  CARGO_TARGET_DIR=/var/tmp/s3s-fs-build cargo install --quiet --locked s3s-fs@0.14.1 --features binary
+}

@@ -171,6 +171,8 @@ struct FileConfig {
     console: Option<ConsoleConfig>,
     #[serde(default)]
     files: Option<FilesConfig>,
+    #[serde(default)]
+    backups: Option<BackupsConfig>,
 }
 
 /// Console capture limits (TOML table `[console]`).
@@ -223,6 +225,28 @@ impl Default for FilesConfig {
     }
 }
 
+/// Backup limits (TOML table `[backups]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupsConfig {
+    /// Backups and restores running at once on this node (more wait as `pending`).
+    pub max_concurrent: usize,
+    /// zstd compression level (1-19).
+    pub zstd_level: i32,
+    /// Attempts per part of an S3 upload before the backup fails.
+    pub part_attempts: u32,
+}
+
+impl Default for BackupsConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent: 2,
+            zstd_level: 3,
+            part_attempts: 5,
+        }
+    }
+}
+
 /// The resolved configuration passed to [`crate::run`].
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -249,6 +273,8 @@ pub struct Config {
     pub console: ConsoleConfig,
     /// File manager limits.
     pub files: FilesConfig,
+    /// Backup limits.
+    pub backups: BackupsConfig,
     /// Uids and gids of per-server users.
     pub uid_range: RangeInclusive<u32>,
     /// One user for every server instead of one each.
@@ -286,6 +312,7 @@ impl Config {
             disk_scan_interval: Duration::from_secs(30),
             console: ConsoleConfig::default(),
             files: FilesConfig::default(),
+            backups: BackupsConfig::default(),
             uid_range: DEFAULT_UID_RANGE,
             shared_user: None,
             cgroup_root: PathBuf::from(DEFAULT_CGROUP_ROOT),
@@ -359,6 +386,7 @@ impl Config {
         }
         config.console = file.console.unwrap_or_default();
         config.files = file.files.unwrap_or_default();
+        config.backups = file.backups.unwrap_or_default();
         Ok(config)
     }
 
@@ -385,6 +413,11 @@ impl Config {
 
     pub fn server_dir(&self, id: uuid::Uuid) -> PathBuf {
         self.server_root.join(id.to_string())
+    }
+
+    /// Where backups and their records live (outside every server directory).
+    pub fn backup_dir(&self) -> PathBuf {
+        self.data_dir.join("backups")
     }
 
     /// Where a server's console logs live (outside its file jail).

@@ -14,8 +14,10 @@
 //! logs/<id>/console.log     console log, rotated (outside the file jail)
 //! install/<id>.sh           last install script
 //! servers/<id>/             server directories (unless server_root is set)
+//! backups/                  local backups and backup records (see backup::journal)
 //! ```
 
+pub mod backup;
 pub mod bus;
 pub mod config;
 pub mod error;
@@ -67,6 +69,7 @@ pub struct Agent {
     token_file: PathBuf,
     supervisor: Arc<Supervisor>,
     bus: Arc<EventBus>,
+    backups: Arc<backup::Backups>,
     started: Instant,
     token: http::auth::TokenCheck,
 }
@@ -92,6 +95,7 @@ impl Agent {
         let token_file = config.token_file.clone();
         let supervisor = Supervisor::new(Arc::new(config), bus.clone())?;
         supervisor.restore().await?;
+        let backups = backup::Backups::open(supervisor.clone(), bus.clone())?;
         Ok(Self {
             _lock: lock,
             listener,
@@ -101,6 +105,7 @@ impl Agent {
             token_file,
             supervisor,
             bus,
+            backups,
             started: Instant::now(),
             token: http::auth::TokenCheck::new(&token),
         })
@@ -131,6 +136,7 @@ impl Agent {
         let state = http::AppState {
             supervisor: self.supervisor.clone(),
             bus: self.bus.clone(),
+            backups: self.backups.clone(),
             started: self.started,
             shutdown: cancel.clone(),
         };

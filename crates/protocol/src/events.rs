@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::backup::{BackupRecord, RestoreRecord};
 use crate::server::{ServerInfo, ServerState, ServerStats};
 
 /// One event frame.
@@ -84,5 +85,15 @@ pub enum EventKind {
     Removed {
         /// Which server.
         server_id: Uuid,
+    },
+    /// A backup started, progressed (about twice a second) or ended.
+    Backup {
+        /// The backup as it stands.
+        backup: Box<BackupRecord>,
+    },
+    /// A restore started, progressed or ended.
+    Restore {
+        /// The restore as it stands.
+        restore: Box<RestoreRecord>,
     },
 }

@@ -36,6 +36,13 @@
 //! | `GET /api/servers/{id}/files/download?path=` | — | raw bytes (streamed, not enveloped) |
 //! | `POST /api/servers/{id}/files/compress` | [`files::CompressRequest`] | [`files::FileEntry`] |
 //! | `POST /api/servers/{id}/files/decompress` | [`files::DecompressRequest`] | `null` |
+//! | `POST /api/servers/{id}/backups` | [`backup::CreateBackup`] | [`backup::BackupRecord`] (at once) |
+//! | `GET /api/backups` | — | `Vec<`[`backup::BackupRecord`]`>` |
+//! | `GET /api/backups/{id}` | — | [`backup::BackupRecord`] |
+//! | `GET /api/backups/{id}/download` | — | the local archive (streamed, not enveloped) |
+//! | `DELETE /api/backups/{id}` | — | `null` (the local archive and the record) |
+//! | `POST /api/servers/{id}/backups/{backupId}/restore` | [`backup::RestoreRequest`] | [`backup::RestoreRecord`] (at once) |
+//! | `GET /api/servers/{id}/restore` | — | [`backup::RestoreRecord`] of the last restore |
 //! | `GET /api/events` (WebSocket) | — | stream of [`events::AgentEvent`] text frames |
 //!
 //! File paths are always relative to the server's directory (`""` or `"/"`-free paths such
@@ -65,6 +72,7 @@
 //! while it runs (the file records its PID). A second agent, or a `join`, on the same
 //! directory exits at once with an error naming the holder.
 
+pub mod backup;
 pub mod command;
 pub mod config_files;
 pub mod console;

@@ -128,7 +128,7 @@ fn write_zip(root: &Dir, sources: &[PathBuf], file: std::fs::File) -> AgentResul
 // ----- decompress ----------------------------------------------------------------------
 
 /// What an archive entry is.
-enum Kind {
+pub(crate) enum Kind {
     Dir,
     File,
     Symlink(String),
@@ -136,11 +136,11 @@ enum Kind {
 }
 
 /// One archive entry, as read from the archive.
-struct Item {
-    name: String,
-    kind: Kind,
-    mode: u32,
-    size: u64,
+pub(crate) struct Item {
+    pub(crate) name: String,
+    pub(crate) kind: Kind,
+    pub(crate) mode: u32,
+    pub(crate) size: u64,
 }
 
 /// Unpack the archive at `path` into `destination` (default: the archive's directory).
@@ -179,16 +179,7 @@ pub fn decompress(
         }
         Ok(())
     })?;
-    // Links are judged all together, against the disk and each other.
-    for path in &order {
-        if !stays_inside(root, &links, path, &links[path]) {
-            return Err(AgentError::Validation(format!(
-                "archive entry {:?} refused: symlink to {:?} leads outside the server directory",
-                path.display(),
-                links[path].display()
-            )));
-        }
-    }
+    check_links(root, &links, &order)?;
     // Pass 2: extract.
     if !dest.as_os_str().is_empty() {
         root.create_dir_all(&dest).map_err(|e| fs_error(e, &dest))?;
@@ -196,39 +187,80 @@ pub fn decompress(
     let mut budget = max_bytes;
     visit(root, &archive, format, &mut |item, reader| {
         let target = plan(&dest, &item)?;
-        match item.kind {
-            Kind::Dir => root
-                .create_dir_all(&target)
-                .map_err(|e| fs_error(e, &target))?,
-            Kind::File => {
-                create_parent(root, &target)?;
-                let mut file = open_overwrite(root, &target)?;
-                let copied = std::io::copy(&mut reader.take(budget + 1), &mut file)
-                    .map_err(archive_error)?;
-                if copied > budget {
-                    return Err(AgentError::TooLarge(format!(
-                        "archive unpacks to more than {max_bytes} bytes"
-                    )));
-                }
-                budget -= copied;
-                file.flush()?;
-                if item.mode & 0o777 != 0 {
-                    file.set_permissions(Permissions::from_mode(item.mode & 0o777))
-                        .map_err(|e| fs_error(e, &target))?;
-                }
-            }
-            // Links come from pass 1 (the archive may have changed since), the rest was
-            // refused by plan().
-            Kind::Symlink(_) | Kind::Refused(_) => {}
-        }
-        Ok(())
+        extract_entry(root, &target, &item, reader, &mut budget, max_bytes).map(drop)
     })?;
+    create_links(root, &links, order)?;
+    Ok(max_bytes - budget)
+}
+
+/// Refuse the archive when one of its symlinks (judged all together, against the disk
+/// and each other) leads outside the server directory.
+pub(crate) fn check_links(root: &Dir, links: &Pending, order: &[PathBuf]) -> AgentResult<()> {
+    for path in order {
+        if !stays_inside(root, links, path, &links[path]) {
+            return Err(AgentError::Validation(format!(
+                "archive entry {:?} refused: symlink to {:?} leads outside the server directory",
+                path.display(),
+                links[path].display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Create the symlinks checked by [`check_links`], after every other entry.
+pub(crate) fn create_links(root: &Dir, links: &Pending, order: Vec<PathBuf>) -> AgentResult<()> {
     for link in order {
         create_parent(root, &link)?;
         root.symlink(&links[&link], &link)
             .map_err(|e| fs_error(e, &link))?;
     }
-    Ok(max_bytes - budget)
+    Ok(())
+}
+
+/// Write one directory or regular file entry at `target` (from [`plan`]), taking its
+/// bytes from `budget`; returns whether a file was written. Links come from the
+/// validating pass (the archive may have changed since), the rest was refused by
+/// [`plan`].
+pub(crate) fn extract_entry(
+    root: &Dir,
+    target: &Path,
+    item: &Item,
+    reader: &mut dyn Read,
+    budget: &mut u64,
+    max_bytes: u64,
+) -> AgentResult<bool> {
+    match item.kind {
+        Kind::Dir => root
+            .create_dir_all(target)
+            .map_err(|e| fs_error(e, target))?,
+        Kind::File => {
+            create_parent(root, target)?;
+            let mut file = open_overwrite(root, target)?;
+            let copied = std::io::copy(&mut reader.take(*budget + 1), &mut file).map_err(|e| {
+                match e.kind() {
+                    std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                        fs_error(e, target)
+                    }
+                    _ => archive_error(e),
+                }
+            })?;
+            if copied > *budget {
+                return Err(AgentError::TooLarge(format!(
+                    "archive unpacks to more than {max_bytes} bytes"
+                )));
+            }
+            *budget -= copied;
+            file.flush()?;
+            if item.mode & 0o777 != 0 {
+                file.set_permissions(Permissions::from_mode(item.mode & 0o777))
+                    .map_err(|e| fs_error(e, target))?;
+            }
+            return Ok(true);
+        }
+        Kind::Symlink(_) | Kind::Refused(_) => {}
+    }
+    Ok(false)
 }
 
 /// Create the missing directories above `path`.
@@ -240,7 +272,7 @@ fn create_parent(root: &Dir, path: &Path) -> AgentResult<()> {
 }
 
 /// Validate one entry and return where it goes.
-fn plan(dest: &Path, item: &Item) -> AgentResult<PathBuf> {
+pub(crate) fn plan(dest: &Path, item: &Item) -> AgentResult<PathBuf> {
     let inner = relative(&item.name).map_err(|e| {
         AgentError::Validation(format!("archive entry {:?} refused: {e}", item.name))
     })?;
@@ -281,7 +313,7 @@ impl Format {
     }
 }
 
-type Visitor<'a> = dyn FnMut(Item, &mut dyn Read) -> AgentResult<()> + 'a;
+pub(crate) type Visitor<'a> = dyn FnMut(Item, &mut dyn Read) -> AgentResult<()> + 'a;
 
 fn visit(root: &Dir, archive: &Path, format: Format, f: &mut Visitor<'_>) -> AgentResult<()> {
     let file = open_regular(root, archive, &read_options())?.into_std();
@@ -292,7 +324,7 @@ fn visit(root: &Dir, archive: &Path, format: Format, f: &mut Visitor<'_>) -> Age
     }
 }
 
-fn visit_tar(reader: impl Read, f: &mut Visitor<'_>) -> AgentResult<()> {
+pub(crate) fn visit_tar(reader: impl Read, f: &mut Visitor<'_>) -> AgentResult<()> {
     let mut archive = tar::Archive::new(reader);
     for entry in archive.entries().map_err(archive_error)? {
         let mut entry = entry.map_err(archive_error)?;

@@ -3,7 +3,7 @@
 
 pub mod archive;
 pub mod jail;
-mod links;
+pub(crate) mod links;
 
 use std::collections::HashSet;
 use std::io::{Read, Write};

@@ -14,12 +14,16 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use tokio_util::sync::CancellationToken;
 
+use crate::backup::Backups;
 use crate::bus::EventBus;
 use crate::error::AgentError;
 use crate::supervisor::Supervisor;
 
 /// JSON bodies larger than this are refused (file writes have their own limit).
 const JSON_BODY_LIMIT: usize = 1024 * 1024;
+
+/// A backup request may carry up to 10 000 presigned part URLs.
+const BACKUP_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// What handlers share.
 #[derive(Clone)]
@@ -28,6 +32,8 @@ pub struct AppState {
     pub supervisor: Arc<Supervisor>,
     /// Events.
     pub bus: Arc<EventBus>,
+    /// Backups and restores.
+    pub backups: Arc<Backups>,
     /// When the agent started.
     pub started: Instant,
     /// Fires when the agent shuts down (closes WebSockets).
@@ -79,6 +85,21 @@ pub fn router(state: AppState, token: auth::TokenCheck) -> Router {
             get(routes::servers::console_history).post(routes::servers::console_input),
         )
         .nest("/servers/{id}/files", files)
+        .route(
+            "/servers/{id}/backups",
+            post(routes::backups::create).layer(DefaultBodyLimit::max(BACKUP_BODY_LIMIT)),
+        )
+        .route(
+            "/servers/{id}/backups/{backup}/restore",
+            post(routes::backups::restore),
+        )
+        .route("/servers/{id}/restore", get(routes::backups::last_restore))
+        .route("/backups", get(routes::backups::list))
+        .route(
+            "/backups/{id}",
+            get(routes::backups::get).delete(routes::backups::delete),
+        )
+        .route("/backups/{id}/download", get(routes::backups::download))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(token, auth::require_token));
     Router::new()

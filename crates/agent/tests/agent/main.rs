@@ -3,6 +3,7 @@
 //! files in temporary directories.
 
 mod api;
+mod backups;
 mod config_files;
 mod console_sequences;
 mod data_dir;
@@ -17,4 +18,5 @@ mod jail_links;
 mod join;
 mod lifecycle;
 mod restore;
+mod s3_server;
 mod support;

@@ -1,5 +1,6 @@
 //! Handlers by domain.
 
+pub mod backups;
 pub mod events;
 pub mod files;
 pub mod servers;

@@ -1,0 +1,81 @@
+//! Backups and restores (see [`crate::backup`]).
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::Response;
+use cap_protocol::backup::{BackupRecord, CreateBackup, RestoreRecord, RestoreRequest};
+use uuid::Uuid;
+
+use crate::error::AgentError;
+use crate::http::envelope::{ApiOk, ApiResult};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::AppState;
+
+/// `POST /api/servers/{id}/backups`
+pub async fn create(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(request): ApiJson<CreateBackup>,
+) -> ApiResult<BackupRecord> {
+    Ok(ApiOk(state.backups.create(id, request)?))
+}
+
+/// `GET /api/backups`
+pub async fn list(State(state): State<AppState>) -> ApiResult<Vec<BackupRecord>> {
+    Ok(ApiOk(state.backups.list()))
+}
+
+/// `GET /api/backups/{id}`
+pub async fn get(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<BackupRecord> {
+    Ok(ApiOk(state.backups.get(id)?))
+}
+
+/// `DELETE /api/backups/{id}`
+pub async fn delete(State(state): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<()> {
+    Ok(ApiOk(state.backups.delete(id)?))
+}
+
+/// `GET /api/backups/{id}/download`: the local archive, streamed.
+pub async fn download(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Response, AgentError> {
+    let record = state.backups.get(id)?;
+    let (file, size) = state.backups.open_local(id)?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(
+        tokio::fs::File::from_std(file),
+    ));
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::CONTENT_LENGTH, size)
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"backup-{id}.{}\"",
+                record.format.extension()
+            ),
+        )
+        .body(body)
+        .map_err(|e| AgentError::Internal(e.to_string()))
+}
+
+/// `POST /api/servers/{id}/backups/{backupId}/restore`
+pub async fn restore(
+    State(state): State<AppState>,
+    ApiPath((id, backup)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(request): ApiJson<RestoreRequest>,
+) -> ApiResult<RestoreRecord> {
+    Ok(ApiOk(state.backups.restore(id, backup, request)?))
+}
+
+/// `GET /api/servers/{id}/restore`: the last restore.
+pub async fn last_restore(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<RestoreRecord> {
+    Ok(ApiOk(state.backups.last_restore(id)?))
+}
