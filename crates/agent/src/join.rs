@@ -311,7 +311,7 @@ fn printable(text: &str) -> String {
 }
 
 /// An error and its causes, `a: b: c`.
-fn causes(error: &dyn std::error::Error) -> String {
+pub(crate) fn causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

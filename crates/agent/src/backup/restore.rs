@@ -123,16 +123,7 @@ pub fn verify(
 pub fn empty(root: &Dir) -> AgentResult<()> {
     for item in root.entries().map_err(|e| fs_error(e, Path::new("")))? {
         let item = item.map_err(|e| fs_error(e, Path::new("")))?;
-        let name = PathBuf::from(item.file_name());
-        let meta = root
-            .symlink_metadata(&name)
-            .map_err(|e| fs_error(e, &name))?;
-        if meta.is_dir() {
-            root.remove_dir_all(&name)
-        } else {
-            root.remove_file(&name)
-        }
-        .map_err(|e| fs_error(e, &name))?;
+        crate::files::remove(root, Path::new(&item.file_name()))?;
     }
     Ok(())
 }

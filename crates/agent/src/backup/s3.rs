@@ -204,13 +204,10 @@ fn transport_error(e: &reqwest::Error) -> String {
         .url()
         .map(|u| format!("{}://{}", u.scheme(), u.authority()))
         .unwrap_or_else(|| "the bucket".into());
-    let mut text = format!("cannot reach {endpoint}");
-    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(inner) = cause {
-        text.push_str(&format!(": {inner}"));
-        cause = inner.source();
+    match std::error::Error::source(e) {
+        Some(cause) => format!("cannot reach {endpoint}: {}", crate::join::causes(cause)),
+        None => format!("cannot reach {endpoint}"),
     }
-    text
 }
 
 #[cfg(test)]

@@ -319,15 +319,20 @@ pub fn delete(root: &Dir, paths: &[String]) -> AgentResult<()> {
         .map(|p| relative_non_root(p))
         .collect::<AgentResult<Vec<_>>>()?;
     for rel in rels {
-        let meta = root.symlink_metadata(&rel).map_err(|e| fs_error(e, &rel))?;
-        if meta.is_dir() {
-            root.remove_dir_all(&rel)
-        } else {
-            root.remove_file(&rel)
-        }
-        .map_err(|e| fs_error(e, &rel))?;
+        remove(root, &rel)?;
     }
     Ok(())
+}
+
+/// Delete one file or directory tree (a symlink is removed, never followed).
+pub fn remove(root: &Dir, rel: &Path) -> AgentResult<()> {
+    let meta = root.symlink_metadata(rel).map_err(|e| fs_error(e, rel))?;
+    if meta.is_dir() {
+        root.remove_dir_all(rel)
+    } else {
+        root.remove_file(rel)
+    }
+    .map_err(|e| fs_error(e, rel))
 }
 
 /// Change permission bits (0..=0o777).

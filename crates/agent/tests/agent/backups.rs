@@ -52,6 +52,18 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A bucket, an agent and one defined (stopped) server with its directory.
+async fn bucket_and_server(
+    adjust: impl FnOnce(&mut cap_agent::Config),
+) -> (S3Server, TestAgent, Uuid, PathBuf) {
+    let s3 = S3Server::start().await;
+    let agent = TestAgent::start_with(adjust).await;
+    let id = Uuid::new_v4();
+    agent.client.define(game(id)).await;
+    let dir = agent.server_dir(id);
+    (s3, agent, id, dir)
+}
+
 async fn wait_final(api: &Client, path: &str) -> Value {
     let deadline = Instant::now() + LIMIT;
     loop {
@@ -283,12 +295,8 @@ async fn bad_backup_requests_are_refused_with_reasons() {
 /// written, although its checksum is right.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_refuses_archives_escaping_the_directory() {
-    let s3 = S3Server::start().await;
-    let agent = TestAgent::start().await;
+    let (s3, agent, id, dir) = bucket_and_server(|_| {}).await;
     let api = &agent.client;
-    let id = Uuid::new_v4();
-    api.define(game(id)).await;
-    let dir = agent.server_dir(id);
     std::fs::write(dir.join("keep.txt"), "keep").expect("write");
     for (name, link) in [("../escaped.txt", None), ("evil", Some("/etc"))] {
         let mut builder = tar::Builder::new(Vec::new());
@@ -344,12 +352,8 @@ async fn restore_refuses_archives_escaping_the_directory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_backup_streams_in_parts_and_restores_from_the_bucket() {
-    let s3 = S3Server::start().await;
-    let agent = TestAgent::start().await;
+    let (s3, agent, id, dir) = bucket_and_server(|_| {}).await;
     let api = &agent.client;
-    let id = Uuid::new_v4();
-    api.define(game(id)).await;
-    let dir = agent.server_dir(id);
     for i in 0..3 {
         random_file(&dir.join(format!("world/chunk{i}.bin")), 4 * MIB);
     }
@@ -413,12 +417,9 @@ async fn s3_backup_streams_in_parts_and_restores_from_the_bucket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_failures_are_reported_with_the_endpoints_words_and_uploads_aborted() {
-    let s3 = S3Server::start().await;
-    let agent = TestAgent::start_with(|c| c.backups.part_attempts = 2).await;
+    let (s3, agent, id, dir) = bucket_and_server(|c| c.backups.part_attempts = 2).await;
     let api = &agent.client;
-    let id = Uuid::new_v4();
-    api.define(game(id)).await;
-    random_file(&agent.server_dir(id).join("world.bin"), 11 * MIB);
+    random_file(&dir.join("world.bin"), 11 * MIB);
     let part_size = 5 * MIB as u64;
 
     // Signed with the wrong secret: the bucket's refusal is the reason.
@@ -446,10 +447,12 @@ async fn s3_failures_are_reported_with_the_endpoints_words_and_uploads_aborted()
     assert!(s3.object("short").await.is_none());
 
     // Nothing listens: the transport error names the endpoint, never the signature.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    // Bound but not listening: the port is refused, and no other test can take it.
+    let reserved = tokio::net::TcpSocket::new_v4().expect("socket");
+    reserved
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    let closed = reserved.local_addr().expect("addr").port();
     let (_, upload) = s3.multipart("gone", part_size, 4, &s3.credentials).await;
     let moved = serde_json::to_string(&upload)
         .expect("json")

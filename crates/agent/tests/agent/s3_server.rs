@@ -47,23 +47,9 @@ impl S3Server {
     /// Start the server on a free port and create the bucket `backups`.
     pub async fn start() -> Self {
         let root = tempfile::tempdir().expect("tempdir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new(binary())
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", KEY, "--secret-key", SECRET])
-            .arg(root.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start s3s-fs (cargo install s3s-fs@0.14.1 --features binary)");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "s3s-fs did not listen");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let (child, port) = (0..5)
+            .find_map(|_| Self::spawn(root.path()))
+            .expect("s3s-fs started on a free port");
         let endpoint = format!("http://127.0.0.1:{port}");
         let bucket = Bucket::new(
             endpoint.parse().expect("url"),
@@ -90,6 +76,39 @@ impl S3Server {
             "create bucket: {response:?}"
         );
         server
+    }
+
+    /// Start `s3s-fs` on a port that was free a moment ago; `None` when another process
+    /// took it meanwhile (the server exits at once).
+    fn spawn(root: &std::path::Path) -> Option<(Child, u16)> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut child = Command::new(binary())
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", KEY, "--secret-key", SECRET])
+            .arg(root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start s3s-fs (cargo install s3s-fs@0.14.1 --features binary)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if child.try_wait().expect("s3s-fs status").is_some() {
+                return None;
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                // Listening, and still ours after a moment.
+                std::thread::sleep(Duration::from_millis(50));
+                if child.try_wait().expect("s3s-fs status").is_none() {
+                    return Some((child, port));
+                }
+                return None;
+            }
+            assert!(Instant::now() < deadline, "s3s-fs did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Create a multipart upload of `key`; returns its id and the `s3` object of a backup

@@ -1,8 +1,6 @@
 //! Backups and restores (see [`crate::backup`]).
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::header;
 use axum::response::Response;
 use cap_protocol::backup::{BackupRecord, CreateBackup, RestoreRecord, RestoreRequest};
 use uuid::Uuid;
@@ -46,21 +44,8 @@ pub async fn download(
 ) -> Result<Response, AgentError> {
     let record = state.backups.get(id)?;
     let (file, size) = state.backups.open_local(id)?;
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(
-        tokio::fs::File::from_std(file),
-    ));
-    Response::builder()
-        .header(header::CONTENT_TYPE, "application/octet-stream")
-        .header(header::CONTENT_LENGTH, size)
-        .header(
-            header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"backup-{id}.{}\"",
-                record.format.extension()
-            ),
-        )
-        .body(body)
-        .map_err(|e| AgentError::Internal(e.to_string()))
+    let name = format!("backup-{id}.{}", record.format.extension());
+    super::files::attachment(file, size, &name)
 }
 
 /// `POST /api/servers/{id}/backups/{backupId}/restore`

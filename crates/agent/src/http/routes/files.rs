@@ -333,6 +333,11 @@ pub async fn download(
         files::open_download(root, &q.path)
     })
     .await?;
+    attachment(file, size, &name)
+}
+
+/// A file streamed as a download named `name` (already safe for the header).
+pub fn attachment(file: std::fs::File, size: u64, name: &str) -> Result<Response, AgentError> {
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(
         tokio::fs::File::from_std(file),
     ));
