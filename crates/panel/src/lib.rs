@@ -19,6 +19,7 @@ pub mod local_agent;
 pub mod memory;
 pub mod permissions;
 pub mod repo;
+pub mod request_id;
 pub mod secrets;
 pub mod services;
 pub mod state;

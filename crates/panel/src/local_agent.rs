@@ -221,7 +221,8 @@ async fn register(
         Some(node) => {
             nodes::update(
                 state,
-                node,
+                None,
+                &node.id,
                 NodeChanges {
                     port: Some(port),
                     token: Some(token),
@@ -234,6 +235,7 @@ async fn register(
         None => {
             nodes::create(
                 state,
+                None,
                 NodeSpec {
                     name: NODE_NAME.to_owned(),
                     description: "This machine (started by the panel)".to_owned(),

@@ -1,9 +1,11 @@
 //! Authentication: passwords, tokens, sessions, and who the caller is.
 
+pub mod actor;
 pub mod cache;
 pub mod password;
 pub mod principal;
 pub mod service;
 pub mod tokens;
 
+pub use actor::{Actor, Client};
 pub use principal::Principal;

@@ -4,23 +4,17 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use chrono::Utc;
-use sea_orm::TransactionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
 
-use super::{password, tokens};
+use super::principal::Credential;
+use super::{password, tokens, Actor, Client};
 use crate::db::entities::{api_key, user};
 use crate::domain::Password;
 use crate::error::{Error, Result};
 use crate::repo::{self, api_keys::NewApiKey, sessions::NewSession};
 use crate::services::audit::{self, Entry};
 use crate::state::AppState;
-
-/// Where a request came from, for sessions and the audit log.
-#[derive(Debug, Clone, Default)]
-pub struct Client {
-    pub ip: String,
-    pub user_agent: String,
-}
 
 /// A fresh access + refresh token pair for a user.
 pub struct IssuedSession {
@@ -45,15 +39,52 @@ async fn dummy_hash() -> Result<String> {
     Ok(HASH.get_or_init(|| hash).clone())
 }
 
-/// Checks a login. Attempts are rate-limited per client address, per resolved account
-/// and address, and per account over all addresses (waived for addresses the account
-/// has signed in from before); see [`crate::http::rate_limit`].
+/// Signs a user in and records it; a refused attempt is recorded too, with what was
+/// typed as the login (never the password).
 pub async fn login(
     state: &AppState,
     login: &str,
     pass: &str,
     client: &Client,
 ) -> Result<IssuedSession> {
+    let user = match check_login(state, login, pass, client).await {
+        Ok(user) => user,
+        Err(e) => {
+            let entry = Entry {
+                user_id: None,
+                action: "auth.login_failed",
+                target_type: "user",
+                target_id: None,
+                details: json!({ "login": login }),
+            };
+            audit::record(state.db(), client, entry).await?;
+            return Err(e);
+        }
+    };
+    let txn = state.db().begin().await?;
+    repo::users::record_login(&txn, &user.id).await?;
+    let issued = issue(state, &txn, user, &repo::new_id(), client).await?;
+    let entry = Entry {
+        user_id: Some(&issued.user.id),
+        action: "auth.login",
+        target_type: "user",
+        target_id: Some(&issued.user.id),
+        details: json!({}),
+    };
+    audit::record(&txn, client, entry).await?;
+    txn.commit().await?;
+    Ok(issued)
+}
+
+/// Checks a login. Attempts are rate-limited per client address, per resolved account
+/// and address, and per account over all addresses (waived for addresses the account
+/// has signed in from before); see [`crate::http::rate_limit`].
+async fn check_login(
+    state: &AppState,
+    login: &str,
+    pass: &str,
+    client: &Client,
+) -> Result<user::Model> {
     let limits = state.limits();
     limits.check_client(&client.ip)?;
     let found = repo::users::find_by_login(state.db(), login.trim()).await?;
@@ -82,20 +113,20 @@ pub async fn login(
     if user.disabled {
         return Err(Error::Unauthorized("this account is disabled".into()));
     }
-    repo::users::record_login(state.db(), &user.id).await?;
-    let family_id = repo::new_id();
-    issue(state, user, &family_id, client).await
+    Ok(user)
 }
 
+/// A new session of `family_id` for `user`, stored through `db`.
 async fn issue(
     state: &AppState,
+    db: &impl ConnectionTrait,
     user: user::Model,
     family_id: &str,
     client: &Client,
 ) -> Result<IssuedSession> {
     let refresh_token = tokens::random_secret(48);
     repo::sessions::create(
-        state.db(),
+        db,
         NewSession {
             user_id: &user.id,
             family_id,
@@ -107,7 +138,7 @@ async fn issue(
     )
     .await?;
     let access_token = tokens::issue_access(state.secrets().jwt_key(), &user.id, family_id)?;
-    let permissions = repo::permissions::effective(state.db(), &user.id, &user.role).await?;
+    let permissions = repo::permissions::effective(db, &user.id, &user.role).await?;
     Ok(IssuedSession {
         access_token,
         refresh_token,
@@ -138,7 +169,7 @@ pub async fn refresh(state: &AppState, presented: &str, client: &Client) -> Resu
         Some(user) if !user.disabled => user,
         _ => return Err(expired()),
     };
-    issue(state, user, &session.family_id, client).await
+    issue(state, state.db(), user, &session.family_id, client).await
 }
 
 /// Ends the login the refresh token (or the access token's family) belongs to.
@@ -173,11 +204,17 @@ pub struct PasswordChanged {
 /// issued for the caller.
 pub async fn change_password(
     state: &AppState,
-    user: &user::Model,
+    actor: &Actor,
     current: &str,
-    new: &Password,
-    client: &Client,
+    new: &str,
 ) -> Result<PasswordChanged> {
+    if !matches!(actor.credential, Credential::Session { .. }) {
+        return Err(Error::Forbidden(
+            "log in with your password to change it".into(),
+        ));
+    }
+    let new = Password::parse(new).map_err(|e| Error::validation("newPassword", e))?;
+    let (user, client) = (&actor.user, &actor.client);
     let limits = state.limits();
     limits.check_client(&client.ip)?;
     limits.check_account(&user.id, &client.ip)?;
@@ -210,7 +247,7 @@ pub async fn change_password(
         .ok_or_else(|| Error::not_found("user"))?;
     txn.commit().await?;
     Ok(PasswordChanged {
-        session: issue(state, user, &repo::new_id(), client).await?,
+        session: issue(state, state.db(), user, &repo::new_id(), client).await?,
         api_keys_revoked,
     })
 }
@@ -219,11 +256,11 @@ pub async fn change_password(
 /// Returns the stored key and the secret, which is shown exactly once.
 pub async fn create_api_key(
     state: &AppState,
-    user: &user::Model,
-    own_permissions: &BTreeSet<String>,
+    actor: &Actor,
     name: String,
     permissions: Option<Vec<String>>,
 ) -> Result<(api_key::Model, String)> {
+    let own_permissions = &actor.permissions;
     let permissions = match permissions {
         None => own_permissions.iter().cloned().collect(),
         Some(requested) => {
@@ -242,10 +279,11 @@ pub async fn create_api_key(
         super::principal::API_KEY_PREFIX,
         tokens::random_secret(40)
     );
+    let txn = state.db().begin().await?;
     let key = repo::api_keys::create(
-        state.db(),
+        &txn,
         NewApiKey {
-            user_id: user.id.clone(),
+            user_id: actor.id().to_owned(),
             name,
             prefix,
             secret_hash: tokens::hash_secret(&secret),
@@ -253,5 +291,24 @@ pub async fn create_api_key(
         },
     )
     .await?;
+    let details = json!({ "name": key.name });
+    audit::record_by(&txn, actor, "api_key.created", "api_key", &key.id, details).await?;
+    txn.commit().await?;
     Ok((key, secret))
+}
+
+/// The caller's own API keys.
+pub async fn api_keys(state: &AppState, actor: &Actor) -> Result<Vec<api_key::Model>> {
+    repo::api_keys::list_for_user(state.db(), actor.id()).await
+}
+
+/// Revokes one of the caller's own API keys.
+pub async fn delete_api_key(state: &AppState, actor: &Actor, key_id: &str) -> Result<()> {
+    let txn = state.db().begin().await?;
+    if !repo::api_keys::delete_for_user(&txn, actor.id(), key_id).await? {
+        return Err(Error::not_found("API key"));
+    }
+    audit::record_by(&txn, actor, "api_key.deleted", "api_key", key_id, json!({})).await?;
+    txn.commit().await?;
+    Ok(())
 }

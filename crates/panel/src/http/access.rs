@@ -19,7 +19,7 @@ use crate::auth::principal::{self, Principal};
 use crate::db::entities::server;
 use crate::error::{Error, Result};
 use crate::http::openapi::describe::{self, DocInputs, DocOutput, Documented, Note, OperationDoc};
-use crate::repo;
+use crate::services::server_access;
 use crate::state::AppState;
 
 /// What a route requires of its caller.
@@ -251,25 +251,7 @@ async fn server_scope(
     id: &str,
     key: &str,
 ) -> Result<ServerScope> {
-    let not_found = || Error::not_found("server");
-    let server = repo::servers::find(state.db(), id)
-        .await?
-        .ok_or_else(not_found)?;
-    let permissions = if principal.is_admin() || server.owner_id == principal.id() {
-        principal.permissions.clone()
-    } else {
-        let subuser = repo::subusers::find(state.db(), &server.id, principal.id())
-            .await?
-            .ok_or_else(not_found)?;
-        let mut granted = repo::subusers::permissions(&subuser);
-        // Being invited to a server implies seeing it.
-        granted.insert("server:view".to_owned());
-        // An API key never exceeds what it was created with.
-        if !principal.uses_cookie() {
-            granted.retain(|k| principal.has(k));
-        }
-        granted
-    };
+    let (server, permissions) = server_access::resolve(state, principal, id).await?;
     if !permissions.contains(key) {
         return Err(Error::Forbidden(format!(
             "missing permission {key} on this server"

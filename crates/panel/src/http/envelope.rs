@@ -9,16 +9,6 @@ use serde::Serialize;
 
 use crate::error::FieldErrors;
 
-tokio::task_local! {
-    /// The id of the request being served; set by the request-id middleware.
-    pub static REQUEST_ID: String;
-}
-
-/// The current request's id, or an empty string outside a request.
-pub fn current_request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
-}
-
 fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -45,7 +35,7 @@ impl<T: Serialize> Envelope<T> {
             data,
             message: None,
             timestamp: now(),
-            request_id: current_request_id(),
+            request_id: crate::request_id::current(),
         }
     }
 
@@ -89,7 +79,7 @@ impl ErrorBody {
             code,
             details,
             timestamp: now(),
-            request_id: current_request_id(),
+            request_id: crate::request_id::current(),
         }
     }
 }

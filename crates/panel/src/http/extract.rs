@@ -1,5 +1,5 @@
 //! Request extractors whose failures are envelope errors: JSON bodies with per-field
-//! messages, query strings, pagination and the client's address.
+//! messages, query strings, pagination, the client's address and the signed-in actor.
 
 use std::net::SocketAddr;
 
@@ -12,8 +12,9 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::auth::service::Client;
+use crate::auth::{Actor, Client, Principal};
 use crate::error::{Error, FieldErrors, Result};
+use crate::state::AppState;
 
 /// A JSON body, deserialised (unknown or mistyped fields are named in `details`) and then
 /// checked with its `garde` rules.
@@ -205,6 +206,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
             .chars()
             .take(255)
             .collect();
-        Ok(Client { ip, user_agent })
+        Ok(Client {
+            ip,
+            user_agent,
+            request_id: crate::request_id::current(),
+        })
+    }
+}
+
+/// The signed-in caller and where the request came from.
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        Ok(Actor {
+            principal: Principal::from_request_parts(parts, state).await?,
+            client: Client::from_request_parts(parts, state).await?,
+        })
     }
 }

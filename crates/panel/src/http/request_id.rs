@@ -1,13 +1,11 @@
 //! Request ids: taken from `X-Request-Id` when it is sane, generated otherwise; echoed in
-//! the response header, the envelope (via a task-local) and the request's log span.
+//! the response header, the envelope (via [`crate::request_id`]) and the request's log span.
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
-
-use super::envelope::REQUEST_ID;
 
 pub const HEADER: &str = "x-request-id";
 
@@ -32,9 +30,8 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         method = %request.method(),
         path = %request.uri().path()
     );
-    let mut response = REQUEST_ID
-        .scope(id.clone(), next.run(request).instrument(span))
-        .await;
+    let mut response =
+        crate::request_id::scope(id.clone(), next.run(request).instrument(span)).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(HEADER, value);
     }

@@ -1,9 +1,56 @@
-//! Reading the audit log (entries are written by `services::audit`).
+//! The audit log's rows: one inserted per recorded change (see `services::audit`), read
+//! back a page at a time.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 
 use crate::db::entities::audit_log;
 use crate::error::Result;
+
+/// An entry to store.
+pub struct NewEntry {
+    pub user_id: Option<String>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub details: serde_json::Value,
+    pub ip: String,
+    pub request_id: String,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, entry: NewEntry) -> Result<()> {
+    audit_log::ActiveModel {
+        id: Set(super::new_id()),
+        user_id: Set(entry.user_id),
+        action: Set(entry.action),
+        target_type: Set(entry.target_type),
+        target_id: Set(entry.target_id),
+        details: Set(entry.details),
+        ip: Set(entry.ip),
+        request_id: Set(entry.request_id),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Removes what one request recorded about `target_id`, when the change it recorded was
+/// undone as a whole (a server its agent refused to create).
+pub async fn forget_request(
+    db: &impl ConnectionTrait,
+    request_id: &str,
+    target_id: &str,
+) -> Result<()> {
+    audit_log::Entity::delete_many()
+        .filter(audit_log::Column::RequestId.eq(request_id))
+        .filter(audit_log::Column::TargetId.eq(target_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
 
 /// Which entries to list.
 #[derive(Debug, Clone, Default)]

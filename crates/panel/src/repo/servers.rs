@@ -212,11 +212,47 @@ pub async fn list_row(db: &impl ConnectionTrait, id: &str) -> Result<Option<Serv
         .await?)
 }
 
-/// Saves changed columns of a server.
-pub async fn save(
+/// Which of a server's settings a save writes (the others, and the state the node's
+/// events keep, are left as they are).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Settings {
+    pub name: bool,
+    pub description: bool,
+    pub limits: bool,
+    pub crash_policy: bool,
+}
+
+/// Writes the `settings` of `updated` (a server with its new values).
+pub async fn save_settings(
     db: &impl ConnectionTrait,
-    mut model: server::ActiveModel,
+    updated: server::Model,
+    settings: Settings,
 ) -> Result<server::Model> {
+    use server::Column;
+
+    let mut changed = Vec::new();
+    if settings.name {
+        changed.push(Column::Name);
+    }
+    if settings.description {
+        changed.push(Column::Description);
+    }
+    if settings.limits {
+        changed.extend([Column::MemoryMb, Column::CpuPercent, Column::DiskMb]);
+    }
+    if settings.crash_policy {
+        changed.extend([
+            Column::CrashAutoRestart,
+            Column::CrashMaxRestarts,
+            Column::CrashWindowSeconds,
+            Column::CrashBackoffMs,
+            Column::CrashMaxBackoffMs,
+        ]);
+    }
+    let mut model = server::ActiveModel::from(updated);
+    for column in changed {
+        model.reset(column);
+    }
     super::list_cache::invalidate();
     model.updated_at = Set(chrono::Utc::now());
     Ok(model.update(db).await?)

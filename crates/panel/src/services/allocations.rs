@@ -13,8 +13,7 @@ use serde_json::json;
 use super::audit;
 use super::network::{self, Network};
 use super::{servers, templates};
-use crate::auth::service::Client;
-use crate::auth::Principal;
+use crate::auth::Actor;
 use crate::db::entities::{allocation, node, server};
 use crate::error::{Error, Result};
 use crate::repo;
@@ -29,44 +28,16 @@ pub const MAX_NODE_ALLOCATIONS: u64 = 20_000;
 /// Most allocations a server may be allowed (what an agent definition can carry).
 pub const MAX_SERVER_ALLOCATIONS: i32 = 64;
 
-/// Who asks, for the audit log.
-pub struct Actor {
-    pub principal: Principal,
-    pub client: Client,
-}
-
-impl Actor {
-    async fn record(
-        &self,
-        db: &impl sea_orm::ConnectionTrait,
-        action: &str,
-        target_type: &str,
-        target_id: &str,
-        details: serde_json::Value,
-    ) -> Result<()> {
-        audit::record_by(
-            db,
-            &self.principal,
-            &self.client,
-            action,
-            target_type,
-            target_id,
-            details,
-        )
-        .await
-    }
-
-    /// Records `action` on one allocation of a server.
-    async fn on_allocation(
-        &self,
-        db: &impl sea_orm::ConnectionTrait,
-        action: &str,
-        server_id: &str,
-        (ip, port): (&str, i32),
-    ) -> Result<()> {
-        let details = json!({ "ip": ip, "port": port });
-        self.record(db, action, "server", server_id, details).await
-    }
+/// Records `action` on one allocation of a server.
+async fn on_allocation(
+    db: &impl sea_orm::ConnectionTrait,
+    actor: &Actor,
+    action: &str,
+    server_id: &str,
+    (ip, port): (&str, i32),
+) -> Result<()> {
+    let details = json!({ "ip": ip, "port": port });
+    audit::record_by(db, actor, action, "server", server_id, details).await
 }
 
 /// A server's allocations as its users see them.
@@ -168,6 +139,27 @@ async fn change(
     Err(cause)
 }
 
+/// A page of a node's allocations (addresses containing `ip`, when given), each with the
+/// server holding it.
+pub async fn node_page(
+    state: &AppState,
+    node_id: &str,
+    ip: Option<&str>,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<(allocation::Model, Option<server::Model>)>, u64)> {
+    let node = super::nodes::find(state, node_id).await?;
+    repo::allocations::page_for_node(state.db(), &node.id, ip, page, per_page).await
+}
+
+/// The allocations of the server `id`.
+pub async fn list_by_id(state: &AppState, id: &str) -> Result<Listing> {
+    let server = repo::servers::find(state.db(), id)
+        .await?
+        .ok_or_else(|| Error::not_found("server"))?;
+    list(state, &server).await
+}
+
 pub async fn list(state: &AppState, server: &server::Model) -> Result<Listing> {
     let offsets = templates::load(state.db(), &server.alt_id)
         .await?
@@ -228,9 +220,7 @@ pub async fn add(
             .first()
             .ok_or_else(|| Error::internal("no port picked"))?;
         let address = (added.ip.as_str(), i32::from(added.port));
-        actor
-            .on_allocation(txn, "allocation.added", &server.id, address)
-            .await
+        on_allocation(txn, actor, "allocation.added", &server.id, address).await
     })
     .await?;
     let rows = repo::allocations::for_server(state.db(), &server.id).await?;
@@ -270,9 +260,14 @@ pub async fn remove(
     let proposed = network::of_rows(&rows, current.allowed)?;
     change(state, server, current.network()?, proposed, async |txn| {
         repo::allocations::release_one(txn, allocation_id).await?;
-        actor
-            .on_allocation(txn, "allocation.removed", &server.id, (&row.ip, row.port))
-            .await
+        on_allocation(
+            txn,
+            actor,
+            "allocation.removed",
+            &server.id,
+            (&row.ip, row.port),
+        )
+        .await
     })
     .await
 }
@@ -317,14 +312,14 @@ pub async fn make_primary(
     let proposed = network::of_rows(&rows, current.allowed)?;
     change(state, server, current.network()?, proposed, async |txn| {
         repo::allocations::set_primary(txn, &server.id, &target.id).await?;
-        actor
-            .on_allocation(
-                txn,
-                "allocation.primary_changed",
-                &server.id,
-                (&target.ip, target.port),
-            )
-            .await
+        on_allocation(
+            txn,
+            actor,
+            "allocation.primary_changed",
+            &server.id,
+            (&target.ip, target.port),
+        )
+        .await
     })
     .await
 }
@@ -344,14 +339,14 @@ pub async fn set_notes(
         .ok_or_else(|| Error::not_found("allocation"))?;
     let txn = state.db().begin().await?;
     repo::allocations::set_notes(&txn, &row.id, notes).await?;
-    actor
-        .on_allocation(
-            &txn,
-            "allocation.notes_changed",
-            &server.id,
-            (&row.ip, row.port),
-        )
-        .await?;
+    on_allocation(
+        &txn,
+        actor,
+        "allocation.notes_changed",
+        &server.id,
+        (&row.ip, row.port),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -379,15 +374,15 @@ pub async fn set_limit(state: &AppState, actor: &Actor, server_id: &str, limit: 
     }
     let txn = state.db().begin().await?;
     repo::allocations::set_limit(&txn, &server.id, limit).await?;
-    actor
-        .record(
-            &txn,
-            "server.allocation_limit_changed",
-            "server",
-            &server.id,
-            json!({ "from": previous, "to": limit }),
-        )
-        .await?;
+    audit::record_by(
+        &txn,
+        actor,
+        "server.allocation_limit_changed",
+        "server",
+        &server.id,
+        json!({ "from": previous, "to": limit }),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -451,11 +446,12 @@ pub struct AddedToNode {
 pub async fn add_to_node(
     state: &AppState,
     actor: &Actor,
-    node: &node::Model,
+    node_id: &str,
     ip: &str,
     ports: &str,
     notes: &str,
 ) -> Result<AddedToNode> {
+    let node = &super::nodes::find(state, node_id).await?;
     let ip = parse_ip(ip)?;
     let ports = parse_ports(ports)?;
     let _allocating = state.hub().allocation_lock(&node.id).await;
@@ -471,15 +467,15 @@ pub async fn add_to_node(
         ));
     }
     let added = repo::allocations::add_free(&txn, &node.id, &ip, &ports, notes).await?;
-    actor
-        .record(
-            &txn,
-            "node.allocations_added",
-            "node",
-            &node.id,
-            json!({ "ip": ip, "first": ports.first(), "last": ports.last(), "added": added }),
-        )
-        .await?;
+    audit::record_by(
+        &txn,
+        actor,
+        "node.allocations_added",
+        "node",
+        &node.id,
+        json!({ "ip": ip, "first": ports.first(), "last": ports.last(), "added": added }),
+    )
+    .await?;
     txn.commit().await?;
     Ok(AddedToNode {
         ip,
@@ -492,9 +488,10 @@ pub async fn add_to_node(
 pub async fn remove_from_node(
     state: &AppState,
     actor: &Actor,
-    node: &node::Model,
+    node_id: &str,
     ids: &[String],
 ) -> Result<u64> {
+    let node = &super::nodes::find(state, node_id).await?;
     let ids: Vec<String> = ids
         .iter()
         .cloned()
@@ -523,15 +520,15 @@ pub async fn remove_from_node(
         )));
     }
     let removed = repo::allocations::delete_free(&txn, &node.id, &ids).await?;
-    actor
-        .record(
-            &txn,
-            "node.allocations_removed",
-            "node",
-            &node.id,
-            json!({ "removed": removed }),
-        )
-        .await?;
+    audit::record_by(
+        &txn,
+        actor,
+        "node.allocations_removed",
+        "node",
+        &node.id,
+        json!({ "removed": removed }),
+    )
+    .await?;
     txn.commit().await?;
     Ok(removed)
 }

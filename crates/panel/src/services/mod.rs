@@ -3,9 +3,12 @@
 pub mod allocations;
 pub mod audit;
 pub mod capacity;
+pub mod ctrls;
+pub mod files;
 pub mod health;
 pub mod network;
 pub mod nodes;
+pub mod server_access;
 pub mod servers;
 pub mod subusers;
 pub mod templates;

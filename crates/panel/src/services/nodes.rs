@@ -2,14 +2,37 @@
 
 use std::net::IpAddr;
 
-use sea_orm::Set;
+use sea_orm::{Set, TransactionTrait};
+use serde_json::json;
 
+use super::audit::{self, Entry};
 use crate::agents::tls::normalize_fingerprint;
-use crate::auth::tokens;
+use crate::auth::{tokens, Actor, Client};
 use crate::db::entities::node;
 use crate::error::{Error, Result};
 use crate::repo::{self, nodes::NewNode};
 use crate::state::AppState;
+
+/// A page of nodes, by name.
+pub async fn list(
+    state: &AppState,
+    name: Option<&str>,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<node::Model>, u64)> {
+    repo::nodes::list(state.db(), name, page, per_page).await
+}
+
+pub async fn find(state: &AppState, id: &str) -> Result<node::Model> {
+    repo::nodes::find(state.db(), id)
+        .await?
+        .ok_or_else(|| Error::not_found("node"))
+}
+
+/// How many servers live on a node.
+pub async fn server_count(state: &AppState, id: &str) -> Result<u64> {
+    repo::nodes::server_count(state.db(), id).await
+}
 
 /// What an admin gives to register a node.
 #[derive(Debug, Clone)]
@@ -60,7 +83,8 @@ pub fn check_spec(scheme: &str, address: &str, range: (u16, u16)) -> Result<()> 
     Ok(())
 }
 
-pub async fn create(state: &AppState, spec: NodeSpec) -> Result<Created> {
+/// Registers a node. `by` is `None` for the panel's own local agent, which is not audited.
+pub async fn create(state: &AppState, by: Option<&Actor>, spec: NodeSpec) -> Result<Created> {
     check_spec(&spec.scheme, &spec.address, spec.port_range)?;
     let (token, fingerprint, join_token) = match spec.existing {
         Some((token, fingerprint)) => {
@@ -85,8 +109,9 @@ pub async fn create(state: &AppState, spec: NodeSpec) -> Result<Created> {
             Some(tokens::random_secret(40)),
         ),
     };
+    let txn = state.db().begin().await?;
     let node = repo::nodes::create(
-        state.db(),
+        &txn,
         NewNode {
             name: spec.name,
             description: spec.description,
@@ -103,6 +128,11 @@ pub async fn create(state: &AppState, spec: NodeSpec) -> Result<Created> {
         },
     )
     .await?;
+    if let Some(actor) = by {
+        let details = json!({ "name": node.name, "address": node.address });
+        audit::record_by(&txn, actor, "node.created", "node", &node.id, details).await?;
+    }
+    txn.commit().await?;
     if join_token.is_none() {
         state.hub().register(&node)?;
     }
@@ -116,8 +146,15 @@ pub struct Joined {
 }
 
 /// The agent side of `cap-agent join`: trades the one-time join token for the node token,
-/// and pins the certificate fingerprint the agent reports.
-pub async fn join(state: &AppState, join_token: &str, fingerprint: Option<&str>) -> Result<Joined> {
+/// and pins the certificate fingerprint the agent reports. Attempts are rate-limited per
+/// client address.
+pub async fn join(
+    state: &AppState,
+    client: &Client,
+    join_token: &str,
+    fingerprint: Option<&str>,
+) -> Result<Joined> {
+    state.limits().check_client(&client.ip)?;
     let node = repo::nodes::find_by_join_hash(state.db(), &tokens::hash_secret(join_token))
         .await?
         .ok_or_else(|| Error::Unauthorized("unknown or already used join token".into()))?;
@@ -138,7 +175,17 @@ pub async fn join(state: &AppState, join_token: &str, fingerprint: Option<&str>)
     let mut model: node::ActiveModel = node.into();
     model.join_token_hash = Set(None);
     model.cert_fingerprint = Set(fingerprint);
-    let node = repo::nodes::save(state.db(), model).await?;
+    let txn = state.db().begin().await?;
+    let node = repo::nodes::save(&txn, model).await?;
+    let entry = Entry {
+        user_id: None,
+        action: "node.joined",
+        target_type: "node",
+        target_id: Some(&node.id),
+        details: json!({ "name": node.name }),
+    };
+    audit::record(&txn, client, entry).await?;
+    txn.commit().await?;
     state.hub().register(&node)?;
     Ok(Joined { node, token })
 }
@@ -154,25 +201,34 @@ pub struct NodeChanges {
     pub memory_mb: Option<i64>,
     pub disk_mb: Option<i64>,
     pub overallocate_percent: Option<i32>,
-    pub port_range: Option<(u16, u16)>,
+    pub port_range_start: Option<u16>,
+    pub port_range_end: Option<u16>,
     /// A new certificate fingerprint (after the agent's certificate was replaced).
     pub cert_fingerprint: Option<String>,
     /// A new node token (after it was rotated on the agent).
     pub token: Option<String>,
 }
 
-/// Applies changes and reconnects with the new settings.
+/// Applies changes and reconnects with the new settings. `by` is `None` for the panel's
+/// own local agent, which is not audited.
 pub async fn update(
     state: &AppState,
-    node: node::Model,
+    by: Option<&Actor>,
+    id: &str,
     changes: NodeChanges,
 ) -> Result<node::Model> {
+    let node = find(state, id).await?;
     let scheme = changes.scheme.unwrap_or_else(|| node.scheme.clone());
     let address = changes.address.unwrap_or_else(|| node.address.clone());
-    let range = changes.port_range.unwrap_or((
-        u16::try_from(node.port_range_start).unwrap_or(0),
-        u16::try_from(node.port_range_end).unwrap_or(0),
-    ));
+    let range = (
+        changes
+            .port_range_start
+            .unwrap_or(u16::try_from(node.port_range_start).unwrap_or(0)),
+        changes
+            .port_range_end
+            .unwrap_or(u16::try_from(node.port_range_end).unwrap_or(0)),
+    );
+    let token_changed = changes.token.is_some();
     check_spec(&scheme, &address, range)?;
     let fingerprint = changes
         .cert_fingerprint
@@ -215,7 +271,13 @@ pub async fn update(
     if let Some(token) = token {
         model.token_ciphertext = Set(token);
     }
-    let node = repo::nodes::save(state.db(), model).await?;
+    let txn = state.db().begin().await?;
+    let node = repo::nodes::save(&txn, model).await?;
+    if let Some(actor) = by {
+        let details = json!({ "name": node.name, "tokenChanged": token_changed });
+        audit::record_by(&txn, actor, "node.updated", "node", &node.id, details).await?;
+    }
+    txn.commit().await?;
     if node.join_token_hash.is_none() {
         state.hub().register(&node)?;
     }
@@ -223,15 +285,20 @@ pub async fn update(
 }
 
 /// Deletes a node that no longer has servers.
-pub async fn delete(state: &AppState, node: &node::Model) -> Result<()> {
-    let servers = repo::nodes::server_count(state.db(), &node.id).await?;
+pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<()> {
+    let node = find(state, id).await?;
+    let txn = state.db().begin().await?;
+    let servers = repo::nodes::server_count(&txn, &node.id).await?;
     if servers > 0 {
         return Err(Error::Conflict(format!(
             "node {} still has {servers} server(s); delete or move them first",
             node.name
         )));
     }
-    repo::nodes::delete(state.db(), &node.id).await?;
+    repo::nodes::delete(&txn, &node.id).await?;
+    let details = json!({ "name": node.name });
+    audit::record_by(&txn, actor, "node.deleted", "node", id, details).await?;
+    txn.commit().await?;
     state.hub().forget(&node.id);
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! The agent is always told first; the database follows only when the agent agreed.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use cap_protocol::command::{Action, AgentCommand, AgentResponse, CommandMetadata};
 use cap_protocol::server::{
@@ -11,17 +12,18 @@ use cap_protocol::server::{
 };
 use cap_templates::{RenderContext, StopAction};
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, TransactionTrait};
+use sea_orm::TransactionTrait;
+use serde_json::json;
 use uuid::Uuid;
 
+use super::audit;
 use super::network::{self, Network};
 use super::templates::{self, Template};
 use crate::agents::AgentClient;
-use crate::auth::Principal;
+use crate::auth::Actor;
 use crate::db::entities::{node, server};
 use crate::error::{Error, FieldErrors, Result};
-use crate::http::envelope::current_request_id;
-use crate::repo::{self, servers::NewServer};
+use crate::repo::{self, servers::NewServer, servers::Settings};
 use crate::state::AppState;
 
 pub use super::network::BIND_IP;
@@ -39,7 +41,8 @@ pub struct LimitsSpec {
 pub struct CreateServer {
     pub name: String,
     pub description: String,
-    pub owner_id: String,
+    /// The caller when `None`.
+    pub owner_id: Option<String>,
     pub node_id: String,
     pub alt_id: String,
     pub limits: LimitsSpec,
@@ -239,10 +242,19 @@ pub async fn stored_values(
         .collect())
 }
 
-/// Creates a server: validates, allocates a port the agent confirms is free, stores it,
-/// defines it on the agent and starts its installation. If the agent refuses, nothing
-/// is left behind.
-pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Model> {
+/// Creates a server: validates, allocates a port the agent confirms is free, stores it
+/// with its audit entry, defines it on the agent and starts its installation. If the
+/// agent refuses, nothing is left behind (the audit entry neither).
+pub async fn create(state: &AppState, actor: &Actor, spec: CreateServer) -> Result<server::Model> {
+    let owner_id = spec
+        .owner_id
+        .clone()
+        .unwrap_or_else(|| actor.id().to_owned());
+    if owner_id != actor.id() && !actor.is_admin() {
+        return Err(Error::Forbidden(
+            "only administrators create servers for other users".into(),
+        ));
+    }
     let template = match templates::load(state.db(), &spec.alt_id).await {
         Err(Error::NotFound(_)) => return Err(Error::validation("altId", "no such template")),
         other => other?,
@@ -250,10 +262,7 @@ pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Mode
     let node = repo::nodes::find(state.db(), &spec.node_id)
         .await?
         .ok_or_else(|| Error::validation("nodeId", "no such node"))?;
-    if repo::users::find(state.db(), &spec.owner_id)
-        .await?
-        .is_none()
-    {
+    if repo::users::find(state.db(), &owner_id).await?.is_none() {
         return Err(Error::validation("ownerId", "no such user"));
     }
     let values = validate_variables(&template, &spec.variables, &BTreeMap::new(), false)?;
@@ -273,7 +282,7 @@ pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Mode
             NewServer {
                 name: spec.name.clone(),
                 description: spec.description.clone(),
-                owner_id: spec.owner_id.clone(),
+                owner_id: owner_id.clone(),
                 node_id: Some(node.id.clone()),
                 alt_id: spec.alt_id.clone(),
                 memory_mb: spec.limits.memory_mb,
@@ -301,6 +310,8 @@ pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Mode
             // install is over (its events take over from here).
             repo::servers::set_state(&txn, &server.id, "installing").await?;
         }
+        let details = json!({ "name": server.name });
+        audit::record_by(&txn, actor, "server.created", "server", &server.id, details).await?;
         txn.commit().await?;
         break (server, ports);
     };
@@ -325,8 +336,11 @@ pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Mode
     .await;
     if let Err(e) = defined {
         // The agent did not take it: undo, so no half-created server remains.
-        repo::allocations::release(state.db(), &server.id).await?;
-        repo::servers::delete(state.db(), &server.id).await?;
+        let txn = state.db().begin().await?;
+        repo::allocations::release(&txn, &server.id).await?;
+        repo::servers::delete(&txn, &server.id).await?;
+        repo::audit::forget_request(&txn, &actor.client.request_id, &server.id).await?;
+        txn.commit().await?;
         return Err(e);
     }
     Ok(server)
@@ -335,7 +349,7 @@ pub async fn create(state: &AppState, spec: CreateServer) -> Result<server::Mode
 /// Sends the current definition to the agent (after limits or variables changed).
 pub async fn sync(state: &AppState, server: &server::Model) -> Result<()> {
     let ctx = context(state, server).await?;
-    define(state, server, ctx).await
+    define(state, server, &ctx).await
 }
 
 /// Sends the definition the server will have with `network` to the agent (before the
@@ -346,10 +360,12 @@ pub async fn sync_network(
     network: Network,
 ) -> Result<()> {
     let ctx = context(state, server).await?;
-    define(state, server, Context { network, ..ctx }).await
+    define(state, server, &Context { network, ..ctx }).await
 }
 
-async fn define(state: &AppState, server: &server::Model, ctx: Context) -> Result<()> {
+/// Pushes the definition `server` has in `ctx` to its agent: the one place a server's
+/// definition leaves the panel after creation.
+async fn define(state: &AppState, server: &server::Model, ctx: &Context) -> Result<()> {
     let client = state.hub().online_client(&ctx.node.id)?;
     let render = render_context(server, &ctx.node, &ctx.network, &ctx.values);
     client
@@ -399,24 +415,64 @@ pub fn check_power(state: &AppState, server: &server::Model, action: Action) -> 
     )))
 }
 
-/// start / stop / restart / kill / status through the spec's AgentCommand.
+/// How long a power request waits for the agent before answering "in progress".
+const POWER_WAIT: Duration = Duration::from_secs(5);
+
+/// What became of a power action.
+pub enum PowerOutcome {
+    /// The agent answered.
+    Done(AgentResponse),
+    /// Still running after [`POWER_WAIT`] (a graceful stop can take its whole grace
+    /// period); the console shows the outcome.
+    InProgress(AgentResponse),
+}
+
+/// start / stop / restart / kill / status: checked, recorded, then sent to the agent as
+/// an [`AgentCommand`] that keeps running if the caller stops waiting.
 pub async fn power(
     state: &AppState,
-    principal: &Principal,
+    actor: &Actor,
     server: &server::Model,
     action: Action,
-) -> Result<AgentResponse> {
+) -> Result<PowerOutcome> {
+    // Fail fast, before anything is recorded or spawned.
+    check_power(state, server, action)?;
+    let details = json!({ "action": action });
+    audit::record_by(
+        state.db(),
+        actor,
+        "server.power",
+        "server",
+        &server.id,
+        details,
+    )
+    .await?;
+    let server_id = parse_id(&server.id)?;
     let client = client_for(state, server)?;
     let command = AgentCommand {
         action,
-        server_id: parse_id(&server.id)?,
+        server_id,
         timestamp: Utc::now(),
         metadata: CommandMetadata {
-            request_id: current_request_id(),
-            user_id: principal.id().to_owned(),
+            request_id: actor.client.request_id.clone(),
+            user_id: actor.id().to_owned(),
         },
     };
-    client.command(&command).await
+    let request_id = actor.client.request_id.clone();
+    let task = tokio::spawn(crate::request_id::scope(request_id, async move {
+        client.command(&command).await
+    }));
+    match tokio::time::timeout(POWER_WAIT, task).await {
+        Ok(joined) => Ok(PowerOutcome::Done(joined.map_err(Error::internal)??)),
+        Err(_) => Ok(PowerOutcome::InProgress(AgentResponse {
+            status: cap_protocol::command::CommandStatus::Stopped,
+            state: ServerState::Stopping,
+            server_id,
+            timestamp: Utc::now(),
+            message: "in progress; the console shows the result".into(),
+            data: None,
+        })),
+    }
 }
 
 pub async fn console_command(
@@ -430,17 +486,26 @@ pub async fn console_command(
 }
 
 /// Re-sends the definition and runs the install script again.
-pub async fn reinstall(state: &AppState, server: &server::Model) -> Result<()> {
+pub async fn reinstall(state: &AppState, actor: &Actor, server: &server::Model) -> Result<()> {
     sync(state, server).await?;
     client_for(state, server)?
         .install(parse_id(&server.id)?)
-        .await
-        .map(drop)
+        .await?;
+    let details = json!({});
+    audit::record_by(
+        state.db(),
+        actor,
+        "server.reinstalled",
+        "server",
+        &server.id,
+        details,
+    )
+    .await
 }
 
 /// Removes the server from its agent (files too), then from the database; its port
 /// returns to the pool. A server whose node is gone is removed from the database only.
-pub async fn delete(state: &AppState, server: &server::Model) -> Result<()> {
+pub async fn delete(state: &AppState, actor: &Actor, server: &server::Model) -> Result<()> {
     if server.node_id.is_some() {
         match client_for(state, server)?
             .remove(parse_id(&server.id)?, true)
@@ -453,6 +518,8 @@ pub async fn delete(state: &AppState, server: &server::Model) -> Result<()> {
     let txn = state.db().begin().await?;
     repo::allocations::release(&txn, &server.id).await?;
     repo::servers::delete(&txn, &server.id).await?;
+    let details = json!({ "name": server.name });
+    audit::record_by(&txn, actor, "server.deleted", "server", &server.id, details).await?;
     txn.commit().await?;
     state.hub().forget_live(parse_id(&server.id)?);
     Ok(())
@@ -481,25 +548,27 @@ fn check_crash_policy(policy: &CrashPolicy) -> Result<()> {
 }
 
 /// Changes name, description, limits or crash policy; limit and crash-policy changes are
-/// pushed to the agent first.
+/// pushed to the agent first. Changing limits needs `server:create`.
 pub async fn update(
     state: &AppState,
+    actor: &Actor,
     server: server::Model,
     changes: ServerChanges,
 ) -> Result<server::Model> {
+    if changes.limits.is_some() && !actor.has("server:create") {
+        return Err(Error::Forbidden(
+            "changing resource limits needs server:create".into(),
+        ));
+    }
     if let Some(policy) = &changes.crash_policy {
         check_crash_policy(policy)?;
     }
-    use server::Column;
     let mut updated = server.clone();
-    let mut changed = Vec::new();
-    if let Some(name) = changes.name {
-        updated.name = name;
-        changed.push(Column::Name);
+    if let Some(name) = &changes.name {
+        updated.name = name.clone();
     }
-    if let Some(description) = changes.description {
-        updated.description = description;
-        changed.push(Column::Description);
+    if let Some(description) = &changes.description {
+        updated.description = description.clone();
     }
     // Held while the node's capacity is checked and the new limits stored.
     let mut resizing = None;
@@ -514,58 +583,62 @@ pub async fn update(
         updated.memory_mb = limits.memory_mb;
         updated.cpu_percent = limits.cpu_percent;
         updated.disk_mb = limits.disk_mb;
-        changed.extend([Column::MemoryMb, Column::CpuPercent, Column::DiskMb]);
     }
     if let Some(policy) = &changes.crash_policy {
         updated.set_crash_policy(policy);
-        changed.extend([
-            Column::CrashAutoRestart,
-            Column::CrashMaxRestarts,
-            Column::CrashWindowSeconds,
-            Column::CrashBackoffMs,
-            Column::CrashMaxBackoffMs,
-        ]);
     }
     if changes.limits.is_some() || changes.crash_policy.is_some() {
         sync(state, &updated).await?;
     }
-    // Only the changed columns are written (the state column follows the node's events).
-    let mut model = server::ActiveModel::from(updated);
-    for column in changed {
-        model.reset(column);
-    }
-    let saved = repo::servers::save(state.db(), model).await;
+    let settings = Settings {
+        name: changes.name.is_some(),
+        description: changes.description.is_some(),
+        limits: changes.limits.is_some(),
+        crash_policy: changes.crash_policy.is_some(),
+    };
+    let txn = state.db().begin().await?;
+    let saved = repo::servers::save_settings(&txn, updated, settings).await?;
+    let details = json!({
+        "name": saved.name,
+        "limitsChanged": changes.limits.is_some(),
+        "crashPolicy": changes.crash_policy,
+    });
+    audit::record_by(&txn, actor, "server.updated", "server", &saved.id, details).await?;
+    txn.commit().await?;
     drop(resizing);
-    saved
+    Ok(saved)
 }
 
 /// Validates and stores variable values, pushing the new environment to the agent first.
+/// Only administrators change variables their users may not edit.
 pub async fn set_variables(
     state: &AppState,
+    actor: &Actor,
     server: &server::Model,
     given: &BTreeMap<String, String>,
-    editable_only: bool,
 ) -> Result<BTreeMap<String, String>> {
     let ctx = context(state, server).await?;
-    let values = validate_variables(&ctx.template, given, &ctx.values, editable_only)?;
-    let client = state.hub().online_client(&ctx.node.id)?;
-    let render = render_context(server, &ctx.node, &ctx.network, &values);
-    client
-        .define(&definition(
-            server,
-            &ctx.template,
-            &render,
-            DesiredState::Offline,
-        )?)
-        .await?;
+    let values = validate_variables(&ctx.template, given, &ctx.values, !actor.is_admin())?;
+    let ctx = Context { values, ..ctx };
+    define(state, server, &ctx).await?;
     let txn = state.db().begin().await?;
     for variable in &ctx.template.variables {
-        if let Some(value) = values.get(&variable.env_variable) {
+        if let Some(value) = ctx.values.get(&variable.env_variable) {
             repo::server_variables::upsert(&txn, &server.id, &variable.id, value).await?;
         }
     }
+    let details = json!({ "variables": given.keys().collect::<Vec<_>>() });
+    audit::record_by(
+        &txn,
+        actor,
+        "server.variables_changed",
+        "server",
+        &server.id,
+        details,
+    )
+    .await?;
     txn.commit().await?;
-    Ok(values)
+    Ok(ctx.values)
 }
 
 /// What a start would run: the rendered startup command and config-file edits.

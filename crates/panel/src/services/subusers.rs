@@ -10,8 +10,7 @@ use std::collections::BTreeSet;
 use sea_orm::TransactionTrait;
 use serde_json::json;
 
-use crate::auth::service::Client;
-use crate::auth::Principal;
+use crate::auth::Actor;
 use crate::db::entities::{subuser, user};
 use crate::error::{Error, Result};
 use crate::http::access::ServerScope;
@@ -64,8 +63,7 @@ fn grant(
 /// Invites the user named `login` (username or e-mail).
 pub async fn add(
     state: &AppState,
-    principal: &Principal,
-    client: &Client,
+    actor: &Actor,
     scope: &ServerScope,
     login: &str,
     permissions: Vec<String>,
@@ -81,8 +79,7 @@ pub async fn add(
     let subuser = repo::subusers::create(&txn, &scope.server.id, &user.id, &permissions).await?;
     audit::record_by(
         &txn,
-        principal,
-        client,
+        actor,
         "subuser.added",
         "server",
         &scope.server.id,
@@ -102,8 +99,7 @@ async fn find(state: &AppState, scope: &ServerScope, id: &str) -> Result<subuser
 /// Replaces a subuser's grant.
 pub async fn update(
     state: &AppState,
-    principal: &Principal,
-    client: &Client,
+    actor: &Actor,
     scope: &ServerScope,
     id: &str,
     permissions: Vec<String>,
@@ -114,8 +110,7 @@ pub async fn update(
     let updated = repo::subusers::set_permissions(&txn, existing, &permissions).await?;
     audit::record_by(
         &txn,
-        principal,
-        client,
+        actor,
         "subuser.updated",
         "server",
         &scope.server.id,
@@ -127,20 +122,13 @@ pub async fn update(
 }
 
 /// Uninvites a subuser.
-pub async fn remove(
-    state: &AppState,
-    principal: &Principal,
-    client: &Client,
-    scope: &ServerScope,
-    id: &str,
-) -> Result<()> {
+pub async fn remove(state: &AppState, actor: &Actor, scope: &ServerScope, id: &str) -> Result<()> {
     find(state, scope, id).await?;
     let txn = state.db().begin().await?;
     repo::subusers::delete(&txn, id).await?;
     audit::record_by(
         &txn,
-        principal,
-        client,
+        actor,
         "subuser.removed",
         "server",
         &scope.server.id,

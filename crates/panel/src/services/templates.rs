@@ -6,8 +6,7 @@ use chrono::{SecondsFormat, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 use serde_json::json;
 
-use crate::auth::service::Client;
-use crate::auth::Principal;
+use crate::auth::Actor;
 use crate::db::entities::{alt, alt_variable};
 use crate::error::{Error, Result};
 use crate::repo::{self, alts::AltRow};
@@ -67,6 +66,22 @@ fn sort_order(index: usize) -> i32 {
     i32::try_from(index).unwrap_or(i32::MAX)
 }
 
+/// A page of templates (of one category, when given), by name.
+pub async fn list(
+    db: &DatabaseConnection,
+    ctrl_id: Option<&str>,
+    name: Option<&str>,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<Template>, u64)> {
+    let (rows, total) = repo::alts::list(db, ctrl_id, name, page, per_page).await?;
+    let mut templates = Vec::with_capacity(rows.len());
+    for row in rows {
+        templates.push(assemble(db, row).await?);
+    }
+    Ok((templates, total))
+}
+
 /// Loads a template with its variables.
 pub async fn load(db: &impl ConnectionTrait, id: &str) -> Result<Template> {
     let row = repo::alts::find(db, id)
@@ -118,18 +133,17 @@ async fn check_name_free(
     }
 }
 
-/// Stores a new template in `ctrl_id`, all or nothing.
-pub async fn create(db: &DatabaseConnection, ctrl_id: &str, alt: &Alt) -> Result<Template> {
+/// Stores a new template in `ctrl_id`, inside the caller's transaction.
+async fn store_new(txn: &DatabaseTransaction, ctrl_id: &str, alt: &Alt) -> Result<Template> {
     let alt = &checked(alt)?;
-    repo::ctrls::find(db, ctrl_id)
+    repo::ctrls::find(txn, ctrl_id)
         .await?
         .ok_or_else(|| Error::validation("ctrlId", "no such template category"))?;
-    let txn = db.begin().await?;
-    check_name_free(&txn, ctrl_id, &alt.name, None).await?;
-    let row = repo::alts::insert(&txn, row_of(ctrl_id, alt)?).await?;
+    check_name_free(txn, ctrl_id, &alt.name, None).await?;
+    let row = repo::alts::insert(txn, row_of(ctrl_id, alt)?).await?;
     for (i, variable) in alt.variables.iter().enumerate() {
         repo::alts::insert_variable(
-            &txn,
+            txn,
             &row.id,
             &variable.env_variable,
             sort_order(i),
@@ -137,7 +151,20 @@ pub async fn create(db: &DatabaseConnection, ctrl_id: &str, alt: &Alt) -> Result
         )
         .await?;
     }
-    let template = assemble(&txn, row).await?;
+    assemble(txn, row).await
+}
+
+/// Stores a new template in `ctrl_id` with its audit entry, all or nothing.
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    ctrl_id: &str,
+    alt: &Alt,
+) -> Result<Template> {
+    let txn = db.begin().await?;
+    let template = store_new(&txn, ctrl_id, alt).await?;
+    let details = json!({ "name": template.row.name });
+    audit::record_by(&txn, actor, "alt.created", "alt", &template.row.id, details).await?;
     txn.commit().await?;
     Ok(template)
 }
@@ -145,13 +172,36 @@ pub async fn create(db: &DatabaseConnection, ctrl_id: &str, alt: &Alt) -> Result
 /// Replaces a template's definition. Variables are matched by env name, so values that
 /// servers already set for a kept variable survive; removed variables take their
 /// server values with them.
-pub async fn replace(db: &DatabaseConnection, id: &str, alt: &Alt) -> Result<Template> {
+pub async fn replace(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: &str,
+    alt: &Alt,
+) -> Result<Template> {
     let alt = &checked(alt)?;
     let txn = db.begin().await?;
     let existing = load(&txn, id).await?;
     let template = store_over(&txn, existing, alt).await?;
+    let details = json!({ "name": template.row.name });
+    audit::record_by(&txn, actor, "alt.updated", "alt", id, details).await?;
     txn.commit().await?;
     Ok(template)
+}
+
+/// Deletes a template no server uses.
+pub async fn delete(db: &DatabaseConnection, actor: &Actor, id: &str) -> Result<()> {
+    let txn = db.begin().await?;
+    let template = load(&txn, id).await?;
+    let in_use = repo::alts::servers_using(&txn, id).await?;
+    if in_use > 0 {
+        return Err(Error::Conflict(format!(
+            "{in_use} server(s) use this template; delete them first"
+        )));
+    }
+    repo::alts::delete(&txn, id).await?;
+    let details = json!({ "name": template.row.name });
+    audit::record_by(&txn, actor, "alt.deleted", "alt", id, details).await?;
+    Ok(txn.commit().await?)
 }
 
 /// Writes `alt` (already checked) over `existing`, inside the caller's transaction.
@@ -192,7 +242,7 @@ async fn store_over(txn: &DatabaseTransaction, existing: Template, alt: &Alt) ->
 /// longer has are removed (with a warning). All or nothing, with an audit entry.
 pub async fn update_from_egg(
     db: &DatabaseConnection,
-    actor: (&Principal, &Client),
+    actor: &Actor,
     id: &str,
     text: &str,
 ) -> Result<(Template, Vec<ImportWarning>)> {
@@ -230,8 +280,7 @@ pub async fn update_from_egg(
     let template = store_over(&txn, existing, &alt).await?;
     audit::record_by(
         &txn,
-        actor.0,
-        actor.1,
+        actor,
         "alt.updated_from_egg",
         "alt",
         &template.row.id,
@@ -253,16 +302,29 @@ fn already_installed(other: &alt::Model) -> Error {
 /// Imports an egg (PTDL_v1/v2 or PLCN, JSON or YAML text) into `ctrl_id`.
 pub async fn import(
     db: &DatabaseConnection,
+    actor: &Actor,
     ctrl_id: &str,
     text: &str,
 ) -> Result<(Template, Vec<ImportWarning>)> {
     let imported = cap_templates::import_egg(text).map_err(template_error)?;
+    let txn = db.begin().await?;
     if let Some(uuid) = &imported.alt.uuid {
-        if let Some(other) = repo::alts::find_by_uuid(db, uuid).await? {
+        if let Some(other) = repo::alts::find_by_uuid(&txn, uuid).await? {
             return Err(already_installed(&other));
         }
     }
-    let template = create(db, ctrl_id, &imported.alt).await?;
+    let template = store_new(&txn, ctrl_id, &imported.alt).await?;
+    let details = json!({ "name": template.row.name, "warnings": imported.warnings.len() });
+    audit::record_by(
+        &txn,
+        actor,
+        "alt.imported",
+        "alt",
+        &template.row.id,
+        details,
+    )
+    .await?;
+    txn.commit().await?;
     Ok((template, imported.warnings))
 }
 
@@ -292,7 +354,9 @@ pub async fn seed_builtins(db: &DatabaseConnection) -> Result<()> {
             None => false,
         };
         if !known {
-            create(db, &ctrl.id, alt).await?;
+            let txn = db.begin().await?;
+            store_new(&txn, &ctrl.id, alt).await?;
+            txn.commit().await?;
         }
     }
     repo::settings::set(db, BUILTINS_SEEDED, json!(true)).await

@@ -13,13 +13,15 @@ use serde_json::{json, Map, Value};
 
 use crate::auth::password;
 use crate::auth::principal::Principal;
-use crate::auth::service::Client;
+use crate::auth::Actor;
 use crate::db::entities::user;
 use crate::domain::{Email, Password, Username};
 use crate::error::{Error, FieldErrors, Result};
 use crate::permissions::{self, ADMIN_ROLE};
-use crate::repo::{self, permissions::Overrides, users::NewUser, users::UserChanges};
-use crate::services::audit::{self, Entry};
+use crate::repo::{self, users::NewUser, users::UserChanges};
+use crate::services::audit;
+
+pub use crate::repo::permissions::Overrides;
 
 /// The role new accounts get; assigning any other role is a permission change and
 /// needs `admin:permissions`.
@@ -56,6 +58,16 @@ pub struct PermissionSet {
     pub effective: BTreeSet<String>,
 }
 
+/// A page of accounts, by username.
+pub async fn list(
+    db: &DatabaseConnection,
+    name: Option<&str>,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<user::Model>, u64)> {
+    repo::users::list(db, name, page, per_page).await
+}
+
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<user::Model> {
     repo::users::find(db, id)
         .await?
@@ -64,8 +76,7 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<user::Model> {
 
 pub async fn create(
     db: &DatabaseConnection,
-    actor: &Principal,
-    client: &Client,
+    actor: &Actor,
     new: NewAccount,
 ) -> Result<user::Model> {
     if new.role != DEFAULT_ROLE {
@@ -86,15 +97,14 @@ pub async fn create(
     )
     .await?;
     let details = json!({ "username": user.username, "email": user.email, "role": user.role });
-    record(&txn, actor, client, "user.created", &user.id, details).await?;
+    record(&txn, actor, "user.created", &user.id, details).await?;
     txn.commit().await?;
     Ok(user)
 }
 
 pub async fn update(
     db: &DatabaseConnection,
-    actor: &Principal,
-    client: &Client,
+    actor: &Actor,
     id: &str,
     changes: AccountChanges,
 ) -> Result<user::Model> {
@@ -167,7 +177,6 @@ pub async fn update(
     record(
         &txn,
         actor,
-        client,
         "user.updated",
         &updated.id,
         Value::Object(details),
@@ -177,12 +186,7 @@ pub async fn update(
     Ok(updated)
 }
 
-pub async fn delete(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    client: &Client,
-    id: &str,
-) -> Result<()> {
+pub async fn delete(db: &DatabaseConnection, actor: &Actor, id: &str) -> Result<()> {
     if id == actor.id() {
         return Err(Error::Conflict("you cannot delete your own account".into()));
     }
@@ -195,7 +199,7 @@ pub async fn delete(
         ensure_an_admin_remains(&txn).await?;
     }
     let details = json!({ "username": current.username, "email": current.email });
-    record(&txn, actor, client, "user.deleted", id, details).await?;
+    record(&txn, actor, "user.deleted", id, details).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -224,8 +228,7 @@ async fn permission_set(db: &impl ConnectionTrait, user: user::Model) -> Result<
 /// Replaces a user's grants and revocations.
 pub async fn set_permissions(
     db: &DatabaseConnection,
-    actor: &Principal,
-    client: &Client,
+    actor: &Actor,
     id: &str,
     new: Overrides,
 ) -> Result<PermissionSet> {
@@ -246,7 +249,7 @@ pub async fn set_permissions(
         "revocations": new.revocations,
         "previous": { "grants": previous.grants, "revocations": previous.revocations },
     });
-    record(&txn, actor, client, "permissions.changed", id, details).await?;
+    record(&txn, actor, "permissions.changed", id, details).await?;
     txn.commit().await?;
     Ok(result)
 }
@@ -351,22 +354,10 @@ fn change(from: impl Serialize, to: impl Serialize) -> Value {
 
 async fn record(
     db: &impl ConnectionTrait,
-    actor: &Principal,
-    client: &Client,
+    actor: &Actor,
     action: &str,
     user_id: &str,
     details: Value,
 ) -> Result<()> {
-    audit::record(
-        db,
-        client,
-        Entry {
-            user_id: Some(actor.id()),
-            action,
-            target_type: "user",
-            target_id: Some(user_id),
-            details,
-        },
-    )
-    .await
+    audit::record_by(db, actor, action, "user", user_id, details).await
 }

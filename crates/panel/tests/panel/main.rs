@@ -4,6 +4,7 @@
 
 mod allocations_api;
 mod api_basics;
+mod audit_atomicity;
 mod auth;
 mod e2e;
 mod local_agent;

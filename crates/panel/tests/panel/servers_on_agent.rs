@@ -133,7 +133,8 @@ async fn a_server_whose_install_failed_is_refused_a_start_and_shows_why() {
     let ctrl = repo::ctrls::create(&on.app.db, "broken", "").await.unwrap();
     let mut alt = test_game_alt("Broken install");
     alt.install.script = "echo preparing; exit 7".into();
-    let alt = templates::create(&on.app.db, &ctrl.id, &alt)
+    let admin = on.app.admin_actor().await;
+    let alt = templates::create(&on.app.db, &admin, &ctrl.id, &alt)
         .await
         .unwrap()
         .row;

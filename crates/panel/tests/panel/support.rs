@@ -3,6 +3,8 @@
 
 use std::net::SocketAddr;
 
+use cap_panel::auth::principal::{Credential, Identity, Principal};
+use cap_panel::auth::{Actor, Client};
 use cap_panel::bootstrap::InitialAdmin;
 use cap_panel::config::Config;
 use cap_panel::db::entities::{alt, ctrl, node, server, user};
@@ -139,6 +141,15 @@ impl TestApp {
             .await
     }
 
+    /// The initial administrator as a caller of services.
+    pub async fn admin_actor(&self) -> Actor {
+        let admin = repo::users::find_by_login(&self.db, &self.admin.username)
+            .await
+            .expect("find admin")
+            .expect("the admin exists");
+        actor_of(&self.db, admin).await
+    }
+
     /// A `user`-role account with a real password (`password-<name>`).
     pub async fn create_user(&self, name: &str) -> user::Model {
         let hash = cap_panel::auth::password::hash(format!("password-{name}"))
@@ -203,6 +214,23 @@ pub async fn new_user(db: &DatabaseConnection, name: &str) -> user::Model {
         .expect("create user")
 }
 
+/// `user` as a caller of services, signed in with a session.
+pub async fn actor_of(db: &DatabaseConnection, user: user::Model) -> Actor {
+    let permissions = repo::permissions::effective(db, &user.id, &user.role)
+        .await
+        .expect("effective permissions");
+    Actor {
+        principal: Principal::new(Identity {
+            user,
+            permissions,
+            credential: Credential::Session {
+                family_id: "test".into(),
+            },
+        }),
+        client: Client::default(),
+    }
+}
+
 pub async fn world(db: &DatabaseConnection, tag: &str) -> World {
     let user = new_user(db, &format!("owner-{tag}")).await;
     let node = repo::nodes::create(
@@ -227,7 +255,8 @@ pub async fn world(db: &DatabaseConnection, tag: &str) -> World {
     let ctrl = repo::ctrls::create(db, &format!("ctrl-{tag}"), "")
         .await
         .expect("create ctrl");
-    let alt = templates::create(db, &ctrl.id, &test_game(&format!("alt-{tag}")))
+    let actor = actor_of(db, user.clone()).await;
+    let alt = templates::create(db, &actor, &ctrl.id, &test_game(&format!("alt-{tag}")))
         .await
         .expect("create alt")
         .row;

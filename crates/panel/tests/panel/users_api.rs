@@ -4,12 +4,12 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-use cap_panel::auth::principal::{Credential, Identity, Principal};
+use cap_panel::auth::Actor;
 use cap_panel::error::Error;
 use cap_panel::repo::{self, users::UserChanges};
 use cap_panel::services::users::{self, AccountChanges};
 
-use crate::support::{user_row, world, TestApp};
+use crate::support::{actor_of, user_row, world, TestApp};
 
 async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
     let response = request.send().await.expect("request");
@@ -593,18 +593,9 @@ async fn writes_are_audited_without_secrets_and_the_log_pages_and_filters() {
 }
 
 /// An administrator as the access layer would resolve them.
-async fn admin_principal(app: &TestApp, id: &str) -> Principal {
+async fn admin_actor(app: &TestApp, id: &str) -> Actor {
     let user = repo::users::find(&app.db, id).await.unwrap().expect("user");
-    let permissions = repo::permissions::effective(&app.db, &user.id, &user.role)
-        .await
-        .unwrap();
-    Principal::new(Identity {
-        user,
-        permissions,
-        credential: Credential::Session {
-            family_id: "test".into(),
-        },
-    })
+    actor_of(&app.db, user).await
 }
 
 #[tokio::test]
@@ -618,7 +609,6 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
         .as_str()
         .unwrap()
         .to_owned();
-    let client = cap_panel::auth::service::Client::default();
     // Without the admin lock, PostgreSQL lets both commit within a few rounds.
     for round in 0..20 {
         for id in [&first, &second] {
@@ -631,16 +621,16 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
         }
         // Both are authorised before either change lands, so they race in the database.
         let (a, b) = (
-            admin_principal(&app, &first).await,
-            admin_principal(&app, &second).await,
+            admin_actor(&app, &first).await,
+            admin_actor(&app, &second).await,
         );
         let demote = || AccountChanges {
             role: Some("user".into()),
             ..AccountChanges::default()
         };
         let (one, other) = tokio::join!(
-            users::update(&app.db, &a, &client, &second, demote()),
-            users::update(&app.db, &b, &client, &first, demote()),
+            users::update(&app.db, &a, &second, demote()),
+            users::update(&app.db, &b, &first, demote()),
         );
         let outcomes = [&one, &other].map(|r| r.as_ref().map(|_| ()).map_err(ToString::to_string));
         assert!(

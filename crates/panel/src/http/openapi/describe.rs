@@ -15,7 +15,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::Value;
 
 use crate::auth::principal::Principal;
-use crate::auth::service::Client;
+use crate::auth::{Actor, Client};
 use crate::error::Error;
 use crate::http::access::ServerScope;
 use crate::http::envelope::Envelope;
@@ -149,6 +149,13 @@ impl DocInput for Principal {}
 impl DocInput for Client {
     fn describe(op: &mut OperationDoc, _: &mut SchemaGenerator) {
         op.identifies_client = true;
+    }
+}
+
+/// An actor is a principal with its client.
+impl DocInput for Actor {
+    fn describe(op: &mut OperationDoc, schemas: &mut SchemaGenerator) {
+        Client::describe(op, schemas);
     }
 }
 

@@ -2,24 +2,21 @@
 //! `network:manage`), `/api/servers/{id}/allocation-limit` and
 //! `/api/agents/{node_id}/allocations` for admins (`admin:nodes`).
 
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::http::Method;
 use chrono::{DateTime, Utc};
 use garde::Validate;
-use schemars::{JsonSchema, SchemaGenerator};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::service::Client;
-use crate::auth::Principal;
-use crate::db::entities::{allocation, node};
-use crate::error::{Error, Result};
+use crate::auth::Actor;
+use crate::db::entities::allocation;
+use crate::error::Result;
 use crate::http::access::{Access, ApiRoutes, ServerScope};
 use crate::http::envelope::Envelope;
 use crate::http::extract::{Page, PageQuery, ValidJson, ValidQuery};
-use crate::http::openapi::describe::{DocInput, Note, OperationDoc};
-use crate::repo;
-use crate::services::allocations::{self as service, Actor, MAX_PORTS_PER_REQUEST};
+use crate::http::openapi::describe::Note;
+use crate::services::allocations::{self as service, MAX_PORTS_PER_REQUEST};
 use crate::services::network::BIND_IP;
 use crate::state::AppState;
 
@@ -76,24 +73,6 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
             ADMIN,
             node_remove,
         )
-}
-
-impl FromRequestParts<AppState> for Actor {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        Ok(Actor {
-            principal: Principal::from_request_parts(parts, state).await?,
-            client: Client::from_request_parts(parts, state).await?,
-        })
-    }
-}
-
-/// Who asks (for the audit log), as a handler input: the principal and its client.
-impl DocInput for Actor {
-    fn describe(op: &mut OperationDoc, schemas: &mut SchemaGenerator) {
-        Client::describe(op, schemas);
-    }
 }
 
 /// Notes are one line of plain text.
@@ -165,11 +144,8 @@ fn server_allocations(listing: service::Listing) -> ServerAllocations {
 }
 
 async fn listed(state: &AppState, id: &str) -> Result<Envelope<ServerAllocations>> {
-    let server = repo::servers::find(state.db(), id)
-        .await?
-        .ok_or_else(|| Error::not_found("server"))?;
     Ok(Envelope::ok(server_allocations(
-        service::list(state, &server).await?,
+        service::list_by_id(state, id).await?,
     )))
 }
 
@@ -302,27 +278,14 @@ fn node_view(
     }
 }
 
-async fn find_node(state: &AppState, id: &str) -> Result<node::Model> {
-    repo::nodes::find(state.db(), id)
-        .await?
-        .ok_or_else(|| Error::not_found("node"))
-}
-
 /// `name` narrows the list to addresses containing it.
 async fn node_list(
     State(state): State<AppState>,
     Path(node_id): Path<String>,
     ValidQuery(q): ValidQuery<PageQuery>,
 ) -> Result<Envelope<Page<NodeAllocationView>>> {
-    let node = find_node(&state, &node_id).await?;
-    let (rows, total) = repo::allocations::page_for_node(
-        state.db(),
-        &node.id,
-        q.name_filter(),
-        q.page(),
-        q.per_page(),
-    )
-    .await?;
+    let (rows, total) =
+        service::node_page(&state, &node_id, q.name_filter(), q.page(), q.per_page()).await?;
     Ok(Envelope::ok(Page {
         items: rows.into_iter().map(node_view).collect(),
         total,
@@ -362,9 +325,8 @@ async fn node_add(
     Path(node_id): Path<String>,
     ValidJson(body): ValidJson<NodeAddBody>,
 ) -> Result<Envelope<NodeAdded>> {
-    let node = find_node(&state, &node_id).await?;
     let added =
-        service::add_to_node(&state, &actor, &node, &body.ip, &body.ports, &body.notes).await?;
+        service::add_to_node(&state, &actor, &node_id, &body.ip, &body.ports, &body.notes).await?;
     let message = format!("{} of {} ports added", added.added, added.requested);
     Ok(Envelope::ok(NodeAdded {
         ip: added.ip,
@@ -393,7 +355,6 @@ async fn node_remove(
     Path(node_id): Path<String>,
     ValidJson(body): ValidJson<NodeRemoveBody>,
 ) -> Result<Envelope<NodeRemoved>> {
-    let node = find_node(&state, &node_id).await?;
-    let removed = service::remove_from_node(&state, &actor, &node, &body.ids).await?;
+    let removed = service::remove_from_node(&state, &actor, &node_id, &body.ids).await?;
     Ok(Envelope::ok(NodeRemoved { removed }).with_message(format!("{removed} removed")))
 }

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::http::access::{Access, ApiRoutes};
 use crate::http::envelope::Envelope;
 use crate::http::extract::{Page, PageQuery, ValidQuery};
-use crate::repo::{self, audit::AuditFilter};
+use crate::services::audit::{self, AuditFilter, Listed};
 use crate::state::AppState;
 
 pub fn routes(api: ApiRoutes) -> ApiRoutes {
@@ -80,10 +80,11 @@ async fn list(
     ValidQuery(query): ValidQuery<AuditQuery>,
 ) -> Result<Envelope<Page<AuditEntry>>> {
     let (number, per_page) = (page.page(), page.per_page());
-    let (rows, total) =
-        repo::audit::list(state.db(), query.into_filter()?, number, per_page).await?;
-    let ids = rows.iter().filter_map(|row| row.user_id.clone()).collect();
-    let names = repo::users::usernames(state.db(), ids).await?;
+    let Listed {
+        rows,
+        total,
+        usernames: names,
+    } = audit::list(state.db(), query.into_filter()?, number, per_page).await?;
     let items = rows
         .into_iter()
         .map(|row: audit_log::Model| AuditEntry {

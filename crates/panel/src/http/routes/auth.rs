@@ -8,19 +8,17 @@ use chrono::{DateTime, Utc};
 use garde::Validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::auth::principal::{Credential, Principal, ACCESS_COOKIE, REFRESH_COOKIE};
-use crate::auth::service::{self, Client, IssuedSession};
+use crate::auth::principal::{Principal, ACCESS_COOKIE, REFRESH_COOKIE};
+use crate::auth::service::{self, IssuedSession};
 use crate::auth::tokens::{ACCESS_TTL, REFRESH_TTL};
+use crate::auth::{Actor, Client};
 use crate::db::entities::{api_key, user};
-use crate::domain::{Name, Password};
+use crate::domain::Name;
 use crate::error::{Error, Result};
 use crate::http::access::{Access, ApiRoutes};
 use crate::http::envelope::Envelope;
 use crate::http::extract::ValidJson;
-use crate::repo;
-use crate::services::audit::{self, Entry};
 use crate::state::AppState;
 
 pub fn routes(api: ApiRoutes) -> ApiRoutes {
@@ -142,41 +140,11 @@ async fn login(
     jar: CookieJar,
     ValidJson(body): ValidJson<LoginRequest>,
 ) -> Result<(CookieJar, Envelope<Me>)> {
-    match service::login(&state, &body.login, &body.password, &client).await {
-        Ok(issued) => {
-            audit::record(
-                state.db(),
-                &client,
-                Entry {
-                    user_id: Some(&issued.user.id),
-                    action: "auth.login",
-                    target_type: "user",
-                    target_id: Some(&issued.user.id),
-                    details: json!({}),
-                },
-            )
-            .await?;
-            Ok((
-                session_cookies(&state, jar, &issued),
-                Envelope::ok(me_of(issued)),
-            ))
-        }
-        Err(e) => {
-            audit::record(
-                state.db(),
-                &client,
-                Entry {
-                    user_id: None,
-                    action: "auth.login_failed",
-                    target_type: "user",
-                    target_id: None,
-                    details: json!({ "login": body.login }),
-                },
-            )
-            .await?;
-            Err(e)
-        }
-    }
+    let issued = service::login(&state, &body.login, &body.password, &client).await?;
+    Ok((
+        session_cookies(&state, jar, &issued),
+        Envelope::ok(me_of(issued)),
+    ))
 }
 
 async fn refresh(
@@ -232,26 +200,13 @@ pub struct ChangePassword {
 
 async fn change_password(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     jar: CookieJar,
     ValidJson(body): ValidJson<ChangePassword>,
 ) -> Result<(CookieJar, Envelope<Me>)> {
-    if !matches!(principal.credential, Credential::Session { .. }) {
-        return Err(Error::Forbidden(
-            "log in with your password to change it".into(),
-        ));
-    }
-    let new =
-        Password::parse(&body.new_password).map_err(|e| Error::validation("newPassword", e))?;
-    let changed = service::change_password(
-        &state,
-        &principal.user,
-        &body.current_password,
-        &new,
-        &client,
-    )
-    .await?;
+    let changed =
+        service::change_password(&state, &actor, &body.current_password, &body.new_password)
+            .await?;
     let message = format!(
         "password changed: your other sessions ended and your {} API key(s) were revoked",
         changed.api_keys_revoked
@@ -292,9 +247,9 @@ impl From<api_key::Model> for ApiKeyView {
 
 async fn list_api_keys(
     State(state): State<AppState>,
-    principal: Principal,
+    actor: Actor,
 ) -> Result<Envelope<Vec<ApiKeyView>>> {
-    let keys = repo::api_keys::list_for_user(state.db(), principal.id()).await?;
+    let keys = service::api_keys(&state, &actor).await?;
     Ok(Envelope::ok(
         keys.into_iter().map(ApiKeyView::from).collect(),
     ))
@@ -311,30 +266,11 @@ pub struct CreateApiKey {
 
 async fn create_api_key(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     ValidJson(body): ValidJson<CreateApiKey>,
 ) -> Result<Envelope<ApiKeyView>> {
-    let (key, secret) = service::create_api_key(
-        &state,
-        &principal.user,
-        &principal.permissions,
-        body.name.into(),
-        body.permissions,
-    )
-    .await?;
-    audit::record(
-        state.db(),
-        &client,
-        Entry {
-            user_id: Some(principal.id()),
-            action: "api_key.created",
-            target_type: "api_key",
-            target_id: Some(&key.id),
-            details: json!({ "name": key.name }),
-        },
-    )
-    .await?;
+    let (key, secret) =
+        service::create_api_key(&state, &actor, body.name.into(), body.permissions).await?;
     let mut view = ApiKeyView::from(key);
     view.secret = Some(secret);
     Ok(Envelope::ok(view).with_message("store the secret now: it is not shown again"))
@@ -342,24 +278,9 @@ async fn create_api_key(
 
 async fn delete_api_key(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     Path(key_id): Path<String>,
 ) -> Result<Envelope<()>> {
-    if !repo::api_keys::delete_for_user(state.db(), principal.id(), &key_id).await? {
-        return Err(Error::not_found("API key"));
-    }
-    audit::record(
-        state.db(),
-        &client,
-        Entry {
-            user_id: Some(principal.id()),
-            action: "api_key.deleted",
-            target_type: "api_key",
-            target_id: Some(&key_id),
-            details: json!({}),
-        },
-    )
-    .await?;
+    service::delete_api_key(&state, &actor, &key_id).await?;
     Ok(Envelope::ok(()).with_message("API key revoked"))
 }

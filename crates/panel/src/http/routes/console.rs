@@ -13,7 +13,7 @@ use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use crate::agents::{state_name, LiveEvent};
-use crate::auth::service::Client;
+use crate::auth::Client;
 use crate::auth::Principal;
 use crate::db::entities::server;
 use crate::error::{Error, Result};

@@ -6,25 +6,21 @@ use axum::extract::{Multipart, State};
 use axum::http::{header, Method};
 use axum::response::{IntoResponse, Response};
 use cap_protocol::files::{
-    ArchiveFormat, CompressRequest, DecompressRequest, DeleteRequest, FileContent, FileEntry,
-    FileKind, MoveRequest, PathRequest, WriteFile,
+    ArchiveFormat, CompressRequest, DecompressRequest, DeleteRequest, FileEntry, FileKind,
+    MoveRequest, PathRequest, WriteFile,
 };
 use chrono::{DateTime, Utc};
 use garde::Validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use crate::agents::client::erased::Json;
-use crate::auth::service::Client;
-use crate::auth::Principal;
+use crate::auth::Actor;
 use crate::error::{Error, Result};
 use crate::http::access::{Access, ApiRoutes, ServerScope};
 use crate::http::envelope::Envelope;
 use crate::http::extract::{ValidJson, ValidQuery};
 use crate::http::openapi::describe::Note;
-use crate::services::audit;
-use crate::services::servers as service;
+use crate::services::files;
 use crate::state::AppState;
 
 pub fn routes(api: ApiRoutes) -> ApiRoutes {
@@ -77,10 +73,6 @@ fn relative(path: &str) -> String {
     path.trim_start_matches('/').to_owned()
 }
 
-fn id_of(scope: &ServerScope) -> Result<Uuid> {
-    Uuid::parse_str(&scope.server.id).map_err(Error::internal)
-}
-
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct FileView {
     name: String,
@@ -121,16 +113,7 @@ async fn list(
     scope: ServerScope,
     ValidQuery(q): ValidQuery<PathParam>,
 ) -> Result<Envelope<Vec<FileView>>> {
-    let client = service::client_for(&state, &scope.server)?;
-    let entries: Vec<FileEntry> = client
-        .files(
-            Method::GET,
-            id_of(&scope)?,
-            "list",
-            &[("path", &relative(&q.path))],
-            None,
-        )
-        .await?;
+    let entries = files::list(&state, &scope.server, &relative(&q.path)).await?;
     Ok(Envelope::ok(
         entries.into_iter().map(FileView::from).collect(),
     ))
@@ -142,16 +125,7 @@ async fn contents(
     scope: ServerScope,
     ValidQuery(q): ValidQuery<PathParam>,
 ) -> Result<Response> {
-    let client = service::client_for(&state, &scope.server)?;
-    let file: FileContent = client
-        .files(
-            Method::GET,
-            id_of(&scope)?,
-            "read",
-            &[("path", &relative(&q.path))],
-            None,
-        )
-        .await?;
+    let file = files::read(&state, &scope.server, &relative(&q.path)).await?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         file.content,
@@ -162,32 +136,15 @@ async fn contents(
 async fn write_contents(
     State(state): State<AppState>,
     scope: ServerScope,
-    caller: Caller,
+    actor: Actor,
     ValidQuery(q): ValidQuery<PathParam>,
     body: String,
 ) -> Result<Envelope<FileView>> {
-    let client = service::client_for(&state, &scope.server)?;
     let request = WriteFile {
         path: relative(&q.path),
         content: body,
     };
-    let entry: FileEntry = client
-        .files(
-            Method::POST,
-            id_of(&scope)?,
-            "write",
-            &[],
-            Some(&Json(&request)),
-        )
-        .await?;
-    caller
-        .record(
-            &state,
-            &scope,
-            "write",
-            serde_json::json!({ "path": entry.path, "size": entry.size }),
-        )
-        .await?;
+    let entry = files::write(&state, &actor, &scope.server, request).await?;
     Ok(Envelope::ok(entry.into()))
 }
 
@@ -197,8 +154,7 @@ async fn download(
     scope: ServerScope,
     ValidQuery(q): ValidQuery<PathParam>,
 ) -> Result<Response> {
-    let client = service::client_for(&state, &scope.server)?;
-    let upstream = client.download(id_of(&scope)?, &relative(&q.path)).await?;
+    let upstream = files::download(&state, &scope.server, &relative(&q.path)).await?;
     let name = q
         .path
         .rsplit('/')
@@ -221,12 +177,11 @@ async fn download(
 async fn upload(
     State(state): State<AppState>,
     scope: ServerScope,
-    caller: Caller,
+    actor: Actor,
     ValidQuery(q): ValidQuery<PathParam>,
     mut multipart: Multipart,
 ) -> Result<Envelope<Vec<FileView>>> {
-    let client = service::client_for(&state, &scope.server)?;
-    let id = id_of(&scope)?;
+    let upload = files::start_upload(&state, &scope.server)?;
     let dir = relative(&q.path);
     let mut stored = Vec::new();
     while let Some(mut field) = multipart
@@ -272,26 +227,17 @@ async fn upload(
                 }
             }
         };
-        let (entry, failed) = tokio::join!(client.upload(id, &target, body), feed);
+        let (entry, failed) = tokio::join!(upload.file(&target, body), feed);
         if let Some(e) = failed {
             return Err(upload_error(&state, e));
         }
-        let entry = entry?;
-        let entry: FileEntry = serde_json::from_value(entry).map_err(Error::internal)?;
-        stored.push(entry.into());
+        stored.push(entry?.into());
     }
     if stored.is_empty() {
         return Err(Error::validation("file", "no file in the upload"));
     }
     let paths: Vec<&str> = stored.iter().map(|f: &FileView| f.path.as_str()).collect();
-    caller
-        .record(
-            &state,
-            &scope,
-            "upload",
-            serde_json::json!({ "paths": paths }),
-        )
-        .await?;
+    files::uploaded(&state, &actor, &scope.server, &paths).await?;
     Ok(Envelope::ok(stored))
 }
 
@@ -314,80 +260,6 @@ fn tokio_stream_from<T: Send + 'static>(
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
-/// Who changes files, for the audit log.
-pub struct Caller {
-    principal: Principal,
-    client: Client,
-}
-
-impl Caller {
-    async fn record(
-        &self,
-        state: &AppState,
-        scope: &ServerScope,
-        action: &str,
-        details: serde_json::Value,
-    ) -> Result<()> {
-        audit::record_by(
-            state.db(),
-            &self.principal,
-            &self.client,
-            &format!("file.{action}"),
-            "server",
-            &scope.server.id,
-            details,
-        )
-        .await
-    }
-}
-
-/// Documented like the [`Client`] it contains: an identified caller.
-impl crate::http::openapi::describe::DocInput for Caller {
-    fn describe(
-        op: &mut crate::http::openapi::describe::OperationDoc,
-        schemas: &mut schemars::SchemaGenerator,
-    ) {
-        <Client as crate::http::openapi::describe::DocInput>::describe(op, schemas);
-    }
-}
-
-impl axum::extract::FromRequestParts<AppState> for Caller {
-    type Rejection = Error;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self> {
-        Ok(Caller {
-            principal: Principal::from_request_parts(parts, state).await?,
-            client: Client::from_request_parts(parts, state).await?,
-        })
-    }
-}
-
-/// A JSON file action on the agent, recorded in the audit log (paths only, no contents).
-async fn simple<B: Serialize + Sync>(
-    state: &AppState,
-    scope: &ServerScope,
-    caller: &Caller,
-    action: &str,
-    body: &B,
-) -> Result<Envelope<()>> {
-    let client = service::client_for(state, &scope.server)?;
-    client
-        .files::<serde_json::Value>(Method::POST, id_of(scope)?, action, &[], Some(&Json(body)))
-        .await?;
-    caller
-        .record(
-            state,
-            scope,
-            action,
-            serde_json::to_value(body).map_err(Error::internal)?,
-        )
-        .await?;
-    Ok(Envelope::ok(()))
-}
-
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PathBody {
@@ -398,19 +270,20 @@ pub struct PathBody {
 async fn mkdir(
     State(state): State<AppState>,
     scope: ServerScope,
-    caller: Caller,
+    actor: Actor,
     ValidJson(body): ValidJson<PathBody>,
 ) -> Result<Envelope<()>> {
-    simple(
+    files::act(
         &state,
-        &scope,
-        &caller,
+        &actor,
+        &scope.server,
         "mkdir",
         &PathRequest {
             path: relative(&body.path),
         },
     )
-    .await
+    .await?;
+    Ok(Envelope::ok(()))
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -434,19 +307,35 @@ impl From<MoveBody> for MoveRequest {
 async fn rename(
     State(state): State<AppState>,
     scope: ServerScope,
-    caller: Caller,
+    actor: Actor,
     ValidJson(body): ValidJson<MoveBody>,
 ) -> Result<Envelope<()>> {
-    simple(&state, &scope, &caller, "rename", &MoveRequest::from(body)).await
+    files::act(
+        &state,
+        &actor,
+        &scope.server,
+        "rename",
+        &MoveRequest::from(body),
+    )
+    .await?;
+    Ok(Envelope::ok(()))
 }
 
 async fn copy(
     State(state): State<AppState>,
     scope: ServerScope,
-    caller: Caller,
+    actor: Actor,
     ValidJson(body): ValidJson<MoveBody>,
 ) -> Result<Envelope<()>> {
-    simple(&state, &scope, &caller, "copy", &MoveRequest::from(body)).await
+    files::act(
+        &state,
+        &actor,
+        &scope.server,
+        "copy",
+        &MoveRequest::from(body),
+    )
+    .await?;
+    Ok(Envelope::ok(()))
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -459,11 +348,19 @@ pub struct PathsBody {
 async fn delete(
     State(state): State<AppState>,
     scope: ServerScope,
-    caller: Caller,
+    actor: Actor,
     ValidJson(body): ValidJson<PathsBody>,
 ) -> Result<Envelope<()>> {
     let paths = body.paths.iter().map(|p| relative(p)).collect();
-    simple(&state, &scope, &caller, "delete", &DeleteRequest { paths }).await
+    files::act(
+        &state,
+        &actor,
+        &scope.server,
+        "delete",
+        &DeleteRequest { paths },
+    )
+    .await?;
+    Ok(Envelope::ok(()))
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -481,7 +378,7 @@ pub struct CompressBody {
 async fn compress(
     State(state): State<AppState>,
     scope: ServerScope,
-    caller: Caller,
+    actor: Actor,
     ValidJson(body): ValidJson<CompressBody>,
 ) -> Result<Envelope<()>> {
     let format = match body.format.as_str() {
@@ -494,7 +391,8 @@ async fn compress(
         destination: relative(&body.destination),
         format,
     };
-    simple(&state, &scope, &caller, "compress", &request).await
+    files::act(&state, &actor, &scope.server, "compress", &request).await?;
+    Ok(Envelope::ok(()))
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -509,12 +407,13 @@ pub struct DecompressBody {
 async fn decompress(
     State(state): State<AppState>,
     scope: ServerScope,
-    caller: Caller,
+    actor: Actor,
     ValidJson(body): ValidJson<DecompressBody>,
 ) -> Result<Envelope<()>> {
     let request = DecompressRequest {
         path: relative(&body.path),
         destination: body.destination.as_deref().map(relative),
     };
-    simple(&state, &scope, &caller, "decompress", &request).await
+    files::act(&state, &actor, &scope.server, "decompress", &request).await?;
+    Ok(Envelope::ok(()))
 }

@@ -6,19 +6,15 @@ use chrono::{DateTime, Utc};
 use garde::Validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::agents::DiscoveryReport;
-use crate::auth::service::Client;
-use crate::auth::Principal;
+use crate::auth::{Actor, Client};
 use crate::db::entities::node;
 use crate::domain::Name;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::access::{Access, ApiRoutes};
 use crate::http::envelope::Envelope;
 use crate::http::extract::{Page, PageQuery, ValidJson, ValidQuery};
-use crate::repo;
-use crate::services::audit::{self, Entry};
 use crate::services::nodes::{self, NodeChanges, NodeSpec};
 use crate::state::AppState;
 
@@ -59,7 +55,7 @@ pub struct NodeView {
 }
 
 async fn view(state: &AppState, node: node::Model) -> Result<NodeView> {
-    let server_count = repo::nodes::server_count(state.db(), &node.id).await?;
+    let server_count = nodes::server_count(state, &node.id).await?;
     let live = state.hub().status(&node.id);
     let status =
         if state.hub().is_registered(&node.id) && live != crate::agents::NodeStatus::Unknown {
@@ -94,8 +90,7 @@ async fn list(
     State(state): State<AppState>,
     ValidQuery(q): ValidQuery<PageQuery>,
 ) -> Result<Envelope<Page<NodeView>>> {
-    let (rows, total) =
-        repo::nodes::list(state.db(), q.name_filter(), q.page(), q.per_page()).await?;
+    let (rows, total) = nodes::list(&state, q.name_filter(), q.page(), q.per_page()).await?;
     let mut items = Vec::with_capacity(rows.len());
     for node in rows {
         items.push(view(&state, node).await?);
@@ -183,8 +178,7 @@ fn panel_url(state: &AppState, headers: &HeaderMap) -> String {
 
 async fn create(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     headers: HeaderMap,
     ValidJson(body): ValidJson<CreateNode>,
 ) -> Result<Envelope<CreatedNode>> {
@@ -200,19 +194,7 @@ async fn create(
         port_range: (body.port_range_start, body.port_range_end),
         existing: body.token.map(|token| (token, body.cert_fingerprint)),
     };
-    let created = nodes::create(&state, spec).await?;
-    audit::record(
-        state.db(),
-        &client,
-        Entry {
-            user_id: Some(principal.id()),
-            action: "node.created",
-            target_type: "node",
-            target_id: Some(&created.node.id),
-            details: json!({ "name": created.node.name, "address": created.node.address }),
-        },
-    )
-    .await?;
+    let created = nodes::create(&state, Some(&actor), spec).await?;
     let join_command = created
         .join_token
         .map(|token| format!("cap-agent join {} {token}", panel_url(&state, &headers)));
@@ -253,18 +235,11 @@ async fn join(
     client: Client,
     ValidJson(body): ValidJson<JoinRequest>,
 ) -> Result<Envelope<JoinResponse>> {
-    state.limits().check_client(&client.ip)?;
-    let joined = nodes::join(&state, &body.join_token, body.fingerprint.as_deref()).await?;
-    audit::record(
-        state.db(),
+    let joined = nodes::join(
+        &state,
         &client,
-        Entry {
-            user_id: None,
-            action: "node.joined",
-            target_type: "node",
-            target_id: Some(&joined.node.id),
-            details: json!({ "name": joined.node.name }),
-        },
+        &body.join_token,
+        body.fingerprint.as_deref(),
     )
     .await?;
     Ok(Envelope::ok(JoinResponse {
@@ -277,12 +252,6 @@ async fn join(
 
 async fn discovery(State(state): State<AppState>) -> Envelope<DiscoveryReport> {
     Envelope::ok(state.hub().discovery_report())
-}
-
-async fn find(state: &AppState, id: &str) -> Result<node::Model> {
-    repo::nodes::find(state.db(), id)
-        .await?
-        .ok_or_else(|| Error::not_found("node"))
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -298,7 +267,7 @@ async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Envelope<NodeDetail>> {
-    let node = find(&state, &id).await?;
+    let node = nodes::find(&state, &id).await?;
     let system = match state.hub().online_client(&node.id) {
         Ok(client) => client.system().await.ok(),
         Err(_) => None,
@@ -341,20 +310,10 @@ pub struct UpdateNode {
 
 async fn update(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     Path(id): Path<String>,
     ValidJson(body): ValidJson<UpdateNode>,
 ) -> Result<Envelope<NodeView>> {
-    let node = find(&state, &id).await?;
-    let port_range = match (body.port_range_start, body.port_range_end) {
-        (None, None) => None,
-        (start, end) => Some((
-            start.unwrap_or(u16::try_from(node.port_range_start).unwrap_or(0)),
-            end.unwrap_or(u16::try_from(node.port_range_end).unwrap_or(0)),
-        )),
-    };
-    let token_changed = body.token.is_some();
     let changes = NodeChanges {
         name: body.name.map(Into::into),
         description: body.description,
@@ -364,45 +323,20 @@ async fn update(
         memory_mb: body.memory_mb,
         disk_mb: body.disk_mb,
         overallocate_percent: body.overallocate_percent,
-        port_range,
+        port_range_start: body.port_range_start,
+        port_range_end: body.port_range_end,
         cert_fingerprint: body.cert_fingerprint,
         token: body.token,
     };
-    let node = nodes::update(&state, node, changes).await?;
-    audit::record(
-        state.db(),
-        &client,
-        Entry {
-            user_id: Some(principal.id()),
-            action: "node.updated",
-            target_type: "node",
-            target_id: Some(&node.id),
-            details: json!({ "name": node.name, "tokenChanged": token_changed }),
-        },
-    )
-    .await?;
+    let node = nodes::update(&state, Some(&actor), &id, changes).await?;
     Ok(Envelope::ok(view(&state, node).await?))
 }
 
 async fn delete(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Envelope<()>> {
-    let node = find(&state, &id).await?;
-    nodes::delete(&state, &node).await?;
-    audit::record(
-        state.db(),
-        &client,
-        Entry {
-            user_id: Some(principal.id()),
-            action: "node.deleted",
-            target_type: "node",
-            target_id: Some(&id),
-            details: json!({ "name": node.name }),
-        },
-    )
-    .await?;
+    nodes::delete(&state, &actor, &id).await?;
     Ok(Envelope::ok(()).with_message("node deleted"))
 }

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::Method;
@@ -13,11 +12,9 @@ use chrono::{DateTime, Utc};
 use garde::Validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use serde_json::value::RawValue;
 
-use crate::auth::service::Client;
-use crate::auth::Principal;
+use crate::auth::{Actor, Principal};
 use crate::db::entities::allocation;
 use crate::db::entities::server;
 use crate::domain::Name;
@@ -28,8 +25,9 @@ use crate::http::extract::{Page, PageQuery, ValidJson, ValidQuery};
 use crate::http::openapi::describe::Note;
 use crate::repo::list_cache::{self, CachedPage};
 use crate::repo::{self, servers::ServerListRow, servers::Visibility};
-use crate::services::audit;
-use crate::services::servers::{self as service, CreateServer, LimitsSpec, ServerChanges};
+use crate::services::servers::{
+    self as service, CreateServer, LimitsSpec, PowerOutcome, ServerChanges,
+};
 use crate::services::subusers as subuser_service;
 use crate::services::templates;
 use crate::state::AppState;
@@ -472,22 +470,16 @@ pub struct CreateBody {
 
 async fn create(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     ValidJson(body): ValidJson<CreateBody>,
 ) -> Result<Envelope<ServerView>> {
-    let owner_id = body.owner_id.unwrap_or_else(|| principal.id().to_owned());
-    if owner_id != principal.id() && !principal.is_admin() {
-        return Err(Error::Forbidden(
-            "only administrators create servers for other users".into(),
-        ));
-    }
     let server = service::create(
         &state,
+        &actor,
         CreateServer {
             name: body.name.into(),
             description: body.description,
-            owner_id,
+            owner_id: body.owner_id,
             node_id: body.node_id,
             alt_id: body.alt_id,
             limits: body.limits.into(),
@@ -495,20 +487,8 @@ async fn create(
         },
     )
     .await?;
-    audit::record_by(
-        state.db(),
-        &principal,
-        &client,
-        "server.created",
-        "server",
-        &server.id,
-        json!({ "name": server.name }),
-    )
-    .await?;
-    Ok(
-        Envelope::ok(view_one(&state, &principal, &server.id).await?)
-            .with_message("server created; installing"),
-    )
+    Ok(Envelope::ok(view_one(&state, &actor, &server.id).await?)
+        .with_message("server created; installing"))
 }
 
 async fn get(
@@ -536,18 +516,13 @@ pub struct UpdateBody {
 
 async fn update(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     scope: ServerScope,
     ValidJson(body): ValidJson<UpdateBody>,
 ) -> Result<Envelope<ServerView>> {
-    if body.limits.is_some() && !principal.has("server:create") {
-        return Err(Error::Forbidden(
-            "changing resource limits needs server:create".into(),
-        ));
-    }
     let server = service::update(
         &state,
+        &actor,
         scope.server,
         ServerChanges {
             name: body.name.map(Into::into),
@@ -557,42 +532,15 @@ async fn update(
         },
     )
     .await?;
-    audit::record_by(
-        state.db(),
-        &principal,
-        &client,
-        "server.updated",
-        "server",
-        &server.id,
-        json!({
-            "name": server.name,
-            "limitsChanged": body.limits.is_some(),
-            "crashPolicy": body.crash_policy,
-        }),
-    )
-    .await?;
-    Ok(Envelope::ok(
-        view_one(&state, &principal, &server.id).await?,
-    ))
+    Ok(Envelope::ok(view_one(&state, &actor, &server.id).await?))
 }
 
 async fn delete(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     scope: ServerScope,
 ) -> Result<Envelope<()>> {
-    service::delete(&state, &scope.server).await?;
-    audit::record_by(
-        state.db(),
-        &principal,
-        &client,
-        "server.deleted",
-        "server",
-        &scope.server.id,
-        json!({ "name": scope.server.name }),
-    )
-    .await?;
+    service::delete(&state, &actor, &scope.server).await?;
     Ok(Envelope::ok(()).with_message("server deleted"))
 }
 
@@ -603,53 +551,20 @@ pub struct PowerBody {
     action: Action,
 }
 
-/// How long a power request waits for the agent before answering "in progress".
-const POWER_WAIT: Duration = Duration::from_secs(5);
-
 async fn power(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     scope: ServerScope,
     ValidJson(body): ValidJson<PowerBody>,
 ) -> Result<Envelope<AgentResponse>> {
-    // Fail fast, before anything is recorded or spawned.
-    service::check_power(&state, &scope.server, body.action)?;
-    audit::record_by(
-        state.db(),
-        &principal,
-        &client,
-        "server.power",
-        "server",
-        &scope.server.id,
-        json!({ "action": body.action }),
+    Ok(
+        match service::power(&state, &actor, &scope.server, body.action).await? {
+            PowerOutcome::Done(response) => Envelope::ok(response),
+            PowerOutcome::InProgress(response) => {
+                Envelope::ok(response).with_message("power action in progress")
+            }
+        },
     )
-    .await?;
-    let task = {
-        let (state, principal, server) = (state.clone(), principal.clone(), scope.server.clone());
-        let request_id = crate::http::envelope::current_request_id();
-        tokio::spawn(
-            crate::http::envelope::REQUEST_ID.scope(request_id, async move {
-                service::power(&state, &principal, &server, body.action).await
-            }),
-        )
-    };
-    match tokio::time::timeout(POWER_WAIT, task).await {
-        Ok(joined) => {
-            let response = joined.map_err(Error::internal)??;
-            Ok(Envelope::ok(response))
-        }
-        // A graceful stop can take the whole grace period; the console shows the outcome.
-        Err(_) => Ok(Envelope::ok(AgentResponse {
-            status: cap_protocol::command::CommandStatus::Stopped,
-            state: cap_protocol::server::ServerState::Stopping,
-            server_id: uuid::Uuid::parse_str(&scope.server.id).map_err(Error::internal)?,
-            timestamp: Utc::now(),
-            message: "in progress; the console shows the result".into(),
-            data: None,
-        })
-        .with_message("power action in progress")),
-    }
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -678,21 +593,10 @@ async fn command(
 
 async fn reinstall(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     scope: ServerScope,
 ) -> Result<Envelope<()>> {
-    service::reinstall(&state, &scope.server).await?;
-    audit::record_by(
-        state.db(),
-        &principal,
-        &client,
-        "server.reinstalled",
-        "server",
-        &scope.server.id,
-        json!({}),
-    )
-    .await?;
+    service::reinstall(&state, &actor, &scope.server).await?;
     Ok(Envelope::ok(()).with_message("reinstalling"))
 }
 
@@ -756,31 +660,13 @@ pub struct VariablesBody {
 
 async fn set_variables(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     scope: ServerScope,
     ValidJson(body): ValidJson<VariablesBody>,
 ) -> Result<Envelope<Vec<VariableValue>>> {
-    service::set_variables(
-        &state,
-        &scope.server,
-        &body.variables,
-        !principal.is_admin(),
-    )
-    .await?;
-    let changed: Vec<&String> = body.variables.keys().collect();
-    audit::record_by(
-        state.db(),
-        &principal,
-        &client,
-        "server.variables_changed",
-        "server",
-        &scope.server.id,
-        json!({ "variables": changed }),
-    )
-    .await?;
+    service::set_variables(&state, &actor, &scope.server, &body.variables).await?;
     Ok(Envelope::ok(
-        variable_values(&state, &principal, &scope.server).await?,
+        variable_values(&state, &actor, &scope.server).await?,
     ))
 }
 
@@ -857,20 +743,11 @@ pub struct AddSubuser {
 
 async fn add_subuser(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     scope: ServerScope,
     ValidJson(body): ValidJson<AddSubuser>,
 ) -> Result<Envelope<Vec<SubuserView>>> {
-    subuser_service::add(
-        &state,
-        &principal,
-        &client,
-        &scope,
-        &body.username,
-        body.permissions,
-    )
-    .await?;
+    subuser_service::add(&state, &actor, &scope, &body.username, body.permissions).await?;
     subusers(State(state), scope).await
 }
 
@@ -884,31 +761,21 @@ pub struct UpdateSubuser {
 
 async fn update_subuser(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     scope: ServerScope,
     Path((_, subuser_id)): Path<(String, String)>,
     ValidJson(body): ValidJson<UpdateSubuser>,
 ) -> Result<Envelope<Vec<SubuserView>>> {
-    subuser_service::update(
-        &state,
-        &principal,
-        &client,
-        &scope,
-        &subuser_id,
-        body.permissions,
-    )
-    .await?;
+    subuser_service::update(&state, &actor, &scope, &subuser_id, body.permissions).await?;
     subusers(State(state), scope).await
 }
 
 async fn remove_subuser(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     scope: ServerScope,
     Path((_, subuser_id)): Path<(String, String)>,
 ) -> Result<Envelope<()>> {
-    subuser_service::remove(&state, &principal, &client, &scope, &subuser_id).await?;
+    subuser_service::remove(&state, &actor, &scope, &subuser_id).await?;
     Ok(Envelope::ok(()).with_message("subuser removed"))
 }

@@ -8,11 +8,9 @@ use chrono::{DateTime, Utc};
 use garde::Validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use serde_json::value::RawValue;
 
-use crate::auth::service::Client;
-use crate::auth::Principal;
+use crate::auth::Actor;
 use crate::db::entities::ctrl;
 use crate::domain::Name;
 use crate::error::{Error, Result};
@@ -20,8 +18,7 @@ use crate::http::access::{Access, ApiRoutes};
 use crate::http::envelope::Envelope;
 use crate::http::extract::{Page, PageQuery, ValidJson, ValidQuery};
 use crate::http::openapi::describe::Note;
-use crate::repo;
-use crate::services::audit;
+use crate::services::ctrls;
 use crate::services::templates::{self, Template};
 use crate::state::AppState;
 
@@ -157,8 +154,7 @@ async fn list_ctrls(
     State(state): State<AppState>,
     ValidQuery(q): ValidQuery<PageQuery>,
 ) -> Result<Envelope<Page<CtrlView>>> {
-    let (rows, total) =
-        repo::ctrls::list(state.db(), q.name_filter(), q.page(), q.per_page()).await?;
+    let (rows, total) = ctrls::list(state.db(), q.name_filter(), q.page(), q.per_page()).await?;
     Ok(Envelope::ok(Page {
         items: rows.into_iter().map(CtrlView::from).collect(),
         total,
@@ -179,47 +175,18 @@ pub struct CtrlBody {
 
 async fn create_ctrl(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     ValidJson(body): ValidJson<CtrlBody>,
 ) -> Result<Envelope<CtrlView>> {
-    let ctrl = repo::ctrls::create(state.db(), body.name.as_ref(), &body.description)
-        .await
-        .map_err(|e| name_taken(e, body.name.as_ref()))?;
-    audit::record_by(
-        state.db(),
-        &principal,
-        &client,
-        "ctrl.created",
-        "ctrl",
-        &ctrl.id,
-        json!({ "name": ctrl.name }),
-    )
-    .await?;
+    let ctrl = ctrls::create(state.db(), &actor, body.name.as_ref(), &body.description).await?;
     Ok(Envelope::ok(CtrlView::from(ctrl)).with_message("category created"))
-}
-
-/// Category names are unique: say so in words, not in the database's.
-fn name_taken(err: Error, name: &str) -> Error {
-    match err {
-        Error::Conflict(_) => {
-            Error::Conflict(format!("a category named \"{name}\" already exists"))
-        }
-        other => other,
-    }
-}
-
-async fn find_ctrl(state: &AppState, id: &str) -> Result<ctrl::Model> {
-    repo::ctrls::find(state.db(), id)
-        .await?
-        .ok_or_else(|| Error::not_found("template category"))
 }
 
 async fn get_ctrl(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Envelope<CtrlView>> {
-    Ok(Envelope::ok(find_ctrl(&state, &id).await?.into()))
+    Ok(Envelope::ok(ctrls::find(state.db(), &id).await?.into()))
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -233,54 +200,21 @@ pub struct CtrlPatch {
 
 async fn update_ctrl(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     Path(id): Path<String>,
     ValidJson(body): ValidJson<CtrlPatch>,
 ) -> Result<Envelope<CtrlView>> {
-    let existing = find_ctrl(&state, &id).await?;
-    let name: Option<String> = body.name.map(Into::into);
-    let wanted = name.clone().unwrap_or_default();
-    let ctrl = repo::ctrls::update(state.db(), existing, name, body.description)
-        .await
-        .map_err(|e| name_taken(e, &wanted))?;
-    audit::record_by(
-        state.db(),
-        &principal,
-        &client,
-        "ctrl.updated",
-        "ctrl",
-        &ctrl.id,
-        json!({ "name": ctrl.name }),
-    )
-    .await?;
+    let name = body.name.map(Into::into);
+    let ctrl = ctrls::update(state.db(), &actor, &id, name, body.description).await?;
     Ok(Envelope::ok(CtrlView::from(ctrl)))
 }
 
 async fn delete_ctrl(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Envelope<()>> {
-    let ctrl = find_ctrl(&state, &id).await?;
-    let in_use = repo::ctrls::servers_using(state.db(), &id).await?;
-    if in_use > 0 {
-        return Err(Error::Conflict(format!(
-            "{in_use} server(s) use templates of this category; delete or move them first"
-        )));
-    }
-    repo::ctrls::delete(state.db(), &id).await?;
-    audit::record_by(
-        state.db(),
-        &principal,
-        &client,
-        "ctrl.deleted",
-        "ctrl",
-        &id,
-        json!({ "name": ctrl.name }),
-    )
-    .await?;
+    ctrls::delete(state.db(), &actor, &id).await?;
     Ok(Envelope::ok(()).with_message("category deleted"))
 }
 
@@ -307,7 +241,7 @@ async fn list_alts(
         per_page: q.per_page,
         name: q.name,
     };
-    let (rows, total) = repo::alts::list(
+    let (rows, total) = templates::list(
         state.db(),
         q.ctrl_id.as_deref(),
         page.name_filter(),
@@ -315,12 +249,8 @@ async fn list_alts(
         page.per_page(),
     )
     .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        items.push(templates::load(state.db(), &row.id).await?.into());
-    }
     Ok(Envelope::ok(Page {
-        items,
+        items: rows.into_iter().map(AltView::from).collect(),
         total,
         page: page.page(),
         per_page: page.per_page(),
@@ -347,21 +277,10 @@ pub struct CreateAlt {
 
 async fn create_alt(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     ValidJson(body): ValidJson<CreateAlt>,
 ) -> Result<Envelope<AltView>> {
-    let template = templates::create(state.db(), &body.ctrl_id, &body.template).await?;
-    audit::record_by(
-        state.db(),
-        &principal,
-        &client,
-        "alt.created",
-        "alt",
-        &template.row.id,
-        json!({ "name": template.row.name }),
-    )
-    .await?;
+    let template = templates::create(state.db(), &actor, &body.ctrl_id, &body.template).await?;
     Ok(Envelope::ok(AltView::from(template)).with_message("template created"))
 }
 
@@ -376,49 +295,20 @@ pub struct ReplaceAlt {
 
 async fn replace_alt(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     Path(id): Path<String>,
     ValidJson(body): ValidJson<ReplaceAlt>,
 ) -> Result<Envelope<AltView>> {
-    let template = templates::replace(state.db(), &id, &body.template).await?;
-    audit::record_by(
-        state.db(),
-        &principal,
-        &client,
-        "alt.updated",
-        "alt",
-        &id,
-        json!({ "name": template.row.name }),
-    )
-    .await?;
+    let template = templates::replace(state.db(), &actor, &id, &body.template).await?;
     Ok(Envelope::ok(AltView::from(template)))
 }
 
 async fn delete_alt(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Envelope<()>> {
-    let template = templates::load(state.db(), &id).await?;
-    let in_use = repo::alts::servers_using(state.db(), &id).await?;
-    if in_use > 0 {
-        return Err(Error::Conflict(format!(
-            "{in_use} server(s) use this template; delete them first"
-        )));
-    }
-    repo::alts::delete(state.db(), &id).await?;
-    audit::record_by(
-        state.db(),
-        &principal,
-        &client,
-        "alt.deleted",
-        "alt",
-        &id,
-        json!({ "name": template.row.name }),
-    )
-    .await?;
+    templates::delete(state.db(), &actor, &id).await?;
     Ok(Envelope::ok(()).with_message("template deleted"))
 }
 
@@ -440,26 +330,14 @@ pub struct ImportResult {
 
 async fn import_alt(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     ValidJson(body): ValidJson<ImportAlt>,
 ) -> Result<Envelope<ImportResult>> {
     let text = egg_text(&body.egg)?;
-    let (template, warnings) = templates::import(state.db(), &body.ctrl_id, &text).await?;
-    let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
-    audit::record_by(
-        state.db(),
-        &principal,
-        &client,
-        "alt.imported",
-        "alt",
-        &template.row.id,
-        json!({ "name": template.row.name, "warnings": warnings.len() }),
-    )
-    .await?;
+    let (template, warnings) = templates::import(state.db(), &actor, &body.ctrl_id, &text).await?;
     Ok(Envelope::ok(ImportResult {
         alt: template.into(),
-        warnings,
+        warnings: warnings.iter().map(ToString::to_string).collect(),
     })
     .with_message("template imported"))
 }
@@ -485,14 +363,12 @@ pub struct EggBody {
 /// Updates the template from an egg, keeping its name, category and servers.
 async fn update_alt_from_egg(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     Path(id): Path<String>,
     ValidJson(body): ValidJson<EggBody>,
 ) -> Result<Envelope<ImportResult>> {
     let text = egg_text(&body.egg)?;
-    let (template, warnings) =
-        templates::update_from_egg(state.db(), (&principal, &client), &id, &text).await?;
+    let (template, warnings) = templates::update_from_egg(state.db(), &actor, &id, &text).await?;
     Ok(Envelope::ok(ImportResult {
         alt: template.into(),
         warnings: warnings.iter().map(ToString::to_string).collect(),

@@ -7,15 +7,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::auth::UserView;
-use crate::auth::principal::Principal;
-use crate::auth::service::Client;
+use crate::auth::Actor;
 use crate::domain::{Email, Password, Username};
 use crate::error::{Error, FieldErrors, Result};
 use crate::http::access::{Access, ApiRoutes};
 use crate::http::envelope::Envelope;
 use crate::http::extract::{Page, PageQuery, ValidJson, ValidQuery};
 use crate::http::openapi::describe::Note;
-use crate::repo::{self, permissions::Overrides};
 use crate::services::users::{self, AccountChanges, NewAccount, PermissionSet};
 use crate::state::AppState;
 
@@ -65,7 +63,7 @@ async fn list(
     ValidQuery(query): ValidQuery<PageQuery>,
 ) -> Result<Envelope<Page<UserView>>> {
     let (page, per_page) = (query.page(), query.per_page());
-    let (users, total) = repo::users::list(state.db(), query.name_filter(), page, per_page).await?;
+    let (users, total) = users::list(state.db(), query.name_filter(), page, per_page).await?;
     Ok(Envelope::ok(Page {
         items: users.into_iter().map(UserView::from).collect(),
         total,
@@ -123,11 +121,10 @@ impl CreateUser {
 
 async fn create(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     ValidJson(body): ValidJson<CreateUser>,
 ) -> Result<(StatusCode, Envelope<UserView>)> {
-    let user = users::create(state.db(), &principal, &client, body.into_account()?).await?;
+    let user = users::create(state.db(), &actor, body.into_account()?).await?;
     Ok((
         StatusCode::CREATED,
         Envelope::ok(UserView::from(user)).with_message("user created"),
@@ -176,23 +173,21 @@ impl UpdateUser {
 
 async fn update(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     Path(user_id): Path<String>,
     ValidJson(body): ValidJson<UpdateUser>,
 ) -> Result<Envelope<UserView>> {
     let changes = body.into_changes()?;
-    let user = users::update(state.db(), &principal, &client, &user_id, changes).await?;
+    let user = users::update(state.db(), &actor, &user_id, changes).await?;
     Ok(Envelope::ok(UserView::from(user)).with_message("user updated"))
 }
 
 async fn delete(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     Path(user_id): Path<String>,
 ) -> Result<Envelope<()>> {
-    users::delete(state.db(), &principal, &client, &user_id).await?;
+    users::delete(state.db(), &actor, &user_id).await?;
     Ok(Envelope::ok(()).with_message("user deleted"))
 }
 
@@ -217,15 +212,14 @@ pub struct SetPermissions {
 
 async fn set_permissions(
     State(state): State<AppState>,
-    principal: Principal,
-    client: Client,
+    actor: Actor,
     Path(user_id): Path<String>,
     ValidJson(body): ValidJson<SetPermissions>,
 ) -> Result<Envelope<PermissionSet>> {
-    let overrides = Overrides {
+    let overrides = users::Overrides {
         grants: body.grants.into_iter().collect(),
         revocations: body.revocations.into_iter().collect(),
     };
-    let set = users::set_permissions(state.db(), &principal, &client, &user_id, overrides).await?;
+    let set = users::set_permissions(state.db(), &actor, &user_id, overrides).await?;
     Ok(Envelope::ok(set).with_message("permissions updated"))
 }
