@@ -9,7 +9,6 @@ use crate::agents::AgentHub;
 use crate::auth::cache::PrincipalCache;
 use crate::config::Config;
 use crate::http::rate_limit::RateLimits;
-use crate::repo::list_cache::ListCache;
 use crate::secrets::Secrets;
 
 #[derive(Clone)]
@@ -23,7 +22,6 @@ struct Inner {
     secrets: Secrets,
     hub: AgentHub,
     principals: PrincipalCache,
-    server_pages: ListCache,
     limits: RateLimits,
     started_at: Instant,
 }
@@ -39,7 +37,6 @@ impl AppState {
                 secrets,
                 hub,
                 principals: PrincipalCache::default(),
-                server_pages: ListCache::default(),
                 started_at: Instant::now(),
             }),
         }
@@ -65,11 +62,6 @@ impl AppState {
     /// Recently resolved callers, by token.
     pub fn principals(&self) -> &PrincipalCache {
         &self.inner.principals
-    }
-
-    /// Recently read pages of the server list.
-    pub fn server_pages(&self) -> &ListCache {
-        &self.inner.server_pages
     }
 
     pub fn limits(&self) -> &RateLimits {

@@ -3,11 +3,10 @@
 //! was presented, so a session token is never taken as an API key or the other way
 //! round, cached or not. Entries live at most [`TTL`]; any write
 //! that can change who someone is or what they may do (password, role, disabled flag,
-//! permission grants, session or API-key revocation) calls [`invalidate`], which empties
-//! every cache in the process at once.
+//! permission grants, session or API-key revocation) bumps the storage layer's access
+//! counter (`repo::epochs`), which empties every cache in the process at once.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
@@ -42,16 +41,11 @@ pub const TTL: Duration = Duration::from_secs(2);
 /// More distinct tokens than this in [`TTL`] and the cache starts over.
 const MAX_ENTRIES: usize = 10_000;
 
-static EPOCH: AtomicU64 = AtomicU64::new(0);
-
-/// Forgets every cached caller (call after any auth-relevant write).
-pub fn invalidate() {
-    EPOCH.fetch_add(1, Ordering::SeqCst);
-}
-
 /// The current invalidation epoch; take it before resolving, give it to [`PrincipalCache::put`].
+/// Where the storage layer's access counter stands: cached callers resolved at an older
+/// value are stale.
 pub fn epoch() -> u64 {
-    EPOCH.load(Ordering::SeqCst)
+    crate::repo::epochs::access()
 }
 
 struct Entry {

@@ -13,6 +13,7 @@ pub mod routes;
 pub mod security;
 mod ui;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::error_handling::HandleErrorLayer;
@@ -22,6 +23,7 @@ use axum::{middleware, Extension, Router};
 use tower::ServiceBuilder;
 
 use crate::error::Error;
+use crate::services::servers::listing::ServerPages;
 use crate::state::AppState;
 use access::{ApiRoutes, RouteSpec};
 
@@ -60,7 +62,9 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", http_metrics.route())
         .nest(
             "/api",
-            api.fallback(api_not_found).layer(Extension(openapi)),
+            api.fallback(api_not_found)
+                .layer(Extension(openapi))
+                .layer(Extension(Arc::new(ServerPages::default()))),
         )
         .fallback(ui::serve)
         .layer(middleware::from_fn(paths::utf8_only))

@@ -65,7 +65,7 @@ pub async fn claim(db: &impl ConnectionTrait, claim: Claim<'_>) -> Result<bool> 
         primary,
         notes,
     } = claim;
-    super::list_cache::invalidate();
+    super::epochs::server_list_changed();
     let reused = allocation::Entity::update_many()
         .col_expr(allocation::Column::ServerId, Expr::value(server_id))
         .col_expr(allocation::Column::IsPrimary, Expr::value(primary))
@@ -132,7 +132,7 @@ pub async fn set_primary(
     server_id: &str,
     allocation_id: &str,
 ) -> Result<()> {
-    super::list_cache::invalidate();
+    super::epochs::server_list_changed();
     allocation::Entity::update_many()
         .col_expr(
             allocation::Column::IsPrimary,
@@ -154,7 +154,7 @@ pub async fn set_notes(db: &impl ConnectionTrait, allocation_id: &str, notes: &s
 }
 
 fn released() -> sea_orm::UpdateMany<allocation::Entity> {
-    super::list_cache::invalidate();
+    super::epochs::server_list_changed();
     allocation::Entity::update_many()
         .col_expr(
             allocation::Column::ServerId,

@@ -43,7 +43,7 @@ pub async fn update(
     existing: alt::Model,
     row: AltRow,
 ) -> Result<alt::Model> {
-    super::list_cache::invalidate();
+    super::epochs::server_list_changed();
     let mut model: alt::ActiveModel = existing.into();
     model.name = Set(row.name);
     model.description = Set(row.description);
@@ -97,7 +97,7 @@ pub async fn list(
 }
 
 pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<()> {
-    super::list_cache::invalidate();
+    super::epochs::server_list_changed();
     alt::Entity::delete_by_id(id).exec(db).await?;
     Ok(())
 }

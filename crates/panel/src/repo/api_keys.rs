@@ -55,7 +55,7 @@ pub async fn list_for_user(
 
 /// Deletes a key if it belongs to `user_id`; false when there was no such key.
 pub async fn delete_for_user(db: &impl ConnectionTrait, user_id: &str, id: &str) -> Result<bool> {
-    crate::auth::cache::invalidate();
+    super::epochs::access_changed();
     let result = api_key::Entity::delete_many()
         .filter(api_key::Column::Id.eq(id))
         .filter(api_key::Column::UserId.eq(user_id))
@@ -66,7 +66,7 @@ pub async fn delete_for_user(db: &impl ConnectionTrait, user_id: &str, id: &str)
 
 /// Deletes every key of `user_id` (their password changed); returns how many there were.
 pub async fn delete_all_for_user(db: &impl ConnectionTrait, user_id: &str) -> Result<u64> {
-    crate::auth::cache::invalidate();
+    super::epochs::access_changed();
     let result = api_key::Entity::delete_many()
         .filter(api_key::Column::UserId.eq(user_id))
         .exec(db)

@@ -8,7 +8,7 @@ pub mod alts;
 pub mod api_keys;
 pub mod audit;
 pub mod ctrls;
-pub mod list_cache;
+pub mod epochs;
 pub mod monitoring;
 pub mod nodes;
 pub mod permissions;

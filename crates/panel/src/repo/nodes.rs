@@ -29,7 +29,7 @@ pub struct NewNode {
 }
 
 pub async fn create(db: &impl ConnectionTrait, new: NewNode) -> Result<node::Model> {
-    super::list_cache::invalidate();
+    super::epochs::server_list_changed();
     let now = Utc::now();
     let model = node::ActiveModel {
         id: Set(super::new_id()),
@@ -83,13 +83,13 @@ pub async fn list(
 
 /// Saves changed columns of a node.
 pub async fn save(db: &impl ConnectionTrait, mut model: node::ActiveModel) -> Result<node::Model> {
-    super::list_cache::invalidate();
+    super::epochs::server_list_changed();
     model.updated_at = Set(Utc::now());
     Ok(model.update(db).await?)
 }
 
 pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<()> {
-    super::list_cache::invalidate();
+    super::epochs::server_list_changed();
     node::Entity::delete_by_id(id).exec(db).await?;
     Ok(())
 }
@@ -108,7 +108,7 @@ pub async fn set_status(
     status: &str,
     seen_at: Option<DateTime<Utc>>,
 ) -> Result<()> {
-    super::list_cache::invalidate();
+    super::epochs::server_list_changed();
     let mut update = node::Entity::update_many()
         .col_expr(node::Column::Status, Expr::value(status))
         .filter(node::Column::Id.eq(id));

@@ -15,7 +15,7 @@ pub async fn set(
     permission: &str,
     granted: bool,
 ) -> Result<user_permission::Model> {
-    crate::auth::cache::invalidate();
+    super::epochs::access_changed();
     let model = user_permission::ActiveModel {
         id: Set(super::new_id()),
         user_id: Set(user_id.to_owned()),
@@ -102,7 +102,7 @@ pub async fn replace_overrides(
     user_id: &str,
     new: &Overrides,
 ) -> Result<()> {
-    crate::auth::cache::invalidate();
+    super::epochs::access_changed();
     user_permission::Entity::delete_many()
         .filter(user_permission::Column::UserId.eq(user_id))
         .exec(db)

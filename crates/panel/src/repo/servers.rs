@@ -20,7 +20,7 @@ pub struct NewServer {
 }
 
 pub async fn create(db: &impl ConnectionTrait, new: NewServer) -> Result<server::Model> {
-    super::list_cache::invalidate();
+    super::epochs::server_list_changed();
     let now = Utc::now();
     let model = server::ActiveModel {
         id: Set(super::new_id()),
@@ -74,7 +74,7 @@ pub async fn committed(
 
 /// Mirrors the state an agent reported.
 pub async fn set_state(db: &impl ConnectionTrait, id: &str, state: &str) -> Result<()> {
-    super::list_cache::invalidate();
+    super::epochs::server_list_changed();
     server::Entity::update_many()
         .col_expr(server::Column::State, Expr::value(state))
         .filter(server::Column::Id.eq(id))
@@ -253,13 +253,13 @@ pub async fn save_settings(
     for column in changed {
         model.reset(column);
     }
-    super::list_cache::invalidate();
+    super::epochs::server_list_changed();
     model.updated_at = Set(chrono::Utc::now());
     Ok(model.update(db).await?)
 }
 
 pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<()> {
-    super::list_cache::invalidate();
+    super::epochs::server_list_changed();
     server::Entity::delete_by_id(id).exec(db).await?;
     Ok(())
 }

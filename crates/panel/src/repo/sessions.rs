@@ -54,7 +54,7 @@ pub async fn revoke_one(db: &impl ConnectionTrait, id: &str) -> Result<bool> {
 
 /// Revokes every live session of a family (logout, refresh-token reuse).
 pub async fn revoke_family(db: &impl ConnectionTrait, family_id: &str) -> Result<()> {
-    crate::auth::cache::invalidate();
+    super::epochs::access_changed();
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(session::Column::FamilyId.eq(family_id))
@@ -66,7 +66,7 @@ pub async fn revoke_family(db: &impl ConnectionTrait, family_id: &str) -> Result
 
 /// Revokes every session of a user (password change, account disabled).
 pub async fn revoke_user(db: &impl ConnectionTrait, user_id: &str) -> Result<()> {
-    crate::auth::cache::invalidate();
+    super::epochs::access_changed();
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(session::Column::UserId.eq(user_id))

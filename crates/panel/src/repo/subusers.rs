@@ -57,7 +57,7 @@ pub async fn create(
     user_id: &str,
     permissions: &BTreeSet<String>,
 ) -> Result<subuser::Model> {
-    super::list_cache::invalidate();
+    super::epochs::server_list_changed();
     let model = subuser::ActiveModel {
         id: Set(super::new_id()),
         server_id: Set(server_id.to_owned()),
@@ -73,14 +73,14 @@ pub async fn set_permissions(
     existing: subuser::Model,
     permissions: &BTreeSet<String>,
 ) -> Result<subuser::Model> {
-    super::list_cache::invalidate();
+    super::epochs::server_list_changed();
     let mut model: subuser::ActiveModel = existing.into();
     model.permissions = Set(serde_json::json!(permissions));
     Ok(model.update(db).await?)
 }
 
 pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<()> {
-    super::list_cache::invalidate();
+    super::epochs::server_list_changed();
     subuser::Entity::delete_by_id(id).exec(db).await?;
     Ok(())
 }

@@ -94,7 +94,7 @@ pub async fn set_password(
     id: &str,
     password_hash: String,
 ) -> Result<()> {
-    crate::auth::cache::invalidate();
+    super::epochs::access_changed();
     let now = Utc::now();
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
@@ -142,8 +142,8 @@ pub async fn update(
     current: user::Model,
     changes: UserChanges,
 ) -> Result<user::Model> {
-    super::list_cache::invalidate();
-    crate::auth::cache::invalidate();
+    super::epochs::server_list_changed();
+    super::epochs::access_changed();
     let now = Utc::now();
     let mut model: user::ActiveModel = current.into();
     if let Some(email) = changes.email {
@@ -166,8 +166,8 @@ pub async fn update(
 /// Deletes a user; their servers, sessions, keys and permission rows go with them
 /// (foreign keys cascade), their audit rows stay with the user unset.
 pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<bool> {
-    super::list_cache::invalidate();
-    crate::auth::cache::invalidate();
+    super::epochs::server_list_changed();
+    super::epochs::access_changed();
     let result = user::Entity::delete_by_id(id).exec(db).await?;
     Ok(result.rows_affected == 1)
 }

@@ -19,6 +19,11 @@ use crate::repo;
 use crate::services::audit;
 use crate::state::AppState;
 
+/// The keys a subuser was granted.
+pub fn granted(subuser: &subuser::Model) -> BTreeSet<String> {
+    repo::subusers::permissions(subuser)
+}
+
 /// A server's subusers with their accounts, oldest first.
 pub async fn list(
     state: &AppState,

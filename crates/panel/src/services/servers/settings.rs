@@ -1,0 +1,98 @@
+//! Changing a server's name, description, limits or crash policy.
+
+use cap_protocol::server::CrashPolicy;
+use sea_orm::TransactionTrait;
+use serde_json::json;
+
+use super::definition::sync;
+use super::LimitsSpec;
+use crate::auth::Actor;
+use crate::db::entities::server;
+use crate::error::{Error, FieldErrors, Result};
+use crate::repo::{self, servers::Settings};
+use crate::services::audit;
+use crate::state::AppState;
+
+/// Changes to a server's settings; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ServerChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub limits: Option<LimitsSpec>,
+    pub crash_policy: Option<CrashPolicy>,
+}
+
+/// The checks one field cannot make alone: the back-off ceiling is not below the first
+/// back-off.
+fn check_crash_policy(policy: &CrashPolicy) -> Result<()> {
+    let mut details = FieldErrors::new();
+    if policy.max_backoff_ms < policy.backoff_ms {
+        details.insert(
+            "crashPolicy.maxBackoffMs".into(),
+            vec!["must be at least the first back-off (backoffMs)".into()],
+        );
+    }
+    Error::unless_invalid(details)
+}
+
+/// Changes name, description, limits or crash policy; limit and crash-policy changes are
+/// pushed to the agent first. Changing limits needs `server:create`.
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    server: server::Model,
+    changes: ServerChanges,
+) -> Result<server::Model> {
+    if changes.limits.is_some() && !actor.has("server:create") {
+        return Err(Error::Forbidden(
+            "changing resource limits needs server:create".into(),
+        ));
+    }
+    if let Some(policy) = &changes.crash_policy {
+        check_crash_policy(policy)?;
+    }
+    let mut updated = server.clone();
+    if let Some(name) = &changes.name {
+        updated.name = name.clone();
+    }
+    if let Some(description) = &changes.description {
+        updated.description = description.clone();
+    }
+    // Held while the node's capacity is checked and the new limits stored.
+    let mut resizing = None;
+    if let Some(limits) = changes.limits {
+        if let Some(node_id) = server.node_id.as_deref() {
+            resizing = Some(state.hub().allocation_lock(node_id).await);
+            let node = repo::nodes::find(state.db(), node_id)
+                .await?
+                .ok_or_else(|| Error::not_found("node"))?;
+            crate::services::capacity::check(state, &node, limits, Some(&server.id)).await?;
+        }
+        updated.memory_mb = limits.memory_mb;
+        updated.cpu_percent = limits.cpu_percent;
+        updated.disk_mb = limits.disk_mb;
+    }
+    if let Some(policy) = &changes.crash_policy {
+        updated.set_crash_policy(policy);
+    }
+    if changes.limits.is_some() || changes.crash_policy.is_some() {
+        sync(state, &updated).await?;
+    }
+    let settings = Settings {
+        name: changes.name.is_some(),
+        description: changes.description.is_some(),
+        limits: changes.limits.is_some(),
+        crash_policy: changes.crash_policy.is_some(),
+    };
+    let txn = state.db().begin().await?;
+    let saved = repo::servers::save_settings(&txn, updated, settings).await?;
+    let details = json!({
+        "name": saved.name,
+        "limitsChanged": changes.limits.is_some(),
+        "crashPolicy": changes.crash_policy,
+    });
+    audit::record_by(&txn, actor, "server.updated", "server", &saved.id, details).await?;
+    txn.commit().await?;
+    drop(resizing);
+    Ok(saved)
+}
