@@ -61,6 +61,21 @@ pub struct SystemInfo {
     pub docker_version: Option<String>,
 }
 
+/// One image of the node's container engine (`GET /api/images`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ImageInfo {
+    /// The engine's image id (`sha256:…`).
+    pub id: String,
+    /// Its names (`ghcr.io/pterodactyl/yolks:java_17`).
+    pub tags: Vec<String>,
+    /// Size, bytes.
+    pub size_bytes: u64,
+    /// When it was built.
+    pub created: DateTime<Utc>,
+}
+
 /// `GET /api/ports/{port}`: whether the port can be bound on all interfaces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -68,6 +68,7 @@ pub fn router(state: AppState, token: auth::TokenCheck) -> Router {
         .route("/decompress", post(routes::files::decompress));
     let api = Router::new()
         .route("/system", get(routes::system::info))
+        .route("/images", get(routes::system::images))
         .route("/ports/{port}", get(routes::system::port))
         .route("/command", post(routes::servers::command))
         .route("/events", get(routes::events::subscribe))

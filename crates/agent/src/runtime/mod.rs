@@ -189,6 +189,11 @@ impl Runtimes {
         self.docker.version()
     }
 
+    /// The container engine's images (`runtime unavailable` without an engine).
+    pub async fn images(&self) -> std::io::Result<Vec<cap_protocol::system::ImageInfo>> {
+        self.docker.images().await
+    }
+
     /// Ask the container engine again whether it is there.
     pub async fn refresh(&self) {
         self.docker.refresh().await;

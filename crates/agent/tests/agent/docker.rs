@@ -134,6 +134,12 @@ async fn an_egg_installs_and_runs_in_containers_with_console_and_graceful_stop()
         .expect("docker version");
     let version = String::from_utf8_lossy(&engine.stdout).trim().to_owned();
     assert_eq!(system["data"]["dockerVersion"], version.as_str());
+    let (_, images) = api.get("/api/images").await;
+    let tagged = images["data"].as_array().is_some_and(|list| {
+        list.iter()
+            .any(|i| i["tags"].to_string().contains(GAME_IMAGE))
+    });
+    assert!(tagged, "{images}");
     let (id, port) = (Uuid::new_v4(), free_port());
     api.define(egg_server(id, port)).await;
 
@@ -258,9 +264,13 @@ async fn a_killed_agent_reattaches_to_its_containers_and_removes_deleted_ones() 
     let status = agent.client.wait_state(kept, "running", LIMIT).await;
     agent.client.wait_state(deleted, "running", LIMIT).await;
     let container_id = inspect(&container(kept), "{{.Id}}").expect("container");
+    // Output the game prints while no agent is there.
+    agent.client.console(kept, "flood 6 3").await;
+    agent.client.wait_console(kept, "flood 0 ", LIMIT).await;
 
     agent.kill();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Long enough for the whole flood to be printed while no agent reads it.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(
         inspect(&container(kept), "{{.State.Running}}").as_deref(),
         Some("true"),
@@ -275,6 +285,12 @@ async fn a_killed_agent_reattaches_to_its_containers_and_removes_deleted_ones() 
     assert_eq!(
         inspect(&container(kept), "{{.Id}}").as_deref(),
         Some(container_id.as_str())
+    );
+    agent.client.wait_console(kept, "flood done 6", LIMIT).await;
+    let history = agent.client.history(kept).await;
+    assert!(
+        history.iter().any(|l| l.starts_with("flood 3 ")),
+        "{history:?}"
     );
     agent.client.console(kept, "say still attached").await;
     agent
@@ -344,6 +360,12 @@ async fn without_an_engine_docker_servers_fail_clearly_and_native_ones_run() {
     let (_, system) = api.get("/api/system").await;
     assert_eq!(system["data"]["runtimes"], json!(["native"]), "{system}");
     assert!(system["data"].get("dockerVersion").is_none(), "{system}");
+    let (s, b) = api.get("/api/images").await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert!(
+        b["error"].to_string().contains("runtime unavailable"),
+        "{b}"
+    );
     agent.shutdown().await;
 }
 

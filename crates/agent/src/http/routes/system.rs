@@ -1,8 +1,8 @@
-//! `/health`, `/api/system`, `/api/ports/{port}`.
+//! `/health`, `/api/system`, `/api/images`, `/api/ports/{port}`.
 
 use axum::extract::State;
 use axum::Json;
-use cap_protocol::system::{Health, PortStatus, SystemInfo};
+use cap_protocol::system::{Health, ImageInfo, PortStatus, SystemInfo};
 use chrono::Utc;
 
 use crate::error::AgentError;
@@ -37,6 +37,17 @@ pub async fn info(State(state): State<AppState>) -> ApiResult<SystemInfo> {
     })
     .await?;
     Ok(ApiOk(info))
+}
+
+/// The container engine's images (409 `runtime unavailable` when no engine answers).
+pub async fn images(State(state): State<AppState>) -> ApiResult<Vec<ImageInfo>> {
+    let images = state
+        .supervisor
+        .runtimes()
+        .images()
+        .await
+        .map_err(|e| AgentError::Conflict(e.to_string()))?;
+    Ok(ApiOk(images))
 }
 
 /// Whether a port can be bound.

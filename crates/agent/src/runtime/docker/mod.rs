@@ -14,7 +14,8 @@ use std::time::Instant;
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
-    RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
+    ListImagesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    WaitContainerOptionsBuilder,
 };
 use bollard::Docker as Client;
 use chrono::{DateTime, Utc};
@@ -36,6 +37,8 @@ pub struct Docker {
     install_dir: PathBuf,
     /// This agent's [`spec::LABEL_OWNER`].
     owner: String,
+    /// The servers' console logs, `<logs>/<id>/console.log`.
+    logs: PathBuf,
 }
 
 impl Docker {
@@ -56,6 +59,7 @@ impl Docker {
             pids_limit: config.pids_limit,
             install_dir: config.data_dir.join("install"),
             owner: config.data_dir.display().to_string(),
+            logs: config.data_dir.join("logs"),
         }
     }
 
@@ -135,7 +139,7 @@ impl Docker {
             .create_container(Some(options), body)
             .await
             .map_err(|e| engine::failed("cannot create the container", e))?;
-        let process = attach(&docker, &name, None).await;
+        let process = attach(&docker, &name, None, None).await;
         let process = match process {
             Ok(process) => process,
             Err(e) => {
@@ -177,7 +181,13 @@ impl Docker {
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc));
         let pid = state.pid.and_then(|p| u32::try_from(p).ok()).unwrap_or(0);
-        match attach(&docker, &name, started_at).await {
+        // The console log was last written when an agent last read the game's output.
+        let read_until = std::fs::metadata(self.logs.join(server.to_string()).join("console.log"))
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
+        match attach(&docker, &name, started_at, Some(read_until)).await {
             Ok(process) => Some(Process { pid, ..process }),
             Err(e) => {
                 tracing::warn!(%server, error = %e, "cannot attach to the server's container");
@@ -223,6 +233,26 @@ impl Docker {
             remove(&docker, &spec::install_name(server)).await;
         }
         let _ = std::fs::remove_dir_all(self.install_dir.join(server.to_string()));
+    }
+
+    /// The images the engine holds, newest first.
+    pub async fn images(&self) -> std::io::Result<Vec<cap_protocol::system::ImageInfo>> {
+        let docker = self.engine.client().await?;
+        let options = ListImagesOptionsBuilder::default().build();
+        let mut images: Vec<_> = docker
+            .list_images(Some(options))
+            .await
+            .map_err(|e| engine::failed("cannot list the images", e))?
+            .into_iter()
+            .map(|image| cap_protocol::system::ImageInfo {
+                id: image.id,
+                tags: image.repo_tags,
+                size_bytes: u64::try_from(image.size).unwrap_or(0),
+                created: DateTime::from_timestamp(image.created, 0).unwrap_or_default(),
+            })
+            .collect();
+        images.sort_by_key(|image| std::cmp::Reverse(image.created));
+        Ok(images)
     }
 
     /// Measure the containers (blocking: call from a blocking task).
@@ -279,11 +309,14 @@ async fn remove(docker: &Client, name: &str) {
     }
 }
 
-/// Attach to the container's TTY (stdin and output) and watch for its exit.
+/// Attach to the container's TTY (stdin and output) and watch for its exit; with
+/// `replay_since` (Unix seconds) the output the engine logged from then until now comes
+/// first (what no agent read; up to a second of it may be shown again).
 async fn attach(
     docker: &Client,
     name: &str,
     started_at: Option<DateTime<Utc>>,
+    replay_since: Option<u64>,
 ) -> std::io::Result<Process> {
     let options = AttachContainerOptionsBuilder::default()
         .stdin(true)
@@ -296,7 +329,21 @@ async fn attach(
         .attach_container(name, Some(options))
         .await
         .map_err(|e| engine::failed("cannot attach to the container", e))?;
-    let output = attached.output.map(|item| {
+    let live = attached.output;
+    let output = match replay_since {
+        Some(since) => {
+            let until = Utc::now().timestamp() + 1;
+            let options = LogsOptionsBuilder::default()
+                .stdout(true)
+                .stderr(true)
+                .since(i32::try_from(since).unwrap_or(0))
+                .until(i32::try_from(until).unwrap_or(i32::MAX))
+                .build();
+            docker.logs(name, Some(options)).chain(live).boxed()
+        }
+        None => live.boxed(),
+    };
+    let output = output.map(|item| {
         item.map(|chunk| chunk.into_bytes())
             .map_err(std::io::Error::other)
     });
