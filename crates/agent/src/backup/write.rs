@@ -24,6 +24,9 @@ const MAX_IGNORE_FILE_BYTES: u64 = 64 * 1024;
 /// Longest accepted ignore pattern.
 const MAX_PATTERN_BYTES: usize = 4096;
 
+/// Input per zstd compression job (its buffers grow with it).
+const ZSTD_JOB_BYTES: u32 = 2 * 1024 * 1024;
+
 /// How often progress is reported.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
@@ -293,6 +296,8 @@ impl<W: Write> Compressor<W> {
                 // and hashing, leaving cores to the games.
                 let workers = std::thread::available_parallelism().map_or(1, |n| n.get() / 2);
                 encoder.multithread(u32::try_from(workers.max(1)).unwrap_or(1))?;
+                // Small jobs keep the buffers of multithreaded zstd to a few MiB.
+                encoder.set_parameter(zstd::zstd_safe::CParameter::JobSize(ZSTD_JOB_BYTES))?;
                 Self::Zstd(encoder)
             }
             BackupFormat::TarGz => Self::Gzip(flate2::write::GzEncoder::new(
