@@ -413,6 +413,7 @@ impl Backups {
             }
         }
         let busy = self.claim(server)?;
+        target.set_restoring(true);
         let mut record = RestoreRecord {
             server_id: server,
             backup_id: backup,
@@ -453,6 +454,7 @@ impl Backups {
                     notice
                 }
             };
+            target.set_restoring(false);
             target.disk.invalidate();
             target.console.notice(&notice);
             backups.update_restore(&record);

@@ -54,6 +54,7 @@ pub struct Server {
     pub disk: DiskUsage,
     awaiting_done: AtomicBool,
     removed: AtomicBool,
+    restoring: AtomicBool,
     flusher: JoinHandle<()>,
 }
 
@@ -110,12 +111,18 @@ impl Server {
             console,
             awaiting_done: AtomicBool::new(false),
             removed: AtomicBool::new(false),
+            restoring: AtomicBool::new(false),
             flusher,
         })
     }
 
     fn rt(&self) -> MutexGuard<'_, Runtime> {
         self.runtime.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// While set, the server refuses to start (a restore writes its directory).
+    pub fn set_restoring(&self, restoring: bool) {
+        self.restoring.store(restoring, Ordering::SeqCst);
     }
 
     /// The current definition.
@@ -303,6 +310,12 @@ impl Server {
     async fn start_locked(self: &Arc<Self>) -> AgentResult<()> {
         if self.removed.load(Ordering::SeqCst) {
             return Err(AgentError::NotFound("server was deleted".into()));
+        }
+        if self.restoring.load(Ordering::SeqCst) {
+            return Err(AgentError::Conflict(
+                "a backup is being restored into this server; start it when the restore ended"
+                    .into(),
+            ));
         }
         match self.rt().process.as_ref() {
             Some(p) if p.install => {

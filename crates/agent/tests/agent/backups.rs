@@ -223,6 +223,33 @@ async fn local_backup_of_a_running_server_is_restored_only_with_its_checksum() {
     );
     assert!(history.contains("the server stays stopped"), "{history}");
 
+    // The server cannot be started while a restore writes its directory.
+    random_file(&dir.join("world/big.bin"), 48 * MIB);
+    let big_id = Uuid::new_v4().to_string();
+    let big = backup(api, id, json!({"backupId": big_id})).await;
+    let (status, body) = api
+        .post(
+            &format!("/api/servers/{id}/backups/{big_id}/restore"),
+            json!({"source": {"adapter": "local"}, "checksum": big["checksum"], "truncate": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api.command("start", id).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("error")
+            .contains("being restored"),
+        "{body}"
+    );
+    let done = wait_final(api, &format!("/api/servers/{id}/restore")).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    api.wait_state(id, "offline", LIMIT).await;
+    let (status, body) = api.command("start", id).await;
+    assert_eq!(status, 200, "{body}");
+    api.wait_state(id, "running", LIMIT).await;
+
     // Not truncating keeps files the backup does not have.
     std::fs::write(dir.join("extra.txt"), "kept").expect("write");
     let kept = restore(
@@ -419,10 +446,12 @@ async fn s3_backup_streams_in_parts_and_restores_from_the_bucket() {
 async fn s3_failures_are_reported_with_the_endpoints_words_and_uploads_aborted() {
     let (s3, agent, id, dir) = bucket_and_server(|c| c.backups.part_attempts = 2).await;
     let api = &agent.client;
-    random_file(&dir.join("world.bin"), 11 * MIB);
     let part_size = 5 * MIB as u64;
 
-    // Signed with the wrong secret: the bucket's refusal is the reason.
+    // Signed with the wrong secret: the bucket's refusal is the reason. (A small archive:
+    // the bucket refuses before reading a body, and closes the connection under a large
+    // one still being sent.)
+    std::fs::write(dir.join("small.txt"), "small").expect("write");
     let wrong = rusty_s3::Credentials::new("cap-test-access", "not-the-secret");
     let (_, upload) = s3.multipart("wrong-key", part_size, 4, &wrong).await;
     let record = backup(api, id, json!({"backupId": Uuid::new_v4(), "s3": upload})).await;
@@ -432,6 +461,7 @@ async fn s3_failures_are_reported_with_the_endpoints_words_and_uploads_aborted()
         error.contains("403") && error.contains("SignatureDoesNotMatch"),
         "{error}"
     );
+    random_file(&dir.join("world.bin"), 11 * MIB);
 
     // Fewer parts granted than needed: failed, and the parts sent are dropped.
     let (upload_id, upload) = s3.multipart("short", part_size, 1, &s3.credentials).await;
