@@ -192,6 +192,7 @@ def main():
     binary = os.path.join(os.path.abspath(args.release_dir), "cap-agent")
     work = tempfile.mkdtemp(prefix="cap-backup-bench-", dir=args.work)
     results = []
+    s3 = None
 
     def report(name, value, unit, note=""):
         results.append({"metric": name, "value": round(value, 1), "unit": unit, "note": note})
@@ -290,8 +291,10 @@ def main():
         report("baseline tar czf", size / MIB / seconds, "MiB/s",
                "%.1f s, archive %.0f MiB" % (seconds, os.path.getsize(archive) / MIB))
         os.remove(archive)
-        s3.terminate()
     finally:
+        if s3:
+            s3.terminate()
+            s3.wait()
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
         with open(args.json, "w") as f:
