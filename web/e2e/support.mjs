@@ -88,7 +88,18 @@ export async function joinAgent(joinCommand, port) {
   const testgame = path.resolve(WEB_DIR, process.env.CAP_TESTGAME_BIN ?? '../target/debug/cap-testgame');
   const child = spawn(
     bin,
-    ['--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--insecure-http', ...words.slice(at), '--run'],
+    // One unprivileged user for every server: the suite leaves no user per server behind.
+    [
+      '--data-dir',
+      dataDir,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--insecure-http',
+      '--shared-user',
+      'cap-test',
+      ...words.slice(at),
+      '--run',
+    ],
     {
       env: { ...process.env, NO_COLOR: '1', PATH: `${path.dirname(testgame)}:${process.env.PATH}` },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -183,6 +183,10 @@ impl Agent {
                 "--listen",
                 &format!("127.0.0.1:{port}"),
                 "--insecure-http",
+                // One unprivileged user for every server, so the tests leave no user per
+                // server behind on the machine.
+                "--shared-user",
+                "cap-test",
                 "--data-dir",
             ])
             .arg(data_dir)
