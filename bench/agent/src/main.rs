@@ -2,7 +2,10 @@
 //! 1. resident memory of the idle agent;
 //! 2. resident memory with 20 running test-game servers;
 //! 3. console throughput: lines per second from a flooding game process to a WebSocket
-//!    client, and the delay from the game writing a line to the client receiving it.
+//!    client, and the delay from the game writing a line to the client receiving it;
+//! 4. start → running: from the request that sets a server's desired state to `running`
+//!    until the agent reports `running` (the game printed its done line), against the
+//!    same game spawned directly by this program until it prints that line.
 //!
 //! Usage: `cargo run --release -- [TARGET_DIR]` (default `../../target/release`, which
 //! must hold release builds of `cap-agent` and `cap-testgame`).
@@ -12,6 +15,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cap_protocol::events::{AgentEvent, EventKind};
+use cap_protocol::server::ServerState;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -21,8 +25,12 @@ use uuid::Uuid;
 
 const SERVERS: usize = 20;
 const FLOOD_LINES: u64 = 1_000_000;
+const POWER_CYCLES: usize = 100;
+const DONE_LINE: &str = ")! For help";
 
 type Error = Box<dyn std::error::Error>;
+type Events =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 struct Agent {
     child: tokio::process::Child,
@@ -105,9 +113,15 @@ impl Agent {
 
     async fn create_running(&self) -> Result<Uuid, Error> {
         let id = Uuid::new_v4();
+        self.define(id, "running").await?;
+        Ok(id)
+    }
+
+    /// Define (or redefine) test-game server `id` with `desired` state.
+    async fn define(&self, id: Uuid, desired: &str) -> Result<(), Error> {
         let definition = json!({
             "id": id, "startup": self.testgame.display().to_string(),
-            "donePatterns": [")! For help"], "desiredState": "running",
+            "donePatterns": [DONE_LINE], "desiredState": desired,
             "stop": {"type": "command", "value": "stop", "graceSeconds": 5}
         });
         self.call(
@@ -116,7 +130,7 @@ impl Agent {
             Some(definition),
         )
         .await?;
-        Ok(id)
+        Ok(())
     }
 
     async fn wait_running(&self, id: Uuid) -> Result<(), Error> {
@@ -163,12 +177,7 @@ fn now_ns() -> u128 {
 
 /// Flood `lines` lines on one server and count what reaches a WebSocket client.
 async fn throughput(agent: &Agent, id: Uuid, lines: u64) -> Result<(u64, f64, Vec<u128>), Error> {
-    let url = format!("{}/api/events", agent.base.replacen("http", "ws", 1));
-    let mut request = url.into_client_request()?;
-    request
-        .headers_mut()
-        .insert("authorization", format!("Bearer {}", agent.token).parse()?);
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    let mut socket = events(agent).await?;
     agent.console(id, &format!("flood {lines}")).await?;
     let done = format!("flood done {lines}");
     let (mut received, mut first, mut last) = (0u64, None, Instant::now());
@@ -228,6 +237,77 @@ async fn throughput(agent: &Agent, id: Uuid, lines: u64) -> Result<(u64, f64, Ve
     Ok((received, received as f64 / seconds, delays))
 }
 
+/// Open the agent's event stream.
+async fn events(agent: &Agent) -> Result<Events, Error> {
+    let url = format!("{}/api/events", agent.base.replacen("http", "ws", 1));
+    let mut request = url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {}", agent.token).parse()?);
+    Ok(tokio_tungstenite::connect_async(request).await?.0)
+}
+
+/// Start and stop one server `cycles` times; nanoseconds from each start request to the
+/// `running` event.
+async fn start_to_running(agent: &Agent, cycles: usize) -> Result<Vec<u128>, Error> {
+    let id = Uuid::new_v4();
+    let mut socket = events(agent).await?;
+    let mut times = Vec::with_capacity(cycles);
+    for _ in 0..cycles {
+        let started = Instant::now();
+        agent.define(id, "running").await?;
+        wait_state(&mut socket, id, ServerState::Running).await?;
+        times.push(started.elapsed().as_nanos());
+        agent.define(id, "offline").await?;
+        wait_state(&mut socket, id, ServerState::Offline).await?;
+    }
+    times.sort_unstable();
+    Ok(times)
+}
+
+async fn wait_state(socket: &mut Events, id: Uuid, wanted: ServerState) -> Result<(), Error> {
+    loop {
+        let Some(Ok(Message::Text(text))) =
+            tokio::time::timeout(Duration::from_secs(30), socket.next()).await?
+        else {
+            return Err("event stream ended".into());
+        };
+        let event: AgentEvent = serde_json::from_str(&text)?;
+        if let EventKind::State {
+            server_id, state, ..
+        } = event.kind
+        {
+            if server_id == id && state == wanted {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Spawn the test game directly `cycles` times; nanoseconds from spawn to its done line.
+async fn direct_spawn(testgame: &Path, cycles: usize) -> Result<Vec<u128>, Error> {
+    let mut times = Vec::with_capacity(cycles);
+    for _ in 0..cycles {
+        let started = Instant::now();
+        let mut child = tokio::process::Command::new(testgame)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+        while let Some(line) = lines.next_line().await? {
+            if line.contains(DONE_LINE) {
+                break;
+            }
+        }
+        times.push(started.elapsed().as_nanos());
+        drop(child.stdin.take());
+        child.wait().await?;
+    }
+    times.sort_unstable();
+    Ok(times)
+}
+
 fn percentile(sorted: &[u128], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -272,6 +352,12 @@ async fn main() -> Result<(), Error> {
     let busy = agent.rss_kib();
     agent.stop().await;
 
+    // Start → running through the agent (and the server's shim), and the bare spawn.
+    let agent = Agent::start(&bin_dir, &scratch.path().join("power"), 2000).await?;
+    let through_agent = start_to_running(&agent, POWER_CYCLES).await?;
+    agent.stop().await;
+    let direct = direct_spawn(&bin_dir.join("cap-testgame"), POWER_CYCLES).await?;
+
     // Throughput, unthrottled (limit far above what one process prints), then with the
     // default limit of 2000 lines/s.
     let mut rows = Vec::new();
@@ -306,6 +392,18 @@ async fn main() -> Result<(), Error> {
         "agent RSS with {SERVERS} running servers:    {:>8} KiB",
         busy
     );
+    println!();
+    println!("start → running, {POWER_CYCLES} cycles:");
+    for (label, times) in [
+        ("through the agent", &through_agent),
+        ("direct spawn", &direct),
+    ] {
+        println!(
+            "{label:<22} p50 {:>7.2} ms   p99 {:>7.2} ms",
+            percentile(times, 0.5),
+            percentile(times, 0.99)
+        );
+    }
     println!();
     println!("console flood of {FLOOD_LINES} lines, one server, one WebSocket client:");
     println!(
