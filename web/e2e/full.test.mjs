@@ -79,6 +79,15 @@ describe('game server flows', { skip: !FULL }, () => {
     await page.getByRole('button', { name: 'Done' }).click();
     await page.locator('tr', { hasText: 'local' }).getByText('Online').waitFor({ timeout: 60_000 });
     await screenshot(page, 'admin-nodes-online');
+    // What the node offers: the native runtime; as root, limits enforced through cgroups.
+    await page.locator('tr', { hasText: 'local' }).getByRole('button', { name: 'Details' }).click();
+    const details = page.getByRole('dialog');
+    assert.equal(await details.getByTestId('node-runtimes').innerText(), 'native');
+    if (process.getuid?.() === 0) {
+      assert.match(await details.getByTestId('node-limits').innerText(), /^enforced by the kernel \(cgroup v[12]\)$/);
+    }
+    await screenshot(page, 'admin-node-details');
+    await details.getByRole('button', { name: 'Close' }).click();
   });
 
   test('create a server from the built-in Test Game template', async () => {
@@ -114,6 +123,12 @@ describe('game server flows', { skip: !FULL }, () => {
     await page.getByTestId('console-status').getByText('Connected').waitFor();
     await waitForTerminal('Done (');
     await page.locator('.badge-running').first().waitFor({ timeout: 30_000 });
+    if (process.getuid?.() === 0) {
+      await page
+        .getByTestId('runs-as')
+        .getByText(/^cap-test \(uid \d+\)$/)
+        .waitFor();
+    }
     await screenshot(page, 'server-console');
     await assertAccessible(page, 'server console');
   });

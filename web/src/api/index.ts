@@ -20,6 +20,7 @@ import type {
   NewNode,
   NewServer,
   Node,
+  NodeDetail,
   MonitoringOverview,
   Page,
   PermissionCatalogue,
@@ -116,7 +117,7 @@ export const api = {
 
   nodes: {
     list: (query?: ListQuery) => http.get<Page<Node>>('/api/agents', q(query)),
-    get: (id: string) => http.get<Node>(`/api/agents/${enc(id)}`),
+    get: (id: string) => http.get<NodeDetail>(`/api/agents/${enc(id)}`),
     create: (body: NewNode) => http.post<CreatedNode>('/api/agents', body),
     update: (id: string, body: Partial<NewNode>) => http.patch<Node>(`/api/agents/${enc(id)}`, body),
     remove: (id: string) => http.del<void>(`/api/agents/${enc(id)}`),

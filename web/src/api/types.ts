@@ -87,6 +87,8 @@ export interface Server {
   allocation: { ip: string; port: number } | null;
   /** Latest stats while the server runs. */
   stats?: RawStats | null;
+  /** The system user the node runs the server as (`name (uid N)`), once reported. */
+  runsAs?: string | null;
   createdAt: string;
   updatedAt: string;
   /** Keys the caller holds on this server. */
@@ -176,6 +178,31 @@ export interface Node {
   portRangeStart: number;
   portRangeEnd: number;
   serverCount: number;
+}
+
+/** What a node's agent reports about its machine (`GET /api/agents/{id}`, while reachable). */
+export interface NodeSystem {
+  hostname: string;
+  os: string;
+  arch: string;
+  cpuCount: number;
+  memoryTotalBytes: number;
+  memoryAvailableBytes: number;
+  diskTotalBytes: number;
+  diskAvailableBytes: number;
+  agentVersion: string;
+  uptimeSeconds: number;
+  serverCount: number;
+  /** Runtimes servers can use there (`native`, …). */
+  runtimes: string[];
+  /** The cgroup layout used for limits; absent when the kernel does not enforce them. */
+  cgroupVersion?: 'v1' | 'v2' | null;
+  /** Whether servers run as unprivileged users of their own. */
+  isolatedUsers: boolean;
+}
+
+export interface NodeDetail extends Node {
+  system: NodeSystem | null;
 }
 
 export interface NewNode {

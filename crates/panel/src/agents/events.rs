@@ -145,7 +145,10 @@ async fn handle(hub: &AgentHub, event: AgentEvent) {
 
 async fn observe(hub: &AgentHub, server: &ServerInfo) {
     let id = server.definition.id;
-    hub.update_live(id, |live| live.stats.clone_from(&server.stats));
+    hub.update_live(id, |live| {
+        live.stats.clone_from(&server.stats);
+        live.user.clone_from(&server.status.user);
+    });
     let status = &server.status;
     record_state(
         hub,

@@ -74,6 +74,8 @@ pub struct LiveServer {
     pub message: Option<String>,
     /// The exit code behind the last state, when an exit caused it.
     pub exit_code: Option<i32>,
+    /// The system user the node runs the server's processes as (`name (uid N)`).
+    pub user: Option<String>,
 }
 
 /// Buffered events per server channel; a browser that falls further behind skips ahead.

@@ -366,3 +366,50 @@ async fn a_servers_crash_policy_is_its_own_and_reaches_its_node() {
         policy
     );
 }
+
+#[tokio::test]
+async fn a_node_says_how_it_runs_servers_and_a_server_which_user_runs_it() {
+    let on = OnAgent::start(|_| {}).await;
+    let (status, node) = on.admin.get(&format!("/api/agents/{}", on.node)).await;
+    assert_eq!(status, 200, "{node}");
+    let system = &node["data"]["system"];
+    assert_eq!(system["runtimes"], json!(["native"]), "{system}");
+    if as_root() {
+        // As root the agent writes cgroups (this machine's layout) and runs each server as
+        // an unprivileged user (one shared user in the tests).
+        assert!(
+            matches!(system["cgroupVersion"].as_str(), Some("v1" | "v2")),
+            "{system}"
+        );
+        assert_eq!(system["isolatedUsers"], true, "{system}");
+    } else {
+        assert!(system["cgroupVersion"].is_null(), "{system}");
+    }
+
+    let id = on.server("runs-as", json!({"memoryMb": 256})).await;
+    let deadline = std::time::Instant::now() + SLOW;
+    let runs_as = loop {
+        let (_, server) = on.admin.get(&format!("/api/servers/{id}")).await;
+        if let Some(user) = server["data"]["runsAs"].as_str() {
+            break user.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "{server}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    if as_root() {
+        assert!(runs_as.starts_with("cap-test (uid "), "{runs_as}");
+    } else {
+        assert!(runs_as.contains("(uid "), "{runs_as}");
+    }
+}
+
+/// Whether the tests run as root (then the agent writes cgroups and creates users).
+fn as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let uids = s.lines().find(|l| l.starts_with("Uid:"))?.to_owned();
+            Some(uids.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}

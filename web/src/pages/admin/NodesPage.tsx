@@ -9,6 +9,7 @@ import { StateBadge } from '../../components/StateBadge';
 import { formatAgo, formatMb } from '../../lib/format';
 import { useAction, useApi } from '../../lib/useApi';
 import { NodeAllocations } from './NodeAllocations';
+import { NodeDetails } from './NodeDetails';
 
 const EMPTY: NewNode = {
   name: '',
@@ -105,6 +106,7 @@ export function NodesPage() {
   const [editing, setEditing] = useState<Node | null>(null);
   const [removing, setRemoving] = useState<Node | null>(null);
   const [allocating, setAllocating] = useState<Node | null>(null);
+  const [inspecting, setInspecting] = useState<Node | null>(null);
   const [created, setCreated] = useState<CreatedNode | null>(null);
   const action = useAction();
   const items = nodes.data?.items ?? [];
@@ -181,6 +183,9 @@ export function NodesPage() {
                       >
                         Edit
                       </button>
+                      <button type="button" className="btn btn-small" onClick={() => setInspecting(n)}>
+                        Details
+                      </button>
                       <button type="button" className="btn btn-small" onClick={() => setAllocating(n)}>
                         Allocations
                       </button>
@@ -242,6 +247,10 @@ export function NodesPage() {
             }
           />
         )}
+      </Dialog>
+
+      <Dialog open={!!inspecting} title={`Node ${inspecting?.name ?? ''}`} onClose={() => setInspecting(null)}>
+        {inspecting && <NodeDetails node={inspecting} />}
       </Dialog>
 
       <Dialog open={!!allocating} title={`Allocations of ${allocating?.name ?? ''}`} wide onClose={() => setAllocating(null)}>

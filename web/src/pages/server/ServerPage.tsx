@@ -110,6 +110,11 @@ export function ServerPage() {
         <span>Node {data.node?.name ?? '—'}</span>
         <span>Template {data.alt.name}</span>
         <span>Owner {data.owner.username}</span>
+        {data.runsAs && (
+          <span data-testid="runs-as">
+            Runs as <code>{data.runsAs}</code>
+          </span>
+        )}
       </div>
       <ErrorMessage error={server.error} />
       <StateReason server={data} state={state} />

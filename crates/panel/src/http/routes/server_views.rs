@@ -121,6 +121,9 @@ pub struct ServerView {
     crash_policy: CrashPolicyBody,
     allocation: Option<AllocationView>,
     stats: Option<ServerStats>,
+    /// The system user the node runs the game and install script as (`name (uid N)`),
+    /// once the node has reported it.
+    runs_as: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     /// What the caller may do on this server (permission keys).
@@ -194,6 +197,7 @@ pub async fn views(
                     .unwrap_or_else(|| row.state.clone()),
                 state_message: failure.as_ref().and_then(|l| l.message.clone()),
                 exit_code: failure.as_ref().and_then(|l| l.exit_code),
+                runs_as: live.as_ref().and_then(|l| l.user.clone()),
                 stats: live.and_then(|l| l.stats),
                 owner: OwnerRef {
                     id: row.owner_id.clone(),
