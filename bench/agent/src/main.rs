@@ -147,6 +147,17 @@ impl Agent {
         Err(format!("{id} did not reach running").into())
     }
 
+    /// A power command (`start`, `stop`, …).
+    async fn power(&self, id: Uuid, action: &str) -> Result<(), Error> {
+        let command = json!({
+            "action": action, "serverId": id, "timestamp": chrono::Utc::now(),
+            "metadata": {"requestId": "bench", "userId": "bench"}
+        });
+        self.call(reqwest::Method::POST, "/api/command", Some(command))
+            .await?;
+        Ok(())
+    }
+
     async fn console(&self, id: Uuid, command: &str) -> Result<(), Error> {
         self.call(
             reqwest::Method::POST,
@@ -253,12 +264,13 @@ async fn start_to_running(agent: &Agent, cycles: usize) -> Result<Vec<u128>, Err
     let id = Uuid::new_v4();
     let mut socket = events(agent).await?;
     let mut times = Vec::with_capacity(cycles);
+    agent.define(id, "offline").await?;
     for _ in 0..cycles {
         let started = Instant::now();
-        agent.define(id, "running").await?;
+        agent.power(id, "start").await?;
         wait_state(&mut socket, id, ServerState::Running).await?;
         times.push(started.elapsed().as_nanos());
-        agent.define(id, "offline").await?;
+        agent.power(id, "stop").await?;
         wait_state(&mut socket, id, ServerState::Offline).await?;
     }
     times.sort_unstable();
@@ -266,9 +278,10 @@ async fn start_to_running(agent: &Agent, cycles: usize) -> Result<Vec<u128>, Err
 }
 
 async fn wait_state(socket: &mut Events, id: Uuid, wanted: ServerState) -> Result<(), Error> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let Some(Ok(Message::Text(text))) =
-            tokio::time::timeout(Duration::from_secs(30), socket.next()).await?
+            tokio::time::timeout_at(deadline, socket.next()).await?
         else {
             return Err("event stream ended".into());
         };

@@ -93,11 +93,17 @@ impl Store {
         Ok(servers)
     }
 
-    /// Write one server atomically.
+    /// Write one server atomically; a file that already holds exactly this is left alone
+    /// (an agent taking over its running games re-saves every server unchanged, and two
+    /// fsyncs per server would dominate its start-up).
     pub fn save(&self, server: &StoredServer) -> AgentResult<()> {
         let json = serde_json::to_vec_pretty(server)
             .map_err(|e| crate::error::AgentError::Internal(e.to_string()))?;
-        write_atomically(&self.path(server.definition.id), &json)
+        let path = self.path(server.definition.id);
+        if std::fs::read(&path).is_ok_and(|stored| stored == json) {
+            return Ok(());
+        }
+        write_atomically(&path, &json)
     }
 
     /// Forget a server.
@@ -158,5 +164,33 @@ mod tests {
         assert_eq!(loaded[0].failure, stored.failure);
         store.remove(definition.id).unwrap();
         assert_eq!(store.load_all().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn saving_what_is_stored_already_rewrites_nothing() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut stored = StoredServer {
+            definition: serde_json::from_value(serde_json::json!({
+                "id": Uuid::new_v4(), "startup": "echo hi"
+            }))
+            .unwrap(),
+            process: None,
+            failure: None,
+        };
+        let path = store.path(stored.definition.id);
+        let inode = |p: &Path| std::fs::metadata(p).unwrap().ino();
+        store.save(&stored).unwrap();
+        let first = inode(&path);
+        store.save(&stored).unwrap();
+        assert_eq!(inode(&path), first, "an unchanged save replaced the file");
+        stored.process = Some(ProcessRecord {
+            pid: 9,
+            start_ticks: 1,
+        });
+        store.save(&stored).unwrap();
+        assert_ne!(inode(&path), first, "a changed save must replace the file");
+        assert_eq!(store.load_all().unwrap()[0].process, stored.process);
     }
 }

@@ -386,7 +386,12 @@ async fn a_node_says_how_it_runs_servers_and_a_server_which_user_runs_it() {
         assert!(system["cgroupVersion"].is_null(), "{system}");
     }
 
-    let id = on.server("runs-as", json!({"memoryMb": 256})).await;
+    let id = on
+        .server(
+            "runs-as",
+            json!({"memoryMb": 256, "cpuPercent": 100, "diskMb": 512}),
+        )
+        .await;
     let deadline = std::time::Instant::now() + SLOW;
     let runs_as = loop {
         let (_, server) = on.admin.get(&format!("/api/servers/{id}")).await;

@@ -325,7 +325,8 @@ mod tests {
 
     fn v2_tree() -> tempfile::TempDir {
         let mount = tempfile::tempdir().expect("tempdir");
-        std::fs::write(mount.path().join("cgroup.controllers"), "cpu memory pids\n").expect("write");
+        std::fs::write(mount.path().join("cgroup.controllers"), "cpu memory pids\n")
+            .expect("write");
         mount
     }
 
@@ -340,7 +341,12 @@ mod tests {
         assert_eq!(cgroups.version(), CgroupVersion::V2);
         for dir in ["", "cap", "cap/agent"] {
             let control = mount.path().join(dir).join("cgroup.subtree_control");
-            assert_eq!(read(&control), "+memory +cpu +pids", "{}", control.display());
+            assert_eq!(
+                read(&control),
+                "+memory +cpu +pids",
+                "{}",
+                control.display()
+            );
         }
         let server = Uuid::new_v4();
         let limits = Limits {
@@ -357,7 +363,10 @@ mod tests {
         let cgroup = cgroups.of(server);
         cgroup.apply(&limits, 4096).expect("apply");
         assert_eq!(read(&dir.join("memory.max")), (256u64 << 20).to_string());
-        assert_eq!(read(&dir.join("memory.swap.max")), (64u64 << 20).to_string());
+        assert_eq!(
+            read(&dir.join("memory.swap.max")),
+            (64u64 << 20).to_string()
+        );
         assert_eq!(read(&dir.join("cpu.max")), "150000 100000");
         assert_eq!(read(&dir.join("pids.max")), "100");
         assert_eq!(cgroup.procs_files(), vec![dir.join("cgroup.procs")]);
@@ -377,9 +386,16 @@ mod tests {
         std::fs::write(dir.join("pids.current"), "7\n").expect("write");
         std::fs::write(dir.join("memory.events"), "low 0\noom 1\noom_kill 0\n").expect("write");
         let first = cgroup.usage();
-        assert_eq!(first.memory_bytes, 8 << 20, "reclaimable file cache is not counted");
+        assert_eq!(
+            first.memory_bytes,
+            8 << 20,
+            "reclaimable file cache is not counted"
+        );
         assert_eq!(first.processes, 7);
-        assert!(!cgroup.oom_killed(), "an OOM event without a kill is not a kill");
+        assert!(
+            !cgroup.oom_killed(),
+            "an OOM event without a kill is not a kill"
+        );
         std::fs::write(dir.join("cpu.stat"), "usage_usec 500000\n").expect("write");
         assert!(cgroup.usage().cpu_percent > 0.0);
         std::fs::write(dir.join("memory.events"), "oom 2\noom_kill 1\n").expect("write");
