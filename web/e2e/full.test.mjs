@@ -82,7 +82,7 @@ describe('game server flows', { skip: !FULL }, () => {
     // What the node offers: the native runtime; as root, limits enforced through cgroups.
     await page.locator('tr', { hasText: 'local' }).getByRole('button', { name: 'Details' }).click();
     const details = page.getByRole('dialog');
-    assert.equal(await details.getByTestId('node-runtimes').innerText(), 'native');
+    assert.match(await details.getByTestId('node-runtimes').innerText(), /^native(, docker \(engine [^)]+\))?$/);
     if (process.getuid?.() === 0) {
       assert.match(await details.getByTestId('node-limits').innerText(), /^enforced by the kernel \(cgroup v[12]\)$/);
     }

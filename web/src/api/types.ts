@@ -199,6 +199,8 @@ export interface NodeSystem {
   cgroupVersion?: 'v1' | 'v2' | null;
   /** Whether servers run as unprivileged users of their own. */
   isolatedUsers: boolean;
+  /** The container engine's version behind the `docker` runtime, when it answers. */
+  dockerVersion?: string | null;
 }
 
 export interface NodeDetail extends Node {

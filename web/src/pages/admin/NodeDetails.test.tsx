@@ -42,8 +42,9 @@ describe('NodeDetails', () => {
   });
 
   it('says plainly when the kernel does not enforce limits', async () => {
-    answer = { ...system, isolatedUsers: false };
+    answer = { ...system, isolatedUsers: false, runtimes: ['native', 'docker'], dockerVersion: '20.10.24' };
     render(<NodeDetails node={node} />);
+    expect((await screen.findByTestId('node-runtimes')).textContent).toBe('native, docker (engine 20.10.24)');
     expect((await screen.findByTestId('node-limits')).textContent).toContain('not enforced by the kernel');
     expect(screen.getByTestId('node-users').textContent).toContain("the agent's own user");
   });

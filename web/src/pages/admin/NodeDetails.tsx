@@ -52,7 +52,11 @@ export function NodeDetails({ node }: { node: Node }) {
         {formatBytes(system.diskAvailableBytes)} free of {formatBytes(system.diskTotalBytes)}
       </dd>
       <dt>Runtimes</dt>
-      <dd data-testid="node-runtimes">{system.runtimes.join(', ') || '—'}</dd>
+      <dd data-testid="node-runtimes">
+        {system.runtimes
+          .map((r) => (r === 'docker' && system.dockerVersion ? `docker (engine ${system.dockerVersion})` : r))
+          .join(', ') || '—'}
+      </dd>
       <dt>Limits</dt>
       <dd data-testid="node-limits">{summary.limits}</dd>
       <dt>Runs servers</dt>
