@@ -1,12 +1,10 @@
-//! The agent's error type and its mapping to HTTP responses (the only place that does it).
+//! The agent's error type and the status and code each kind maps to (the response itself
+//! is built by `http::envelope`).
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use cap_protocol::envelope::ErrorCode;
 use cap_protocol::server::FieldError;
-
-use crate::http::envelope;
 
 /// Everything that can go wrong in the agent.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +54,8 @@ pub enum AgentError {
 pub type AgentResult<T> = Result<T, AgentError>;
 
 impl AgentError {
-    fn parts(&self) -> (StatusCode, ErrorCode) {
+    /// The HTTP status and the envelope's `code` for this error.
+    pub fn parts(&self) -> (StatusCode, ErrorCode) {
         match self {
             Self::Validation(_) => (StatusCode::BAD_REQUEST, ErrorCode::ValidationError),
             Self::InvalidFields(_) | Self::Unprocessable(_) => {
@@ -73,29 +72,6 @@ impl AgentError {
             | Self::Io(_)
             | Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::InternalError),
         }
-    }
-}
-
-impl IntoResponse for AgentError {
-    fn into_response(self) -> Response {
-        let (status, code) = self.parts();
-        let (message, details) = match &self {
-            Self::InvalidFields(fields) => (self.to_string(), serde_json::to_value(fields).ok()),
-            _ if code == ErrorCode::InternalError => {
-                tracing::error!(error = %self, "request failed");
-                ("internal error".to_owned(), None)
-            }
-            _ => (self.to_string(), None),
-        };
-        let mut response = envelope::failure(status, code, message, details);
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            // The request body may be left unread: the client must not reuse the connection.
-            response.headers_mut().insert(
-                axum::http::header::CONNECTION,
-                axum::http::HeaderValue::from_static("close"),
-            );
-        }
-        response
     }
 }
 

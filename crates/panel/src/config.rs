@@ -26,7 +26,7 @@ pub struct Config {
     /// Empty: same-origin only.
     pub cors_origins: Vec<String>,
     /// Password attempts allowed per minute per account and client address (5x per
-    /// account over all addresses, 3x per address; see `http::rate_limit`).
+    /// account over all addresses, 3x per address; see `limits`).
     pub login_attempts_per_minute: u32,
     /// Requests per second allowed per client IP (bursts of 4×); 0 disables the limit.
     pub requests_per_second: u32,

@@ -1,12 +1,10 @@
-//! The panel's one error type and its mapping to HTTP status + envelope (design §5).
+//! The panel's one error type, and the HTTP status and envelope code of each kind (the
+//! response itself is built by `http::envelope`).
 
 use std::collections::BTreeMap;
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use sea_orm::{DbErr, SqlErr};
-
-use crate::http::envelope::ErrorBody;
 
 /// Per-field validation messages, keyed by field path (`variables.SERVER_JAR`).
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
@@ -146,34 +144,6 @@ fn constraint_subject(msg: &str) -> String {
         .nth(1)
         .map(|name| name.trim_start_matches("ux_").to_owned())
         .unwrap_or_else(|| "unique constraint".to_owned())
-}
-
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
-        let message = match &self {
-            Error::Internal(detail) | Error::Startup(detail) => {
-                tracing::error!(error = %detail, "internal error");
-                "internal error".to_owned()
-            }
-            other => other.to_string(),
-        };
-        let details = match &self {
-            Error::Validation { details, .. } => serde_json::to_value(details).ok(),
-            _ => None,
-        };
-        let mut response = (status, ErrorBody::new(message, code, details)).into_response();
-        if let Error::RateLimited { retry_after_secs }
-        | Error::TooMany {
-            retry_after_secs, ..
-        } = self
-        {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-        }
-        response
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use sea_orm::DatabaseConnection;
 use crate::agents::AgentHub;
 use crate::auth::cache::PrincipalCache;
 use crate::config::Config;
-use crate::http::rate_limit::RateLimits;
+use crate::limits::RateLimits;
 use crate::secrets::Secrets;
 
 #[derive(Clone)]

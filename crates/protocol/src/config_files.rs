@@ -15,7 +15,7 @@ use cap_templates::{ConfigParser, Edit, RenderedConfigFile};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::server::FieldError;
+use crate::validation::FieldError;
 
 /// Limits on [`ConfigFileEdits`].
 pub mod bounds {

@@ -83,6 +83,7 @@ pub mod join;
 pub mod runtime;
 pub mod server;
 pub mod system;
+pub mod validation;
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,8 @@ use uuid::Uuid;
 use crate::config_files::{self, ConfigFileEdits};
 use crate::runtime::RuntimeKind;
 
+pub use crate::validation::FieldError;
+
 /// Everything the agent needs to install, run and stop one game server
 /// (`PUT /api/servers/{id}`; the `id` in the body must match the path).
 ///
@@ -95,16 +97,6 @@ pub mod bounds {
     pub const MAX_GRACE_SECONDS: u64 = 3600;
     /// Longest container image name of an install script, bytes.
     pub const MAX_IMAGE_BYTES: usize = 512;
-}
-
-/// One invalid field of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FieldError {
-    /// JSON path of the field, e.g. `environment.FOO`.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
 }
 
 impl ServerDefinition {

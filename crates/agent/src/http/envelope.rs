@@ -8,6 +8,8 @@ use axum::Json;
 use cap_protocol::envelope::{ErrorCode, Failure, Success};
 use serde::Serialize;
 
+use crate::error::AgentError;
+
 static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 tokio::task_local! {
@@ -46,7 +48,7 @@ pub async fn request_id(request: Request, next: Next) -> Response {
 pub struct ApiOk<T>(pub T);
 
 /// What handlers return.
-pub type ApiResult<T> = Result<ApiOk<T>, crate::error::AgentError>;
+pub type ApiResult<T> = Result<ApiOk<T>, AgentError>;
 
 impl<T: Serialize> IntoResponse for ApiOk<T> {
     fn into_response(self) -> Response {
@@ -60,7 +62,7 @@ impl<T: Serialize> IntoResponse for ApiOk<T> {
     }
 }
 
-/// An error envelope (used by [`crate::error::AgentError`]'s `IntoResponse`).
+/// An error envelope.
 pub fn failure(
     status: StatusCode,
     code: ErrorCode,
@@ -76,4 +78,30 @@ pub fn failure(
         request_id: current_request_id(),
     };
     (status, Json(body)).into_response()
+}
+
+/// Every error becomes an error envelope; internal details are logged, never sent.
+impl IntoResponse for AgentError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        let (message, details) = match &self {
+            AgentError::InvalidFields(fields) => {
+                (self.to_string(), serde_json::to_value(fields).ok())
+            }
+            _ if code == ErrorCode::InternalError => {
+                tracing::error!(error = %self, "request failed");
+                ("internal error".to_owned(), None)
+            }
+            _ => (self.to_string(), None),
+        };
+        let mut response = failure(status, code, message, details);
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The request body may be left unread: the client must not reuse the connection.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
+    }
 }

@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::principal::Credential;
-use super::Principal;
+use super::identity::{Credential, Principal};
 
 /// How a credential reached the panel; each transport carries exactly one kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

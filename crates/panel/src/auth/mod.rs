@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod cache;
+pub mod identity;
 pub mod password;
 pub mod principal;
 pub mod service;

@@ -1,7 +1,6 @@
 //! Who is calling: resolved from the access-token cookie or an API key, on every request.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -10,10 +9,10 @@ use axum_extra::extract::CookieJar;
 use subtle::ConstantTimeEq;
 
 use super::cache::{self, Transport};
+pub use super::identity::{Credential, Identity, Principal};
 use super::tokens;
 use crate::db::entities::user;
 use crate::error::{Error, Result};
-use crate::permissions::ADMIN_ROLE;
 use crate::repo;
 use crate::state::AppState;
 
@@ -21,59 +20,6 @@ pub const ACCESS_COOKIE: &str = "cap_access";
 pub const REFRESH_COOKIE: &str = "cap_refresh";
 /// API keys look like `cap_<prefix>_<secret>`.
 pub const API_KEY_PREFIX: &str = "cap_";
-
-/// How the caller proved who they are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// Browser session (cookie); the family id of its refresh-token chain.
-    Session { family_id: String },
-    /// `Authorization: Bearer` API key.
-    ApiKey { id: String },
-}
-
-/// An authenticated caller and their effective permissions.
-#[derive(Debug)]
-pub struct Identity {
-    pub user: user::Model,
-    pub permissions: BTreeSet<String>,
-    pub credential: Credential,
-}
-
-/// A shared [`Identity`]: cheap to clone into request extensions and the cache.
-#[derive(Debug, Clone)]
-pub struct Principal(Arc<Identity>);
-
-impl std::ops::Deref for Principal {
-    type Target = Identity;
-
-    fn deref(&self) -> &Identity {
-        &self.0
-    }
-}
-
-impl Principal {
-    pub fn new(identity: Identity) -> Principal {
-        Principal(Arc::new(identity))
-    }
-}
-
-impl Identity {
-    pub fn id(&self) -> &str {
-        &self.user.id
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.user.role == ADMIN_ROLE
-    }
-
-    pub fn has(&self, key: &str) -> bool {
-        self.permissions.contains(key)
-    }
-
-    pub fn uses_cookie(&self) -> bool {
-        matches!(self.credential, Credential::Session { .. })
-    }
-}
 
 /// The token of an `Authorization: Bearer` header, if there is one.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {

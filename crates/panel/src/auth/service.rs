@@ -78,7 +78,7 @@ pub async fn login(
 
 /// Checks a login. Attempts are rate-limited per client address, per resolved account
 /// and address, and per account over all addresses (waived for addresses the account
-/// has signed in from before); see [`crate::http::rate_limit`].
+/// has signed in from before); see [`crate::limits`].
 async fn check_login(
     state: &AppState,
     login: &str,

@@ -2,8 +2,6 @@
 //! registry builds the router, lists the routes for the RBAC matrix test (so a route
 //! cannot exist without a declared permission) and feeds the OpenAPI document.
 
-use std::collections::BTreeSet;
-
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{RawPathParams, Request, State};
 use axum::handler::Handler;
@@ -16,7 +14,6 @@ use axum::Router;
 use schemars::SchemaGenerator;
 
 use crate::auth::principal::{self, Principal};
-use crate::db::entities::server;
 use crate::error::{Error, Result};
 use crate::http::openapi::describe::{self, DocInputs, DocOutput, Documented, Note, OperationDoc};
 use crate::services::server_access;
@@ -85,11 +82,13 @@ where
     on(filter, handler)
 }
 
-/// The caller's rights on the server of a [`Access::Server`] route.
-#[derive(Debug, Clone)]
-pub struct ServerScope {
-    pub server: server::Model,
-    pub permissions: BTreeSet<String>,
+pub use crate::services::server_access::ServerScope;
+
+/// Server routes are documented as such.
+impl describe::DocInput for ServerScope {
+    fn describe(op: &mut OperationDoc, _: &mut SchemaGenerator) {
+        op.server_scoped = true;
+    }
 }
 
 impl axum::extract::FromRequestParts<AppState> for ServerScope {
@@ -251,14 +250,11 @@ async fn server_scope(
     id: &str,
     key: &str,
 ) -> Result<ServerScope> {
-    let (server, permissions) = server_access::resolve(state, principal, id).await?;
-    if !permissions.contains(key) {
+    let scope = server_access::resolve(state, principal, id).await?;
+    if !scope.permissions.contains(key) {
         return Err(Error::Forbidden(format!(
             "missing permission {key} on this server"
         )));
     }
-    Ok(ServerScope {
-        server,
-        permissions,
-    })
+    Ok(scope)
 }

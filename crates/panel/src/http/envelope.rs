@@ -1,13 +1,14 @@
 //! The response envelope (design §5): every JSON body carries `success`, `timestamp`
 //! and `requestId`; errors add `error`, `code` and optional per-field `details`.
 
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{SecondsFormat, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::error::FieldErrors;
+use crate::error::{Error, FieldErrors};
 
 fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -140,5 +141,34 @@ impl<T: schemars::JsonSchema> schemars::JsonSchema for Prerendered<T> {
 
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         T::json_schema(generator)
+    }
+}
+
+/// Every error becomes an error envelope; internal details are logged, never sent.
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            Error::Internal(detail) | Error::Startup(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let details = match &self {
+            Error::Validation { details, .. } => serde_json::to_value(details).ok(),
+            _ => None,
+        };
+        let mut response = (status, ErrorBody::new(message, code, details)).into_response();
+        if let Error::RateLimited { retry_after_secs }
+        | Error::TooMany {
+            retry_after_secs, ..
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
     }
 }

@@ -11,12 +11,15 @@ use crate::error::{Error, Result};
 use crate::repo;
 use crate::state::AppState;
 
+/// A server and the caller's rights on it.
+#[derive(Debug, Clone)]
+pub struct ServerScope {
+    pub server: server::Model,
+    pub permissions: BTreeSet<String>,
+}
+
 /// The server `id` and the permission keys `principal` holds on it.
-pub async fn resolve(
-    state: &AppState,
-    principal: &Principal,
-    id: &str,
-) -> Result<(server::Model, BTreeSet<String>)> {
+pub async fn resolve(state: &AppState, principal: &Principal, id: &str) -> Result<ServerScope> {
     let not_found = || Error::not_found("server");
     let server = repo::servers::find(state.db(), id)
         .await?
@@ -36,5 +39,8 @@ pub async fn resolve(
         }
         granted
     };
-    Ok((server, permissions))
+    Ok(ServerScope {
+        server,
+        permissions,
+    })
 }

@@ -13,10 +13,10 @@ use serde_json::json;
 use crate::auth::Actor;
 use crate::db::entities::{subuser, user};
 use crate::error::{Error, Result};
-use crate::http::access::ServerScope;
 use crate::permissions::SERVER_SCOPED;
 use crate::repo;
 use crate::services::audit;
+use crate::services::server_access::ServerScope;
 use crate::state::AppState;
 
 /// The keys a subuser was granted.

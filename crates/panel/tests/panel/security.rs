@@ -182,7 +182,7 @@ async fn login_from(app: &TestApp, host: u8, login: &str, password: &str) -> u16
 
 #[tokio::test]
 async fn login_limits_follow_the_account_and_spare_its_owner() {
-    use cap_panel::http::rate_limit::ACCOUNT_CEILING_FACTOR;
+    use cap_panel::limits::ACCOUNT_CEILING_FACTOR;
 
     const PER_MINUTE: u32 = 2;
     let app = TestApp::spawn_with(|config| config.login_attempts_per_minute = PER_MINUTE).await;

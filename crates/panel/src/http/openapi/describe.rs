@@ -17,7 +17,6 @@ use serde_json::Value;
 use crate::auth::principal::Principal;
 use crate::auth::{Actor, Client};
 use crate::error::Error;
-use crate::http::access::ServerScope;
 use crate::http::envelope::Envelope;
 use crate::http::extract::{ValidJson, ValidQuery};
 
@@ -156,12 +155,6 @@ impl DocInput for Client {
 impl DocInput for Actor {
     fn describe(op: &mut OperationDoc, schemas: &mut SchemaGenerator) {
         Client::describe(op, schemas);
-    }
-}
-
-impl DocInput for ServerScope {
-    fn describe(op: &mut OperationDoc, _: &mut SchemaGenerator) {
-        op.server_scoped = true;
     }
 }
 
