@@ -105,8 +105,8 @@ impl Error {
     }
 }
 
-/// Unique violations become 409 CONFLICT and foreign-key violations 422 VALIDATION_ERROR
-/// (spec: repository error handling); anything else is an internal error.
+/// Unique violations become 409 CONFLICT and foreign-key violations 422 VALIDATION_ERROR;
+/// anything else is an internal error.
 impl From<DbErr> for Error {
     fn from(err: DbErr) -> Self {
         match classify(&err) {

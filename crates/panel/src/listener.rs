@@ -1,4 +1,4 @@
-//! Binding the HTTP listener, with the spec's port-manager fallback: when the configured
+//! Binding the HTTP listener, with a port fallback: when the configured
 //! port is taken, the next free port above it is used (or any free port), and we say so.
 
 use std::io::ErrorKind;

@@ -1,4 +1,4 @@
-//! The permission catalogue (design §4): 36 keys in 10 categories, and the three roles.
+//! The permission catalogue: 36 keys in 10 categories, and the three roles.
 //!
 //! The migration seeds the `permissions`, `roles` and `role_permissions` tables from these
 //! constants; the RBAC layer checks against the same keys.
@@ -83,7 +83,7 @@ pub const ALL: [Permission; 36] = [
     ),
 ];
 
-/// Keys a subuser may be granted on one server (design §4, "Scope").
+/// Keys a subuser may be granted on one server.
 pub const SERVER_SCOPED: [&str; 18] = [
     "server:power",
     "server:schedule",

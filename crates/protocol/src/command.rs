@@ -1,4 +1,4 @@
-//! Power commands: the spec's `AgentCommand` / `AgentResponse` (`POST /api/command`).
+//! Power commands: `AgentCommand` / `AgentResponse` (`POST /api/command`).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -48,7 +48,7 @@ pub struct AgentCommand {
     pub metadata: CommandMetadata,
 }
 
-/// The spec's coarse status, derived from the precise [`ServerState`].
+/// The coarse status, derived from the precise [`ServerState`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
@@ -74,7 +74,7 @@ impl From<ServerState> for CommandStatus {
     }
 }
 
-/// Resource figures as strings, as the spec defines them.
+/// Resource figures as strings (the wire format of `AgentResponse`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
@@ -106,9 +106,9 @@ pub struct ResponseData {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AgentResponse {
-    /// Coarse status as in the spec.
+    /// Coarse status.
     pub status: CommandStatus,
-    /// The precise state (extension to the spec).
+    /// The precise state.
     pub state: ServerState,
     /// Which server.
     pub server_id: Uuid,

@@ -448,7 +448,7 @@ pub enum DesiredState {
     Running,
 }
 
-/// The precise lifecycle state (design §8).
+/// The precise lifecycle state (see the agent's supervisor in docs/architecture.md).
 ///
 /// `offline → installing → offline | install_failed`,
 /// `offline → starting → running → stopping → offline`, and `crashed` after an

@@ -252,7 +252,7 @@ pub fn compile(definition: ServerDefinition) -> AgentResult<Defined> {
     })
 }
 
-/// The spec's `AgentResponse` for a server's current status.
+/// The `AgentResponse` for a server's current status.
 pub fn response(server: &Server, message: &str) -> AgentResponse {
     let info = server.info();
     let data = info.status.pid.map(|pid| ResponseData {

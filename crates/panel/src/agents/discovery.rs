@@ -1,4 +1,4 @@
-//! The discovery sweep (spec: Service Discovery): every interval, probe every known node's
+//! The discovery sweep: every interval, probe every known node's
 //! health endpoint concurrently, connect nodes this panel does not know yet, mark nodes
 //! that stop answering, and wake the event connection of nodes that answer again.
 

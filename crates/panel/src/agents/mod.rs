@@ -1,4 +1,5 @@
-//! The panel's side of the panel ↔ agent link (design §7): one [`AgentClient`] and one
+//! The panel's side of the panel ↔ agent link (docs/architecture.md, "Panel ↔ agent
+//! protocol"): one [`AgentClient`] and one
 //! event connection per node, a live view of every server's state and stats, per-server
 //! fan-out of console output to browsers, and the discovery sweep.
 

@@ -1,4 +1,4 @@
-//! The response envelope (design §5): every JSON body carries `success`, `timestamp`
+//! The response envelope (docs/architecture.md): every JSON body carries `success`, `timestamp`
 //! and `requestId`; errors add `error`, `code` and optional per-field `details`.
 
 use axum::http::{header, HeaderValue};

@@ -1,4 +1,4 @@
-//! Health and resource use: the spec's `HealthStatus` report (database round-trip, nodes
+//! Health and resource use: the `HealthStatus` report (database round-trip, nodes
 //! by status, uptime), the panel process's own memory and CPU, and the fleet overview.
 
 use std::collections::BTreeMap;

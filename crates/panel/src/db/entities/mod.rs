@@ -1,4 +1,4 @@
-//! SeaORM entities, one module per table (design §3).
+//! SeaORM entities, one module per table.
 
 pub mod allocation;
 pub mod alt;

@@ -11,7 +11,7 @@ pub struct Model {
     pub owner_id: String,
     pub node_id: Option<String>,
     pub alt_id: String,
-    /// Last state reported by the agent (design §8).
+    /// Last state reported by the agent.
     pub state: String,
     pub memory_mb: i64,
     pub cpu_percent: i32,

@@ -1,4 +1,4 @@
-//! The initial schema (design §3) and the permission/role seed (design §4).
+//! The initial schema and the permission/role seed.
 
 use sea_orm_migration::prelude::*;
 

@@ -1,4 +1,4 @@
-//! Route modules by domain (design §5). Each exposes `routes(ApiRoutes) -> ApiRoutes`.
+//! Route modules by domain (docs/architecture.md, "The panel, layer by layer"). Each exposes `routes(ApiRoutes) -> ApiRoutes`.
 
 pub mod allocations;
 pub mod audit;
