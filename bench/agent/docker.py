@@ -20,7 +20,7 @@ console's line-rate limit far above what one game prints, then measures:
 
 Stops and removes everything at the end. A benchmark: it asserts nothing.
 """
-import json, os, shutil, signal, statistics, subprocess, sys, tempfile, time, urllib.request, uuid
+import json, os, shutil, signal, statistics, subprocess, sys, tempfile, threading, time, urllib.request, uuid
 
 BIN = sys.argv[1]
 CYCLES = int(sys.argv[2]) if len(sys.argv) > 2 else 30
@@ -39,6 +39,7 @@ for line in agent.stdout:
     if "listening on " in line:
         BASE = line.split("listening on ")[1].strip()
         break
+threading.Thread(target=lambda: [None for _ in agent.stdout], daemon=True).start()
 TOKEN = open(f"{data}/token").read().strip()
 
 def call(method, path, body=None):

@@ -892,12 +892,12 @@ fn last_output(console: &Console) -> String {
 /// Commands of install scripts that only work as root.
 const ROOT_COMMANDS: [&str; 6] = ["apt-get ", "apt ", "dpkg ", "yum ", "dnf ", "apk add"];
 
-/// For a failed install script that uses a root-only command: why it cannot work.
+/// For a failed install script run on the host that uses a root-only command: why it
+/// cannot work.
 fn root_hint(definition: &ServerDefinition) -> &'static str {
-    let needs_root = definition
-        .install
-        .as_ref()
-        .is_some_and(|i| ROOT_COMMANDS.iter().any(|c| i.script.contains(c)));
+    let needs_root = definition.install.as_ref().is_some_and(|i| {
+        i.container.is_none() && ROOT_COMMANDS.iter().any(|c| i.script.contains(c))
+    });
     if needs_root {
         "; install scripts run as an unprivileged user, so commands that need root (apt-get, dpkg, yum, …) cannot work: install such packages on the node beforehand"
     } else {

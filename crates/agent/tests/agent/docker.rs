@@ -4,7 +4,6 @@
 //! re-attaches, and a missing engine or image fails clearly without touching native
 //! servers.
 
-use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -13,6 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::docker_images::images_built;
 use crate::support::{game, testgame_bin, AgentProcess, TestAgent};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -26,30 +26,7 @@ const CONTAINER_USER: &str = "69999:69999";
 /// (CI) it fails instead.
 fn engine_ready() -> bool {
     static READY: OnceLock<bool> = OnceLock::new();
-    *READY.get_or_init(|| {
-        let answers = Command::new("docker")
-            .args(["info", "--format", "{{.ServerVersion}}"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !answers {
-            assert!(
-                std::env::var_os("CAP_REQUIRE_DOCKER").is_none(),
-                "CAP_REQUIRE_DOCKER is set but the Docker engine does not answer"
-            );
-            eprintln!(
-                "SKIPPING Docker runtime tests: no Docker engine answers here \
-                 (install docker.io and start dockerd, as .ci/run does)"
-            );
-            return false;
-        }
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/docker-test-images");
-        let built = Command::new(script)
-            .arg(testgame_bin())
-            .status()
-            .expect("run scripts/docker-test-images");
-        assert!(built.success(), "building the test images failed");
-        true
-    })
+    *READY.get_or_init(|| images_built("SKIPPING the Docker runtime tests", &testgame_bin()))
 }
 
 /// An in-process agent, when the engine is ready (see [`engine_ready`]).

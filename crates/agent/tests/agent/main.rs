@@ -9,6 +9,7 @@ mod console_sequences;
 mod data_dir;
 mod disk_quota;
 mod docker;
+mod docker_images;
 mod environment;
 mod failed_states;
 mod files;
