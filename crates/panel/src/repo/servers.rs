@@ -17,6 +17,8 @@ pub struct NewServer {
     pub memory_mb: i64,
     pub cpu_percent: i32,
     pub disk_mb: i64,
+    /// The Docker image (none: the native runtime).
+    pub image: Option<String>,
 }
 
 pub async fn create(db: &impl ConnectionTrait, new: NewServer) -> Result<server::Model> {
@@ -34,7 +36,7 @@ pub async fn create(db: &impl ConnectionTrait, new: NewServer) -> Result<server:
         cpu_percent: Set(new.cpu_percent),
         disk_mb: Set(new.disk_mb),
         startup_override: Set(None),
-        image: Set(None),
+        image: Set(new.image),
         suspended: Set(false),
         installed_at: Set(None),
         allocation_limit: Set(1),
@@ -101,6 +103,7 @@ pub struct ServerListRow {
     pub memory_mb: i64,
     pub cpu_percent: i32,
     pub disk_mb: i64,
+    pub image: Option<String>,
     pub crash_auto_restart: bool,
     pub crash_max_restarts: i32,
     pub crash_window_seconds: i64,
@@ -167,6 +170,7 @@ fn list_query(visibility: &Visibility<'_>, name: Option<&str>) -> sea_orm::Selec
             server::Column::MemoryMb,
             server::Column::CpuPercent,
             server::Column::DiskMb,
+            server::Column::Image,
             server::Column::CrashAutoRestart,
             server::Column::CrashMaxRestarts,
             server::Column::CrashWindowSeconds,
@@ -220,6 +224,7 @@ pub struct Settings {
     pub description: bool,
     pub limits: bool,
     pub crash_policy: bool,
+    pub image: bool,
 }
 
 /// Writes the `settings` of `updated` (a server with its new values).
@@ -239,6 +244,9 @@ pub async fn save_settings(
     }
     if settings.limits {
         changed.extend([Column::MemoryMb, Column::CpuPercent, Column::DiskMb]);
+    }
+    if settings.image {
+        changed.push(Column::Image);
     }
     if settings.crash_policy {
         changed.extend([

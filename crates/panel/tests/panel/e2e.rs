@@ -99,13 +99,13 @@ impl Console {
     }
 }
 
-struct Cluster {
+pub(crate) struct Cluster {
     _dirs: Vec<tempfile::TempDir>,
     panel: Panel,
-    agents: Vec<Agent>,
-    admin: Session,
+    pub(crate) agents: Vec<Agent>,
+    pub(crate) admin: Session,
     password: String,
-    nodes: Vec<String>,
+    pub(crate) nodes: Vec<String>,
     test_game: String,
 }
 
@@ -140,7 +140,7 @@ pub(crate) async fn register(
     id
 }
 
-async fn cluster(agents: usize) -> Cluster {
+pub(crate) async fn cluster(agents: usize) -> Cluster {
     let dirs: Vec<tempfile::TempDir> = (0..=agents)
         .map(|_| tempfile::tempdir().expect("temp dir"))
         .collect();
@@ -230,7 +230,7 @@ impl Cluster {
         installed(session, body).await
     }
 
-    async fn power(&self, session: &Session, id: &str, action: &str) -> (u16, Value) {
+    pub(crate) async fn power(&self, session: &Session, id: &str, action: &str) -> (u16, Value) {
         session
             .post(
                 &format!("/api/servers/{id}/power"),

@@ -6,6 +6,7 @@ mod allocations_api;
 mod api_basics;
 mod audit_atomicity;
 mod auth;
+mod docker_runtime;
 mod e2e;
 mod local_agent;
 mod monitoring_api;

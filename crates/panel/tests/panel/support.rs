@@ -282,6 +282,7 @@ pub fn new_server(owner: &str, node: Option<&str>, alt: &str) -> NewServer {
         memory_mb: 1024,
         cpu_percent: 100,
         disk_mb: 2048,
+        image: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! How a server looks to the caller: its row, owner, node, template, limits, crash
 //! policy, primary allocation, live state and stats, and the caller's permission keys.
 
+use cap_protocol::runtime::RuntimeKind;
 use cap_protocol::server::{CrashPolicy, ServerState, ServerStats};
 use chrono::{DateTime, Utc};
 use garde::Validate;
@@ -119,6 +120,10 @@ pub struct ServerView {
     exit_code: Option<i32>,
     limits: LimitsView,
     crash_policy: CrashPolicyBody,
+    /// What runs the server: `native`, or `docker` in `image`.
+    runtime: RuntimeKind,
+    /// The Docker image (with the `docker` runtime).
+    image: Option<String>,
     allocation: Option<AllocationView>,
     stats: Option<ServerStats>,
     /// The system user the node runs the game and install script as (`name (uid N)`),
@@ -217,6 +222,8 @@ pub async fn views(
                     disk_mb: row.disk_mb,
                 },
                 crash_policy: row.crash_policy().into(),
+                runtime: crate::services::servers::kind_of(row.image.as_deref()),
+                image: row.image.clone(),
                 id: row.id.clone(),
                 name: row.name.clone(),
                 description: row.description.clone(),

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::Method;
 use axum::Extension;
 use cap_protocol::command::{Action, AgentResponse};
+use cap_protocol::runtime::RuntimeKind;
 use cap_protocol::server::ServerStats;
 use garde::Validate;
 use schemars::JsonSchema;
@@ -24,7 +25,7 @@ use crate::http::extract::{Page, PageQuery, ValidJson, ValidQuery};
 use crate::http::openapi::describe::Note;
 use crate::services::servers::listing::{self, PageRequest, ServerPages};
 use crate::services::servers::{
-    self as service, CreateServer, LimitsSpec, PowerOutcome, ServerChanges,
+    self as service, CreateServer, LimitsSpec, PowerOutcome, RuntimeChoice, ServerChanges,
 };
 use crate::state::AppState;
 
@@ -169,6 +170,13 @@ pub struct CreateBody {
     #[serde(default)]
     #[garde(length(max = 256))]
     variables: BTreeMap<String, String>,
+    /// `native` or `docker`; by default `docker` when the template has Docker images and
+    /// the node a Docker engine, `native` otherwise.
+    #[garde(skip)]
+    runtime: Option<RuntimeKind>,
+    /// One of the template's Docker images (default: its first).
+    #[garde(inner(length(min = 1, max = 512)))]
+    image: Option<String>,
 }
 
 async fn create(
@@ -187,6 +195,10 @@ async fn create(
             alt_id: body.alt_id,
             limits: body.limits.into(),
             variables: body.variables,
+            runtime: RuntimeChoice {
+                runtime: body.runtime,
+                image: body.image,
+            },
         },
     )
     .await?;
@@ -215,6 +227,12 @@ pub struct UpdateBody {
     limits: Option<LimitsBody>,
     #[garde(dive)]
     crash_policy: Option<CrashPolicyBody>,
+    /// `native` or `docker` (from the next start on).
+    #[garde(skip)]
+    runtime: Option<RuntimeKind>,
+    /// One of the template's Docker images (from the next start on).
+    #[garde(inner(length(min = 1, max = 512)))]
+    image: Option<String>,
 }
 
 async fn update(
@@ -232,6 +250,10 @@ async fn update(
             description: body.description,
             limits: body.limits.map(Into::into),
             crash_policy: body.crash_policy.map(Into::into),
+            runtime: RuntimeChoice {
+                runtime: body.runtime,
+                image: body.image,
+            },
         },
     )
     .await?;

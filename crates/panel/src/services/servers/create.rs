@@ -8,6 +8,7 @@ use sea_orm::TransactionTrait;
 use serde_json::json;
 
 use super::definition::{definition, render_context};
+use super::runtime::{resolve, RuntimeChoice};
 use super::variables::validate_variables;
 use super::{parse_id, LimitsSpec};
 use crate::auth::Actor;
@@ -30,6 +31,8 @@ pub struct CreateServer {
     pub alt_id: String,
     pub limits: LimitsSpec,
     pub variables: BTreeMap<String, String>,
+    /// Native or Docker, and the image (defaults: see [`resolve`]).
+    pub runtime: RuntimeChoice,
 }
 
 /// Creates a server: validates, allocates a port the agent confirms is free, stores it
@@ -57,6 +60,7 @@ pub async fn create(state: &AppState, actor: &Actor, spec: CreateServer) -> Resu
     }
     let values = validate_variables(&template, &spec.variables, &BTreeMap::new(), false)?;
     let client = state.hub().online_client(&node.id)?;
+    let image = resolve(&client, &template, spec.runtime.clone()).await?;
     let installs = !template.alt.install.script.trim().is_empty();
 
     let allocating = state.hub().allocation_lock(&node.id).await;
@@ -78,6 +82,7 @@ pub async fn create(state: &AppState, actor: &Actor, spec: CreateServer) -> Resu
                 memory_mb: spec.limits.memory_mb,
                 cpu_percent: spec.limits.cpu_percent,
                 disk_mb: spec.limits.disk_mb,
+                image: image.clone(),
             },
         )
         .await?;

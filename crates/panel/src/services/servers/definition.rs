@@ -99,8 +99,8 @@ pub fn definition(
                 .map(str::to_owned),
         }),
         crash_policy: server.crash_policy(),
-        runtime: Default::default(),
-        image: None,
+        runtime: super::runtime::kind_of(server.image.as_deref()),
+        image: server.image.clone(),
         desired_state: desired,
         config_files: cap_templates::render_config_files(&template.alt, ctx)
             .into_iter()

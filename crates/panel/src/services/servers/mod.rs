@@ -6,6 +6,7 @@ mod create;
 mod definition;
 mod lifecycle;
 pub mod listing;
+mod runtime;
 mod settings;
 mod variables;
 
@@ -21,6 +22,7 @@ pub use super::network::BIND_IP;
 pub use create::{create, CreateServer};
 pub use definition::{definition, preview, render_context, stored_values, sync, sync_network};
 pub use lifecycle::{check_power, console_command, delete, power, reinstall, PowerOutcome};
+pub use runtime::{kind_of, RuntimeChoice};
 pub use settings::{update, ServerChanges};
 pub use variables::{set_variables, validate_variables, variables_of};
 

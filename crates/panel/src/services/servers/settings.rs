@@ -1,16 +1,17 @@
-//! Changing a server's name, description, limits or crash policy.
+//! Changing a server's name, description, limits, crash policy or runtime and image.
 
 use cap_protocol::server::CrashPolicy;
 use sea_orm::TransactionTrait;
 use serde_json::json;
 
 use super::definition::sync;
+use super::runtime::{resolve, RuntimeChoice};
 use super::LimitsSpec;
 use crate::auth::Actor;
 use crate::db::entities::server;
 use crate::error::{Error, FieldErrors, Result};
 use crate::repo::{self, servers::Settings};
-use crate::services::audit;
+use crate::services::{audit, templates};
 use crate::state::AppState;
 
 /// Changes to a server's settings; `None` leaves a setting as it is.
@@ -20,6 +21,8 @@ pub struct ServerChanges {
     pub description: Option<String>,
     pub limits: Option<LimitsSpec>,
     pub crash_policy: Option<CrashPolicy>,
+    /// Native or Docker and the image; takes effect at the next start.
+    pub runtime: RuntimeChoice,
 }
 
 /// The checks one field cannot make alone: the back-off ceiling is not below the first
@@ -75,7 +78,13 @@ pub async fn update(
     if let Some(policy) = &changes.crash_policy {
         updated.set_crash_policy(policy);
     }
-    if changes.limits.is_some() || changes.crash_policy.is_some() {
+    let runtime = changes.runtime.is_set();
+    if runtime {
+        let template = templates::load(state.db(), &server.alt_id).await?;
+        let client = super::client_for(state, &server)?;
+        updated.image = resolve(&client, &template, changes.runtime.clone()).await?;
+    }
+    if changes.limits.is_some() || changes.crash_policy.is_some() || runtime {
         sync(state, &updated).await?;
     }
     let settings = Settings {
@@ -83,6 +92,7 @@ pub async fn update(
         description: changes.description.is_some(),
         limits: changes.limits.is_some(),
         crash_policy: changes.crash_policy.is_some(),
+        image: runtime,
     };
     let txn = state.db().begin().await?;
     let saved = repo::servers::save_settings(&txn, updated, settings).await?;
@@ -90,6 +100,7 @@ pub async fn update(
         "name": saved.name,
         "limitsChanged": changes.limits.is_some(),
         "crashPolicy": changes.crash_policy,
+        "image": runtime.then_some(&saved.image),
     });
     audit::record_by(&txn, actor, "server.updated", "server", &saved.id, details).await?;
     txn.commit().await?;
