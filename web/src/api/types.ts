@@ -82,6 +82,9 @@ export interface Server {
   stateMessage?: string | null;
   /** The exit code behind a crash or failed installation. */
   exitCode?: number | null;
+  /** What runs it: native, or Docker in `image`. */
+  runtime?: Runtime;
+  image?: string | null;
   limits: Limits;
   crashPolicy?: CrashPolicy;
   allocation: { ip: string; port: number } | null;
@@ -103,7 +106,13 @@ export interface NewServer {
   altId: string;
   limits: Limits;
   variables: Record<string, string>;
+  /** `docker` or `native`; by default Docker in the first image where the node has it. */
+  runtime?: Runtime;
+  /** One of the template's Docker images. */
+  image?: string;
 }
+
+export type Runtime = 'native' | 'docker';
 
 export interface ServerVariable {
   envVariable: string;

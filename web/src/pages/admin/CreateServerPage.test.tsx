@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { render, screen } from '@testing-library/react';
+import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { MemoryRouter } from 'react-router';
 import { configureApi, type Session } from '../../api';
@@ -19,6 +19,7 @@ const alt = {
   startup: 'cap-testgame',
   stopCommand: 'stop',
   donePatterns: [],
+  dockerImages: ['ghcr.io/cap-test/yolks:busybox', 'ghcr.io/cap-test/yolks:other'],
   variables: [],
   template: {},
 };
@@ -29,6 +30,7 @@ beforeAll(async () => {
     if (req.url?.startsWith('/api/ctrls')) return json(res, 200, ok(page([{ id: 'c1', name: 'Games', description: null }])));
     if (req.url?.startsWith('/api/alts')) return json(res, 200, ok(page([alt])));
     if (req.url?.startsWith('/api/agents')) return json(res, 200, ok(page([node])));
+    if (req.method === 'POST' && req.url === '/api/servers') return json(res, 200, ok({ id: 's1' }));
     json(res, 404, { success: false, error: 'no such route', code: 'NOT_FOUND', requestId: 'x' });
   });
   configureApi({ baseUrl: srv.url, onUnauthorized: () => {} });
@@ -40,19 +42,39 @@ const admin: Session = {
   permissions: ['server:create'],
 };
 
+/** Opens the wizard, picks the template and goes on to the node step. */
+async function pickTemplate() {
+  render(
+    <MemoryRouter>
+      <StaticAuthProvider session={admin}>
+        <CreateServerPage />
+      </StaticAuthProvider>
+    </MemoryRouter>,
+  );
+  await userEvent.click(await screen.findByRole('radio', { name: /Test Game/ }));
+  await userEvent.click(screen.getByRole('button', { name: 'Next' }));
+}
+
 describe('the create-server wizard', () => {
   it('preselects the only node', async () => {
-    render(
-      <MemoryRouter>
-        <StaticAuthProvider session={admin}>
-          <CreateServerPage />
-        </StaticAuthProvider>
-      </MemoryRouter>,
-    );
-    await userEvent.click(await screen.findByRole('radio', { name: /Test Game/ }));
-    await userEvent.click(screen.getByRole('button', { name: 'Next' }));
+    await pickTemplate();
     const choice = (await screen.findByRole('radio', { name: /local/ })) as HTMLInputElement;
     expect(choice.checked).toBe(true);
     expect((screen.getByRole('button', { name: 'Next' }) as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it('sends the runtime and image chosen among the template\'s Docker images', async () => {
+    await pickTemplate();
+    await screen.findByRole('radio', { name: /local/ });
+    await userEvent.click(screen.getByRole('button', { name: 'Next' }));
+    await userEvent.type(screen.getByLabelText(/Server name/), 'boxed');
+    await userEvent.selectOptions(screen.getByLabelText('Runtime'), 'ghcr.io/cap-test/yolks:other');
+    await userEvent.click(screen.getByRole('button', { name: 'Next' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Next' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Create server' }));
+    await waitFor(() => expect(srv.log.some((r) => r.method === 'POST' && r.url === '/api/servers')).toBe(true));
+    const sent = JSON.parse(srv.log.find((r) => r.method === 'POST' && r.url === '/api/servers')!.body);
+    expect(sent.runtime).toBe('docker');
+    expect(sent.image).toBe('ghcr.io/cap-test/yolks:other');
   });
 });

@@ -42,6 +42,9 @@ export function CreateServerPage() {
   const [ownerId, setOwnerId] = useState(session?.user.id ?? '');
   const [limits, setLimits] = useState<Limits>({ memoryMb: 2048, cpuPercent: 200, diskMb: 10240 });
   const [variables, setVariables] = useState<Record<string, string>>({});
+  // '' = the default (Docker in the first image where the node has an engine), 'native',
+  // or one of the template's Docker images.
+  const [runtime, setRuntime] = useState('');
   const submit = useAction();
 
   // With a single node there is nothing to choose.
@@ -70,6 +73,8 @@ export function CreateServerPage() {
           altId: alt?.id ?? '',
           limits,
           variables,
+          runtime: runtime === '' ? undefined : runtime === 'native' ? 'native' : 'docker',
+          image: runtime === '' || runtime === 'native' ? undefined : runtime,
         });
         navigate(`/servers/${server.id}`);
       } catch (e) {
@@ -207,6 +212,23 @@ export function CreateServerPage() {
               {num('cpuPercent', 'CPU (%)', '100 = one core; 0 = unlimited')}
               {num('diskMb', 'Disk (MiB)', '0 = unlimited')}
             </div>
+            {(alt?.dockerImages?.length ?? 0) > 0 && (
+              <div className="field">
+                <label htmlFor="runtime">Runtime</label>
+                <select id="runtime" value={runtime} onChange={(e) => setRuntime(e.target.value)}>
+                  <option value="">Default: Docker where the node has it, else native</option>
+                  <option value="native">Native</option>
+                  {alt?.dockerImages?.map((image) => (
+                    <option key={image} value={image}>
+                      Docker: {image}
+                    </option>
+                  ))}
+                </select>
+                {[...fieldErr('runtime'), ...fieldErr('image')].length > 0 && (
+                  <small className="field-error">{[...fieldErr('runtime'), ...fieldErr('image')].join(' ')}</small>
+                )}
+              </div>
+            )}
           </>
         )}
         {step === 3 && (
