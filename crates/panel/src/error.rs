@@ -11,6 +11,21 @@ pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What caused an internal error, kept whole for the log.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// `err` and every error beneath it, outermost first: "a: b: c".
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Well-formed input that breaks a rule (422), with per-field details.
@@ -45,9 +60,9 @@ pub enum Error {
     AgentUnavailable(String),
     #[error("the request took too long")]
     Timeout,
-    /// Something that is our fault; the message is logged, never sent.
+    /// Something that is our fault, with its cause; logged, never sent.
     #[error("{0}")]
-    Internal(String),
+    Internal(Cause),
     /// Configuration or start-up failure (not an HTTP error).
     #[error("{0}")]
     Startup(String),
@@ -79,8 +94,9 @@ impl Error {
         Error::NotFound(format!("{what} not found"))
     }
 
-    pub fn internal(err: impl std::fmt::Display) -> Self {
-        Error::Internal(err.to_string())
+    /// An internal error caused by `err` (an error, or a message saying what broke).
+    pub fn internal(err: impl Into<Cause>) -> Self {
+        Error::Internal(err.into())
     }
 
     /// The HTTP status and the envelope's `code` for this error.
@@ -117,7 +133,7 @@ impl From<DbErr> for Error {
                 "reference",
                 "refers to a record that does not exist, or the record is still in use",
             ),
-            _ => Error::Internal(format!("database error: {err}")),
+            _ => Error::Internal(Box::new(err)),
         }
     }
 }
@@ -148,7 +164,20 @@ fn constraint_subject(msg: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::constraint_subject;
+    use super::{chain, constraint_subject, Error};
+
+    #[test]
+    fn internal_errors_keep_their_cause() {
+        let err = Error::from(sea_orm::DbErr::Custom("the disk is full".into()));
+        let Error::Internal(cause) = &err else {
+            panic!("not internal: {err:?}");
+        };
+        assert!(
+            cause.downcast_ref::<sea_orm::DbErr>().is_some(),
+            "{cause:?}"
+        );
+        assert!(chain(cause.as_ref()).contains("the disk is full"));
+    }
 
     #[test]
     fn names_the_violated_constraint_on_both_backends() {

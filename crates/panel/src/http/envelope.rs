@@ -149,7 +149,15 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let message = match &self {
-            Error::Internal(detail) | Error::Startup(detail) => {
+            Error::Internal(cause) => {
+                tracing::error!(
+                    request_id = %crate::request_id::current(),
+                    error = %crate::error::chain(cause.as_ref()),
+                    "internal error"
+                );
+                "internal error".to_owned()
+            }
+            Error::Startup(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 "internal error".to_owned()
             }

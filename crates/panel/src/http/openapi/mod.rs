@@ -334,7 +334,7 @@ fn error_responses() -> Vec<ErrorResponse> {
         ("Validation", Error::validation("", ""), "Fields missing, unknown, mistyped or breaking a rule; `details` names each field."),
         ("RateLimited", Error::RateLimited { retry_after_secs: 1 }, "Too many requests; `Retry-After` says when to try again."),
         ("AgentUnavailable", Error::AgentUnavailable(String::new()), "The node's agent cannot be reached."),
-        ("Unexpected", Error::Internal(String::new()), "Unexpected failure (500) or a request that took too long (504)."),
+        ("Unexpected", Error::internal("unexpected"), "Unexpected failure (500) or a request that took too long (504)."),
     ]
     .into_iter()
     .map(|(name, error, description)| {
