@@ -26,6 +26,7 @@ import type {
   PermissionCatalogue,
   PowerAction,
   RawStats,
+  Runtime,
   Server,
   ServerVariable,
   Session,
@@ -66,8 +67,17 @@ export const api = {
     list: (query?: ListQuery) => http.get<Page<Server>>('/api/servers', q(query)),
     get: (id: string) => http.get<Server>(srv(id)),
     create: (body: NewServer) => http.post<Server>('/api/servers', body),
-    update: (id: string, body: { name?: string; description?: string; limits?: Limits; crashPolicy?: CrashPolicy }) =>
-      http.patch<Server>(srv(id), body),
+    update: (
+      id: string,
+      body: {
+        name?: string;
+        description?: string;
+        limits?: Limits;
+        crashPolicy?: CrashPolicy;
+        runtime?: Runtime;
+        image?: string;
+      },
+    ) => http.patch<Server>(srv(id), body),
     remove: (id: string) => http.del<void>(srv(id)),
     power: (id: string, action: PowerAction) => http.post<void>(srv(id, '/power'), { action }),
     reinstall: (id: string) => http.post<void>(srv(id, '/reinstall')),

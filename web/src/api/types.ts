@@ -148,6 +148,8 @@ export interface RawStats {
 /** `GET /api/servers/{id}/preview`: the startup command as it will run. */
 export interface StartupPreview {
   startup: { command: string; display: string; env: Record<string, string> };
+  /** The template's Docker images the server may run in, in the template's order. */
+  dockerImages?: { label: string; image: string }[];
 }
 
 export interface Subuser {

@@ -130,6 +130,16 @@ async fn an_imported_egg_runs_on_docker_where_the_node_has_an_engine() {
     assert!(log.contains("installed-in-a-container"), "{log}");
 
     // The Startup tab's choices: another image of the egg, or native.
+    let (status, preview) = c.admin.get(&format!("{server_path}/preview")).await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(
+        preview["data"]["dockerImages"],
+        json!([
+            {"label": "Busybox", "image": GAME_IMAGE},
+            {"label": "Busybox again", "image": "ghcr.io/cap-test/yolks:busybox-second"}
+        ]),
+        "{preview}"
+    );
     let patch = |body: Value| {
         c.admin
             .call(reqwest::Method::PATCH, &server_path, Some(body))

@@ -63,7 +63,7 @@ describe('the create-server wizard', () => {
     expect((screen.getByRole('button', { name: 'Next' }) as HTMLButtonElement).disabled).toBe(false);
   });
 
-  it('sends the runtime and image chosen among the template\'s Docker images', async () => {
+  it("sends the runtime and image chosen among the template's Docker images", async () => {
     await pickTemplate();
     await screen.findByRole('radio', { name: /local/ });
     await userEvent.click(screen.getByRole('button', { name: 'Next' }));

@@ -141,7 +141,10 @@ export function ServerPage() {
         />
         {access.tabs.includes('files') && <Route path="files" element={<FilesTab serverId={id} access={access} />} />}
         {access.tabs.includes('startup') && (
-          <Route path="startup" element={<StartupTab serverId={id} editable={access.editStartup} />} />
+          <Route
+            path="startup"
+            element={<StartupTab server={data} editable={access.editStartup} onChanged={() => void server.reload()} />}
+          />
         )}
         {access.tabs.includes('network') && (
           <Route path="network" element={<NetworkTab serverId={id} canManage={access.manageNetwork} />} />

@@ -343,12 +343,29 @@ pub struct Preview {
     /// Config-file edits: `path`, `parser`, `edits`, `unresolved` each.
     #[schemars(with = "Vec<serde_json::Map<String, serde_json::Value>>")]
     config_files: Vec<cap_templates::RenderedConfigFile>,
+    /// The template's Docker images the server may run in (`PATCH` with `runtime` and
+    /// `image` to change), in the template's order.
+    docker_images: Vec<DockerImage>,
+}
+
+/// One of a template's Docker images.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DockerImage {
+    /// The template's name for it (`Java 21`).
+    label: String,
+    /// The image reference.
+    image: String,
 }
 
 async fn preview(State(state): State<AppState>, scope: ServerScope) -> Result<Envelope<Preview>> {
-    let (startup, config_files) = service::preview(&state, &scope.server).await?;
+    let preview = service::preview(&state, &scope.server).await?;
     Ok(Envelope::ok(Preview {
-        startup,
-        config_files,
+        startup: preview.startup,
+        config_files: preview.config_files,
+        docker_images: preview
+            .docker_images
+            .into_iter()
+            .map(|(label, image)| DockerImage { label, image })
+            .collect(),
     }))
 }

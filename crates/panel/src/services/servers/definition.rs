@@ -189,17 +189,22 @@ pub(super) async fn define(state: &AppState, server: &server::Model, ctx: &Conte
 }
 
 /// What a start would run: the rendered startup command and config-file edits.
-pub async fn preview(
-    state: &AppState,
-    server: &server::Model,
-) -> Result<(
-    cap_templates::RenderedStartup,
-    Vec<cap_templates::RenderedConfigFile>,
-)> {
+pub async fn preview(state: &AppState, server: &server::Model) -> Result<StartupPreview> {
     let ctx = context(state, server).await?;
     let render = render_context(server, &ctx.node, &ctx.network, &ctx.values);
-    Ok((
-        cap_templates::render_startup(&ctx.template.alt, &render),
-        cap_templates::render_config_files(&ctx.template.alt, &render),
-    ))
+    Ok(StartupPreview {
+        startup: cap_templates::render_startup(&ctx.template.alt, &render),
+        config_files: cap_templates::render_config_files(&ctx.template.alt, &render),
+        docker_images: ctx.template.alt.docker_images.clone().into_iter().collect(),
+    })
+}
+
+/// What the server's template makes of its startup, config files and images.
+pub struct StartupPreview {
+    /// The rendered startup command.
+    pub startup: cap_templates::RenderedStartup,
+    /// The rendered config-file edits.
+    pub config_files: Vec<cap_templates::RenderedConfigFile>,
+    /// The template's Docker images the server may run in (label → image), in order.
+    pub docker_images: Vec<(String, String)>,
 }
