@@ -47,6 +47,24 @@ impl Drop for AgentCleanup {
                 return;
             }
         }
+        remove_server_users(&self.0);
+    }
+}
+
+/// The local agent (as root) made a system user per server, homed in the server's
+/// directory below `data`; the servers outlive the test, so their users are removed here
+/// or every run would leave them on the machine.
+fn remove_server_users(data: &Path) {
+    let Ok(passwd) = std::fs::read_to_string("/etc/passwd") else {
+        return;
+    };
+    for line in passwd.lines() {
+        let fields: Vec<&str> = line.split(':').collect();
+        if let [name, _, _, _, _, home, ..] = fields[..] {
+            if name.starts_with("cap-") && Path::new(home).starts_with(data) {
+                let _ = std::process::Command::new("userdel").arg(name).status();
+            }
+        }
     }
 }
 
