@@ -54,6 +54,8 @@ impl Agent {
             .arg("--data-dir")
             .arg(data)
             .args(["--listen", "127.0.0.1:0", "--insecure-http"])
+            // As root: one unprivileged user for every server, none left behind per server.
+            .args(["--shared-user", "cap-bench"])
             .env("RUST_LOG", "warn,cap_agent=info")
             .stdout(Stdio::piped())
             .kill_on_drop(true)
