@@ -92,6 +92,15 @@ pub const MAX_PORT_OFFSET: u16 = 100;
 pub const DEFAULT_STARTUP_LABEL: &str = "Default";
 
 impl Alt {
+    /// The done patterns as an egg writes them (`regex:` prefix for regular expressions).
+    pub fn done_patterns(&self) -> Vec<String> {
+        self.startup_detection
+            .done
+            .iter()
+            .map(|p| p.to_egg_string())
+            .collect()
+    }
+
     /// The default startup command template (the first of [`Alt::startup_commands`]).
     pub fn startup(&self) -> &str {
         self.startup_commands

@@ -7,7 +7,7 @@ import { useApi } from '../../lib/useApi';
 const CGROUPS: Record<string, string> = { v1: 'cgroup v1', v2: 'cgroup v2' };
 
 /** How a node runs servers: the runtimes it offers and whether the kernel enforces limits. */
-export function isolationSummary(system: NodeSystem): { limits: string; users: string } {
+function isolationSummary(system: NodeSystem): { limits: string; users: string } {
   return {
     limits: system.cgroupVersion
       ? `enforced by the kernel (${CGROUPS[system.cgroupVersion] ?? system.cgroupVersion})`

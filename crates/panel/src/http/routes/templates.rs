@@ -134,13 +134,7 @@ impl From<Template> for AltView {
             uuid: t.row.uuid,
             startup: t.alt.startup().to_owned(),
             stop_command: t.alt.stop.as_egg_str().to_owned(),
-            done_patterns: t
-                .alt
-                .startup_detection
-                .done
-                .iter()
-                .map(|p| p.to_egg_string())
-                .collect(),
+            done_patterns: t.alt.done_patterns(),
             docker_images: t.alt.docker_images.values().cloned().collect(),
             variables,
             template: t.alt,

@@ -70,13 +70,7 @@ pub fn definition(
         startup: rendered.command,
         environment: rendered.env,
         stop,
-        done_patterns: template
-            .alt
-            .startup_detection
-            .done
-            .iter()
-            .map(|p| p.to_egg_string())
-            .collect(),
+        done_patterns: template.alt.done_patterns(),
         ports: std::iter::once(ctx.port)
             .chain(ctx.additional.iter().map(|b| b.port))
             .collect(),
