@@ -1,6 +1,8 @@
-//! The event bus: numbers events, serialises each once, fans them out to WebSocket clients.
+//! The event bus: numbers events, serialises each once, fans them out to WebSocket clients;
+//! and hands the events the agent itself reacts to (state changes, console lines, backups,
+//! definitions) to in-process listeners such as the scheduler, unserialised.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
 use cap_protocol::events::{AgentEvent, EventKind};
@@ -23,6 +25,7 @@ pub struct Published {
 pub struct EventBus {
     last_seq: Mutex<u64>,
     sender: broadcast::Sender<Published>,
+    local: broadcast::Sender<Arc<EventKind>>,
 }
 
 impl Default for EventBus {
@@ -30,6 +33,7 @@ impl Default for EventBus {
         Self {
             last_seq: Mutex::new(0),
             sender: broadcast::channel(CAPACITY).0,
+            local: broadcast::channel(CAPACITY).0,
         }
     }
 }
@@ -40,6 +44,17 @@ impl EventBus {
     pub fn publish(&self, kind: EventKind) {
         let mut last = self.last_seq.lock().unwrap_or_else(|e| e.into_inner());
         *last += 1;
+        let wanted_here = matches!(
+            kind,
+            EventKind::State { .. }
+                | EventKind::Console { .. }
+                | EventKind::Backup { .. }
+                | EventKind::Defined { .. }
+                | EventKind::Removed { .. }
+        );
+        if wanted_here && self.local.receiver_count() > 0 {
+            let _ = self.local.send(Arc::new(kind.clone()));
+        }
         if self.sender.receiver_count() == 0 {
             return;
         }
@@ -64,6 +79,12 @@ impl EventBus {
     pub fn subscribe(&self) -> (broadcast::Receiver<Published>, u64) {
         let last = self.last_seq.lock().unwrap_or_else(|e| e.into_inner());
         (self.sender.subscribe(), *last)
+    }
+
+    /// Listen in-process to state changes, console batches, backups, definitions and
+    /// removals.
+    pub fn listen(&self) -> broadcast::Receiver<Arc<EventKind>> {
+        self.local.subscribe()
     }
 
     /// The last sequence number published.

@@ -15,6 +15,7 @@
 //! install/<id>.sh           last install script
 //! servers/<id>/             server directories (unless server_root is set)
 //! backups/                  local backups and backup records (see backup::journal)
+//! schedule-runs/<id>/       schedule run records, one file per record (see schedule)
 //! ```
 
 pub mod backup;
@@ -26,6 +27,7 @@ pub mod http;
 pub mod join;
 pub mod lock;
 pub mod runtime;
+pub mod schedule;
 pub mod store;
 pub mod supervisor;
 pub mod system;
@@ -70,6 +72,8 @@ pub struct Agent {
     supervisor: Arc<Supervisor>,
     bus: Arc<EventBus>,
     backups: Arc<backup::Backups>,
+    scheduler: Arc<schedule::Scheduler>,
+    cancel: CancellationToken,
     started: Instant,
     token: http::auth::TokenCheck,
 }
@@ -96,6 +100,13 @@ impl Agent {
         let supervisor = Supervisor::new(Arc::new(config), bus.clone())?;
         supervisor.restore().await?;
         let backups = backup::Backups::open(supervisor.clone(), bus.clone())?;
+        let cancel = CancellationToken::new();
+        let scheduler = schedule::Scheduler::start(
+            supervisor.clone(),
+            backups.clone(),
+            bus.clone(),
+            cancel.clone(),
+        )?;
         Ok(Self {
             _lock: lock,
             listener,
@@ -106,6 +117,8 @@ impl Agent {
             supervisor,
             bus,
             backups,
+            scheduler,
+            cancel,
             started: Instant::now(),
             token: http::auth::TokenCheck::new(&token),
         })
@@ -132,11 +145,12 @@ impl Agent {
         tracing::info!("TLS certificate SHA-256 fingerprint: {}", self.fingerprint);
         tracing::info!("node token file: {}", self.token_file.display());
         tracing::info!("listening on {scheme}://{}", self.addr);
-        let cancel = CancellationToken::new();
+        let cancel = self.cancel.clone();
         let state = http::AppState {
             supervisor: self.supervisor.clone(),
             bus: self.bus.clone(),
             backups: self.backups.clone(),
+            scheduler: self.scheduler.clone(),
             started: self.started,
             shutdown: cancel.clone(),
         };

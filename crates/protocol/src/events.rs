@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::backup::{BackupRecord, RestoreRecord};
+use crate::schedule::ScheduleRun;
 use crate::server::{ServerInfo, ServerState, ServerStats};
 
 /// One event frame.
@@ -95,5 +96,10 @@ pub enum EventKind {
     Restore {
         /// The restore as it stands.
         restore: Box<RestoreRecord>,
+    },
+    /// A schedule run started or ended (the record is also kept on the node).
+    ScheduleRun {
+        /// The run as it stands.
+        run: Box<ScheduleRun>,
     },
 }

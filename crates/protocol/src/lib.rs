@@ -43,6 +43,8 @@
 //! | `DELETE /api/backups/{id}` | — | `null` (the local archive and the record) |
 //! | `POST /api/servers/{id}/backups/{backupId}/restore` | [`backup::RestoreRequest`] | [`backup::RestoreRecord`] (at once) |
 //! | `GET /api/servers/{id}/restore` | — | [`backup::RestoreRecord`] of the last restore |
+//! | `POST /api/servers/{id}/schedules/{scheduleId}/run` | — | [`schedule::RunStarted`] |
+//! | `GET /api/servers/{id}/schedule-runs?after=SEQ` | — | `Vec<`[`schedule::ScheduleRun`]`>` (oldest first) |
 //! | `GET /api/events` (WebSocket) | — | stream of [`events::AgentEvent`] text frames |
 //!
 //! File paths are always relative to the server's directory (`""` or `"/"`-free paths such
@@ -81,6 +83,7 @@ pub mod events;
 pub mod files;
 pub mod join;
 pub mod runtime;
+pub mod schedule;
 pub mod server;
 pub mod system;
 pub mod validation;

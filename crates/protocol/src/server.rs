@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::config_files::{self, ConfigFileEdits};
 use crate::runtime::RuntimeKind;
+use crate::schedule::{self, Schedule};
 
 pub use crate::validation::FieldError;
 
@@ -79,6 +80,9 @@ pub struct ServerDefinition {
     /// `PUT` with `running` starts an offline server, with `offline` leaves it as it is.
     #[serde(default)]
     pub desired_state: DesiredState,
+    /// The server's schedules, run by the agent (see [`crate::schedule`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<Schedule>,
 }
 
 /// Maximum lengths accepted in a [`ServerDefinition`].
@@ -216,6 +220,7 @@ impl ServerDefinition {
         for (index, file) in self.config_files.iter().enumerate() {
             file.check(index, &mut errors);
         }
+        schedule::check_all(&self.schedules, &mut errors);
         if errors.is_empty() {
             Ok(())
         } else {

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backup::Backups;
 use crate::bus::EventBus;
 use crate::error::AgentError;
+use crate::schedule::Scheduler;
 use crate::supervisor::Supervisor;
 
 /// JSON bodies larger than this are refused (file writes have their own limit).
@@ -34,6 +35,8 @@ pub struct AppState {
     pub bus: Arc<EventBus>,
     /// Backups and restores.
     pub backups: Arc<Backups>,
+    /// Schedules.
+    pub scheduler: Arc<Scheduler>,
     /// When the agent started.
     pub started: Instant,
     /// Fires when the agent shuts down (closes WebSockets).
@@ -95,6 +98,11 @@ pub fn router(state: AppState, token: auth::TokenCheck) -> Router {
             post(routes::backups::restore),
         )
         .route("/servers/{id}/restore", get(routes::backups::last_restore))
+        .route(
+            "/servers/{id}/schedules/{schedule}/run",
+            post(routes::schedules::run),
+        )
+        .route("/servers/{id}/schedule-runs", get(routes::schedules::runs))
         .route("/backups", get(routes::backups::list))
         .route(
             "/backups/{id}",

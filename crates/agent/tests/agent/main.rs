@@ -20,4 +20,5 @@ mod join;
 mod lifecycle;
 mod restore;
 mod s3_server;
+mod schedules;
 mod support;

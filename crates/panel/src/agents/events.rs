@@ -139,7 +139,7 @@ async fn handle(hub: &AgentHub, event: AgentEvent) {
             hub.publish(server_id, LiveEvent::Stats(stats));
         }
         EventKind::Removed { server_id } => hub.forget_live(server_id),
-        EventKind::Backup { .. } | EventKind::Restore { .. } => {}
+        EventKind::Backup { .. } | EventKind::Restore { .. } | EventKind::ScheduleRun { .. } => {}
     }
 }
 

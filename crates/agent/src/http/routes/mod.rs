@@ -3,5 +3,6 @@
 pub mod backups;
 pub mod events;
 pub mod files;
+pub mod schedules;
 pub mod servers;
 pub mod system;

@@ -96,6 +96,7 @@ pub fn definition(
         runtime: super::runtime::kind_of(server.image.as_deref()),
         image: server.image.clone(),
         desired_state: desired,
+        schedules: Vec::new(),
         config_files: cap_templates::render_config_files(&template.alt, ctx)
             .into_iter()
             .map(Into::into)
