@@ -27,12 +27,16 @@ import type {
   PowerAction,
   RawStats,
   Runtime,
+  SecondFactor,
   Server,
   ServerVariable,
   Session,
   StartupPreview,
   Stats,
   Subuser,
+  TwoFactorCheckpoint,
+  TwoFactorSetup,
+  TwoFactorStatus,
   User,
   UserPermissions,
 } from './types';
@@ -50,7 +54,11 @@ function srv(id: string, rest = '') {
 
 export const api = {
   auth: {
-    login: (login: string, password: string) => http.post<Session>('/api/auth/login', { login, password }, { noRefresh: true }),
+    login: (login: string, password: string) =>
+      http.post<Session | TwoFactorCheckpoint>('/api/auth/login', { login, password }, { noRefresh: true }),
+    /** The second login step, with the checkpoint token the password step answered. */
+    loginSecondFactor: (checkpointToken: string, factor: SecondFactor) =>
+      http.post<Session>('/api/auth/login/two-factor', { checkpointToken, ...factor }, { noRefresh: true }),
     logout: () => http.post<void>('/api/auth/logout', undefined, { noRefresh: true }),
     /** The current session, or an UNAUTHORIZED error (no redirect: the caller decides). */
     me: () => http.get<Session>('/api/auth/me', { noRedirect: true }),
@@ -59,6 +67,20 @@ export const api = {
     apiKeys: () => http.get<ApiKey[] | Page<ApiKey>>('/api/auth/api-keys'),
     createApiKey: (name: string, permissions?: string[]) => http.post<ApiKey>('/api/auth/api-keys', { name, permissions }),
     deleteApiKey: (id: string) => http.del<void>(`/api/auth/api-keys/${enc(id)}`),
+    twoFactor: () => http.get<TwoFactorStatus>('/api/auth/two-factor'),
+    twoFactorSetup: () => http.post<TwoFactorSetup>('/api/auth/two-factor/setup'),
+    twoFactorEnable: (password: string, code: string) =>
+      http.post<{ recoveryCodes: string[] }>('/api/auth/two-factor/enable', { password, code }),
+    twoFactorDisable: (password: string, factor: SecondFactor) =>
+      http.post<void>('/api/auth/two-factor/disable', { password, ...factor }),
+  },
+
+  twoFactorAdmin: {
+    userStatus: (userId: string) => http.get<{ enabled: boolean }>(`/api/users/${enc(userId)}/two-factor`),
+    reset: (userId: string) => http.del<void>(`/api/users/${enc(userId)}/two-factor`),
+    settings: () => http.get<{ requiredForAdmins: boolean }>('/api/settings/two-factor'),
+    saveSettings: (requiredForAdmins: boolean) =>
+      http.put<{ requiredForAdmins: boolean }>('/api/settings/two-factor', { requiredForAdmins }),
   },
 
   permissions: () => http.get<PermissionCatalogue>('/api/permissions'),

@@ -33,6 +33,30 @@ export interface User {
 export interface Session {
   user: User;
   permissions: string[];
+  /** The panel requires two-factor sign-in of this account and it is not on yet. */
+  twoFactorSetupRequired?: boolean;
+}
+
+/** What a correct password earns when two-factor sign-in is on. */
+export interface TwoFactorCheckpoint {
+  twoFactorRequired: true;
+  checkpointToken: string;
+  expiresAt: string;
+}
+
+/** A code from the authenticator app, or a recovery code. */
+export type SecondFactor = { code: string } | { recoveryCode: string };
+
+export interface TwoFactorStatus {
+  enabled: boolean;
+  recoveryCodesLeft: number;
+  setupRequired: boolean;
+}
+
+export interface TwoFactorSetup {
+  secret: string;
+  otpauthUri: string;
+  qrSvg: string;
 }
 
 export interface ApiKey {

@@ -1,6 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { useNavigate } from 'react-router';
-import { api, ApiError, configureApi, type Session } from '../api';
+import { api, ApiError, configureApi, type SecondFactor, type Session, type TwoFactorCheckpoint } from '../api';
 
 interface AuthState {
   session: Session | null;
@@ -8,7 +8,10 @@ interface AuthState {
   loading: boolean;
   /** Set when the session check failed for a reason other than "not signed in". */
   error: ApiError | null;
-  login: (login: string, password: string) => Promise<void>;
+  /** Signs in; with two-factor sign-in on, answers the checkpoint for the second step. */
+  login: (login: string, password: string) => Promise<TwoFactorCheckpoint | null>;
+  /** The second step of a login with two-factor sign-in on. */
+  completeLogin: (checkpointToken: string, factor: SecondFactor) => Promise<void>;
   logout: () => Promise<void>;
   reload: () => Promise<void>;
   can: (permission: string) => boolean;
@@ -48,7 +51,15 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, [reload]);
 
   const login = useCallback(async (loginName: string, password: string) => {
-    setSession(await api.auth.login(loginName, password));
+    const answer = await api.auth.login(loginName, password);
+    if ('twoFactorRequired' in answer) return answer;
+    setSession(answer);
+    setError(null);
+    return null;
+  }, []);
+
+  const completeLogin = useCallback(async (checkpointToken: string, factor: SecondFactor) => {
+    setSession(await api.auth.loginSecondFactor(checkpointToken, factor));
     setError(null);
   }, []);
 
@@ -67,11 +78,12 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       loading,
       error,
       login,
+      completeLogin,
       logout,
       reload,
       can: (p) => !!session?.permissions.includes(p),
     }),
-    [session, loading, error, login, logout, reload],
+    [session, loading, error, login, completeLogin, logout, reload],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
@@ -89,7 +101,8 @@ export function StaticAuthProvider({ session, children }: { session: Session | n
       session,
       loading: false,
       error: null,
-      login: async () => {},
+      login: async () => null,
+      completeLogin: async () => {},
       logout: async () => {},
       reload: async () => {},
       can: (p) => !!session?.permissions.includes(p),

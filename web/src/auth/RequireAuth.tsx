@@ -19,6 +19,8 @@ export function RequireAuth({ children }: { children: ReactNode }) {
     const next = `${location.pathname}${location.search}`;
     return <Navigate to={`/login?next=${encodeURIComponent(next)}`} replace />;
   }
+  // The panel answers nothing else until a required two-factor sign-in is on.
+  if (session.twoFactorSetupRequired && location.pathname !== '/account') return <Navigate to="/account" replace />;
   return <>{children}</>;
 }
 

@@ -7,6 +7,7 @@ import { ErrorMessage } from '../components/ErrorMessage';
 import { Field } from '../components/Field';
 import { formatAgo, formatDate } from '../lib/format';
 import { useAction, useApi } from '../lib/useApi';
+import { TwoFactorCard } from './account/TwoFactorCard';
 
 function PasswordForm() {
   const [current, setCurrent] = useState('');
@@ -192,6 +193,7 @@ export function AccountPage() {
       )}
       <div className="grid-2">
         <PasswordForm />
+        <TwoFactorCard />
         <ApiKeys />
       </div>
     </section>

@@ -21,6 +21,9 @@ pub struct Identity {
     pub user: user::Model,
     pub permissions: BTreeSet<String>,
     pub credential: Credential,
+    /// The panel requires two-factor sign-in of this account and it is not on yet: the
+    /// session reaches only the account's own sign-in settings (API keys are never set).
+    pub two_factor_setup_required: bool,
 }
 
 /// A shared [`Identity`]: cheap to clone into request extensions and the cache.

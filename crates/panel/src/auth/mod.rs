@@ -7,6 +7,7 @@ pub mod password;
 pub mod principal;
 pub mod service;
 pub mod tokens;
+pub mod two_factor;
 
 pub use actor::{Actor, Client};
 pub use principal::Principal;

@@ -81,9 +81,11 @@ async fn from_access_token(
         return Err(rejected());
     }
     let permissions = repo::permissions::effective(state.db(), &user.id, &user.role).await?;
+    let two_factor_setup_required = super::two_factor::setup_required(state.db(), &user).await?;
     let principal = Principal::new(Identity {
         user,
         permissions,
+        two_factor_setup_required,
         credential: Credential::Session {
             family_id: claims.sid,
         },
@@ -120,6 +122,7 @@ async fn from_api_key(state: &AppState, presented: &str) -> Result<Principal> {
         user,
         permissions: owner.intersection(&granted).cloned().collect(),
         credential: Credential::ApiKey { id: key.id },
+        two_factor_setup_required: false,
     }))
 }
 

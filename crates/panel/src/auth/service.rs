@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
 
 use super::principal::Credential;
-use super::{password, tokens, Actor, Client};
+use super::{password, tokens, two_factor, Actor, Client};
 use crate::db::entities::{api_key, user};
 use crate::domain::Password;
 use crate::error::{Error, Result};
@@ -22,6 +22,19 @@ pub struct IssuedSession {
     pub refresh_token: String,
     pub user: user::Model,
     pub permissions: BTreeSet<String>,
+    /// The panel requires two-factor sign-in of this account and it is not on yet.
+    pub two_factor_setup_required: bool,
+}
+
+/// What a correct password earns.
+pub enum LoginOutcome {
+    /// A session.
+    Signed(Box<IssuedSession>),
+    /// Two-factor sign-in is on: a token for the second step and when it expires.
+    SecondFactor {
+        checkpoint: String,
+        expires_at: chrono::DateTime<Utc>,
+    },
 }
 
 fn bad_login() -> Error {
@@ -40,13 +53,14 @@ async fn dummy_hash() -> Result<String> {
 }
 
 /// Signs a user in and records it; a refused attempt is recorded too, with what was
-/// typed as the login (never the password).
+/// typed as the login (never the password). With two-factor sign-in on, the password
+/// only earns the checkpoint of [`two_factor::complete_login`].
 pub async fn login(
     state: &AppState,
     login: &str,
     pass: &str,
     client: &Client,
-) -> Result<IssuedSession> {
+) -> Result<LoginOutcome> {
     let user = match check_login(state, login, pass, client).await {
         Ok(user) => user,
         Err(e) => {
@@ -61,6 +75,13 @@ pub async fn login(
             return Err(e);
         }
     };
+    if repo::two_factor::is_enabled(state.db(), &user.id).await? {
+        let (checkpoint, expires_at) = two_factor::checkpoint(state, &user)?;
+        return Ok(LoginOutcome::SecondFactor {
+            checkpoint,
+            expires_at,
+        });
+    }
     let txn = state.db().begin().await?;
     repo::users::record_login(&txn, &user.id).await?;
     let issued = issue(state, &txn, user, &repo::new_id(), client).await?;
@@ -73,7 +94,7 @@ pub async fn login(
     };
     audit::record(&txn, client, entry).await?;
     txn.commit().await?;
-    Ok(issued)
+    Ok(LoginOutcome::Signed(Box::new(issued)))
 }
 
 /// Checks a login. Attempts are rate-limited per client address, per resolved account
@@ -117,7 +138,7 @@ async fn check_login(
 }
 
 /// A new session of `family_id` for `user`, stored through `db`.
-async fn issue(
+pub(super) async fn issue(
     state: &AppState,
     db: &impl ConnectionTrait,
     user: user::Model,
@@ -139,11 +160,13 @@ async fn issue(
     .await?;
     let access_token = tokens::issue_access(state.secrets().jwt_key(), &user.id, family_id)?;
     let permissions = repo::permissions::effective(db, &user.id, &user.role).await?;
+    let two_factor_setup_required = two_factor::setup_required(db, &user).await?;
     Ok(IssuedSession {
         access_token,
         refresh_token,
         user,
         permissions,
+        two_factor_setup_required,
     })
 }
 

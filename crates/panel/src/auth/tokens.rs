@@ -1,7 +1,7 @@
 //! Access tokens (short-lived HS256 JWTs) and opaque secrets (refresh tokens, API keys),
 //! of which only SHA-256 hashes are stored.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::distributions::{Alphanumeric, DistString};
 use serde::{Deserialize, Serialize};
@@ -50,6 +50,56 @@ pub fn verify_access(key: &[u8], token: &str) -> Result<AccessClaims> {
         .map_err(|_| Error::Unauthorized("invalid or expired session".into()))
 }
 
+/// How long the step between a correct password and the second factor may take.
+pub const CHECKPOINT_TTL: Duration = Duration::minutes(5);
+/// The `purpose` of a login checkpoint token.
+const CHECKPOINT_PURPOSE: &str = "two_factor_login";
+
+/// What a login checkpoint token says: this user gave the right password at `iat` and
+/// must now give a second factor. It carries no session, so it is no access token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CheckpointClaims {
+    pub sub: String,
+    pub purpose: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// A checkpoint token for `user_id` and when it expires.
+pub fn issue_checkpoint(key: &[u8], user_id: &str) -> Result<(String, DateTime<Utc>)> {
+    let now = Utc::now();
+    let expires_at = now + CHECKPOINT_TTL;
+    let claims = CheckpointClaims {
+        sub: user_id.to_owned(),
+        purpose: CHECKPOINT_PURPOSE.to_owned(),
+        iat: now.timestamp(),
+        exp: expires_at.timestamp(),
+    };
+    let token = encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(key),
+    )
+    .map_err(|e| Error::internal(format!("cannot sign token: {e}")))?;
+    Ok((token, expires_at))
+}
+
+/// The user a checkpoint token was issued to, if it is one, signed by us and not expired.
+pub fn verify_checkpoint(key: &[u8], token: &str) -> Result<String> {
+    let refused =
+        || Error::Unauthorized("the sign-in step expired or is not valid: log in again".into());
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 0;
+    validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+    let claims = decode::<CheckpointClaims>(token, &DecodingKey::from_secret(key), &validation)
+        .map_err(|_| refused())?
+        .claims;
+    if claims.purpose != CHECKPOINT_PURPOSE {
+        return Err(refused());
+    }
+    Ok(claims.sub)
+}
+
 /// A random secret of `len` alphanumeric characters.
 pub fn random_secret(len: usize) -> String {
     Alphanumeric.sample_string(&mut rand::thread_rng(), len)
@@ -87,6 +137,28 @@ mod tests {
 
         let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
         assert!(verify_access(KEY, &format!("{none_header}.{}.", parts[1])).is_err());
+    }
+
+    #[test]
+    fn checkpoint_and_access_tokens_are_not_interchangeable() {
+        let (checkpoint, _) = issue_checkpoint(KEY, "user-1").unwrap();
+        assert_eq!(verify_checkpoint(KEY, &checkpoint).unwrap(), "user-1");
+        assert!(verify_access(KEY, &checkpoint).is_err());
+        let access = issue_access(KEY, "user-1", "family-1").unwrap();
+        assert!(verify_checkpoint(KEY, &access).is_err());
+        assert!(verify_checkpoint(b"another key entirely, same length", &checkpoint).is_err());
+    }
+
+    #[test]
+    fn expired_checkpoints_are_rejected() {
+        let claims = CheckpointClaims {
+            sub: "u".into(),
+            purpose: CHECKPOINT_PURPOSE.into(),
+            iat: 0,
+            exp: Utc::now().timestamp() - 1,
+        };
+        let token = encode(&Header::default(), &claims, &EncodingKey::from_secret(KEY)).unwrap();
+        assert!(verify_checkpoint(KEY, &token).is_err());
     }
 
     #[test]

@@ -164,8 +164,12 @@ impl ApiRoutes {
         route: MethodRouter<AppState>,
         doc: RouteDoc,
     ) -> Self {
+        let guard = Guard {
+            access,
+            open_before_two_factor: reachable_before_two_factor(path),
+        };
         let guarded = route.route_layer(middleware::from_fn_with_state(
-            (self.state.clone(), access),
+            (self.state.clone(), guard),
             authorize,
         ));
         self.router = self.router.route(path, guarded);
@@ -198,7 +202,13 @@ impl ApiRoutes {
 /// authenticate → authorize, then the handler runs with `Principal` (and `ServerScope`)
 /// in the request extensions.
 async fn authorize(
-    State((state, access)): State<(AppState, Access)>,
+    State((
+        state,
+        Guard {
+            access,
+            open_before_two_factor,
+        },
+    )): State<(AppState, Guard)>,
     mut request: Request,
     next: Next,
 ) -> Result<Response> {
@@ -208,6 +218,11 @@ async fn authorize(
     let principal = principal::resolve(&state, request.headers())
         .await?
         .ok_or_else(|| Error::Unauthorized("authentication required".into()))?;
+    if principal.two_factor_setup_required && !open_before_two_factor {
+        return Err(Error::Forbidden(
+            "administrators must turn on two-factor sign-in first (Account page)".into(),
+        ));
+    }
     match access {
         Access::Public | Access::Authenticated => {}
         Access::Permission(key) => require(&principal, key)?,
@@ -219,6 +234,20 @@ async fn authorize(
     }
     request.extensions_mut().insert(principal);
     Ok(next.run(request).await)
+}
+
+/// What the access layer checks of one route.
+#[derive(Debug, Clone, Copy)]
+struct Guard {
+    access: Access,
+    /// Reachable by a session that still has to turn on a required two-factor sign-in.
+    open_before_two_factor: bool,
+}
+
+/// What a session that still has to turn on a required two-factor sign-in may reach: its
+/// profile and the two-factor setup (not API keys, which would bypass it).
+fn reachable_before_two_factor(path: &str) -> bool {
+    path == "/auth/me" || path.starts_with("/auth/two-factor")
 }
 
 fn require(principal: &Principal, key: &str) -> Result<()> {

@@ -17,6 +17,7 @@ pub mod servers;
 pub mod sessions;
 pub mod settings;
 pub mod subusers;
+pub mod two_factor;
 pub mod users;
 
 /// A new time-ordered id for a row.

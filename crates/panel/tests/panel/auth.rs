@@ -4,7 +4,7 @@ use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{get_json, TestApp};
+use crate::support::{get_json, new_api_key, TestApp};
 
 fn cookie_value(response: &reqwest::Response, name: &str) -> String {
     response
@@ -55,20 +55,6 @@ async fn me_with_bearer(app: &TestApp, token: &str) -> StatusCode {
         .await
         .unwrap()
         .status()
-}
-
-/// A new API key of `client`'s user with all their permissions; returns its secret.
-async fn new_api_key(app: &TestApp, client: &reqwest::Client, name: &str) -> String {
-    let created: Value = client
-        .post(app.url("/api/auth/api-keys"))
-        .json(&json!({ "name": name }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    created["data"]["secret"].as_str().unwrap().to_owned()
 }
 
 async fn change_password(

@@ -21,4 +21,5 @@ mod startup;
 mod support;
 mod templates_api;
 mod tls;
+mod two_factor;
 mod users_api;

@@ -115,7 +115,12 @@ async fn the_document_matches_the_route_registry() {
             "{name}: no success response"
         );
         // Public routes that check credentials of their own can refuse them.
-        let own_credentials = ["/api/auth/login", "/api/auth/refresh", "/api/agents/join"];
+        let own_credentials = [
+            "/api/auth/login",
+            "/api/auth/login/two-factor",
+            "/api/auth/refresh",
+            "/api/agents/join",
+        ];
         assert_eq!(
             responses.contains_key("401"),
             !public || own_credentials.contains(&spec.path.as_str()),
@@ -156,9 +161,10 @@ async fn the_document_matches_the_route_registry() {
 }
 
 /// Writes that take no body; anything else must document one.
-const BODYLESS_WRITES: [&str; 5] = [
+const BODYLESS_WRITES: [&str; 6] = [
     "POST /api/auth/refresh",
     "POST /api/auth/logout",
+    "POST /api/auth/two-factor/setup",
     "POST /api/servers/{id}/reinstall",
     "POST /api/servers/{id}/allocations/{allocation_id}/primary",
     "DELETE",

@@ -187,6 +187,20 @@ pub struct World {
 }
 
 /// A `user`-role account named `name` (e-mail `<name>@example.com`) that cannot log in.
+/// A new API key of `client`'s user with all their permissions; returns its secret.
+pub async fn new_api_key(app: &TestApp, client: &reqwest::Client, name: &str) -> String {
+    let created: serde_json::Value = client
+        .post(app.url("/api/auth/api-keys"))
+        .json(&serde_json::json!({ "name": name }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created["data"]["secret"].as_str().unwrap().to_owned()
+}
+
 /// `GET url` with `client`; the JSON body, whatever the status.
 pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
     client
@@ -226,6 +240,7 @@ pub async fn actor_of(db: &DatabaseConnection, user: user::Model) -> Actor {
             credential: Credential::Session {
                 family_id: "test".into(),
             },
+            two_factor_setup_required: false,
         }),
         client: Client::default(),
     }

@@ -10,6 +10,7 @@ import { Spinner } from '../../components/Spinner';
 import { formatDate } from '../../lib/format';
 import { effective, toggle, type PermissionDraft } from '../../lib/permissionEdit';
 import { useAction, useApi } from '../../lib/useApi';
+import { UserTwoFactor } from './TwoFactorAdmin';
 
 function AccountForm({ user, roles, onSaved }: { user: User; roles: string[]; onSaved: (u: User) => void }) {
   const [email, setEmail] = useState(user.email);
@@ -161,6 +162,7 @@ export function UserDetailPage() {
       </p>
       <div className="grid-2">
         {can('user:update') && <AccountForm key={u.id + u.role} user={u} roles={roles} onSaved={user.setData} />}
+        <UserTwoFactor userId={u.id} username={u.username} />
       </div>
       {can('admin:permissions') && <PermissionsEditor key={u.role} userId={u.id} />}
       <ConfirmDialog

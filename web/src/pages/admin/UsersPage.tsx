@@ -10,6 +10,7 @@ import { SearchBox, useListQuery } from '../../components/SearchBox';
 import { Spinner } from '../../components/Spinner';
 import { formatAgo } from '../../lib/format';
 import { useAction, useApi } from '../../lib/useApi';
+import { TwoFactorPolicy } from './TwoFactorAdmin';
 
 const PER_PAGE = 25;
 
@@ -43,6 +44,7 @@ export function UsersPage() {
           </button>
         )}
       </div>
+      {can('admin:settings') && <TwoFactorPolicy />}
       <SearchBox label="Filter users" value={filter} onChange={setFilter} />
       <ErrorMessage error={users.error} />
       {users.loading && !users.data ? (

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::principal::{Principal, ACCESS_COOKIE, REFRESH_COOKIE};
-use crate::auth::service::{self, IssuedSession};
+use crate::auth::service::{self, IssuedSession, LoginOutcome};
 use crate::auth::tokens::{ACCESS_TTL, REFRESH_TTL};
 use crate::auth::{Actor, Client};
 use crate::db::entities::{api_key, user};
@@ -80,9 +80,31 @@ impl From<user::Model> for UserView {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Me {
     user: UserView,
     permissions: Vec<String>,
+    /// The panel requires two-factor sign-in of this account and it is not on yet:
+    /// nothing but the account's two-factor setup answers until it is.
+    two_factor_setup_required: bool,
+}
+
+/// What a login answers: the signed-in user, or (with two-factor sign-in on) the token
+/// for `POST /api/auth/login/two-factor`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum LoginAnswer {
+    Signed(Me),
+    SecondFactor(Checkpoint),
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Checkpoint {
+    /// Always true here.
+    two_factor_required: bool,
+    checkpoint_token: String,
+    expires_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -96,7 +118,11 @@ pub struct LoginRequest {
 }
 
 /// Session cookies are `Secure` whenever browsers reach the panel over HTTPS.
-fn session_cookies(state: &AppState, jar: CookieJar, issued: &IssuedSession) -> CookieJar {
+pub(super) fn session_cookies(
+    state: &AppState,
+    jar: CookieJar,
+    issued: &IssuedSession,
+) -> CookieJar {
     let secure = state.config().browsers_use_https();
     let access = Cookie::build((ACCESS_COOKIE, issued.access_token.clone()))
         .http_only(true)
@@ -127,10 +153,11 @@ fn cleared(state: &AppState, jar: CookieJar) -> CookieJar {
         )
 }
 
-fn me_of(issued: IssuedSession) -> Me {
+pub(super) fn me_of(issued: IssuedSession) -> Me {
     Me {
         user: issued.user.into(),
         permissions: issued.permissions.into_iter().collect(),
+        two_factor_setup_required: issued.two_factor_setup_required,
     }
 }
 
@@ -139,12 +166,25 @@ async fn login(
     client: Client,
     jar: CookieJar,
     ValidJson(body): ValidJson<LoginRequest>,
-) -> Result<(CookieJar, Envelope<Me>)> {
-    let issued = service::login(&state, &body.login, &body.password, &client).await?;
-    Ok((
-        session_cookies(&state, jar, &issued),
-        Envelope::ok(me_of(issued)),
-    ))
+) -> Result<(CookieJar, Envelope<LoginAnswer>)> {
+    match service::login(&state, &body.login, &body.password, &client).await? {
+        LoginOutcome::Signed(issued) => Ok((
+            session_cookies(&state, jar, &issued),
+            Envelope::ok(LoginAnswer::Signed(me_of(*issued))),
+        )),
+        LoginOutcome::SecondFactor {
+            checkpoint,
+            expires_at,
+        } => Ok((
+            jar,
+            Envelope::ok(LoginAnswer::SecondFactor(Checkpoint {
+                two_factor_required: true,
+                checkpoint_token: checkpoint,
+                expires_at,
+            }))
+            .with_message("enter the code of your authenticator app"),
+        )),
+    }
 }
 
 async fn refresh(
@@ -186,6 +226,7 @@ async fn me(principal: Principal) -> Envelope<Me> {
     Envelope::ok(Me {
         user: principal.user.clone().into(),
         permissions: principal.permissions.iter().cloned().collect(),
+        two_factor_setup_required: principal.two_factor_setup_required,
     })
 }
 

@@ -14,4 +14,5 @@ pub mod server_views;
 pub mod servers;
 pub mod subusers;
 pub mod templates;
+pub mod two_factor;
 pub mod users;
