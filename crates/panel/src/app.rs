@@ -49,6 +49,7 @@ impl Application {
         let listener = listener::bind(config.listen).await?;
         let discovery = std::time::Duration::from_secs(config.discovery_interval_secs.max(1));
         let state = AppState::new(db, config, secrets);
+        services::backups::spawn_retention(state.clone());
         state.hub().start(discovery).await?;
         let local_agent = if state.config().local_agent {
             Some(local_agent::ensure(&state).await?)

@@ -271,10 +271,15 @@ impl AgentClient {
 
     /// Starts a streaming download; the caller forwards the body.
     pub async fn download(&self, id: Uuid, path: &str) -> Result<Response> {
-        let url = files_path(id, "download", &[("path", path)]);
+        self.stream(&files_path(id, "download", &[("path", path)]))
+            .await
+    }
+
+    /// A `GET` whose body the caller forwards as it arrives (no timeout: it may be long).
+    async fn stream(&self, path: &str) -> Result<Response> {
         let response = self
             .http
-            .get(format!("{}{url}", self.endpoint.base_url))
+            .get(format!("{}{path}", self.endpoint.base_url))
             .bearer_auth(&self.endpoint.token)
             .send()
             .await
@@ -287,6 +292,54 @@ impl AgentClient {
             .await
             .err()
             .unwrap_or_else(|| self.unavailable("download failed")))
+    }
+}
+
+/// Backups and restores on the node (`cap_protocol::backup`).
+impl AgentClient {
+    pub async fn create_backup(
+        &self,
+        server: Uuid,
+        request: &cap_protocol::backup::CreateBackup,
+    ) -> Result<cap_protocol::backup::BackupRecord> {
+        let path = format!("/api/servers/{server}/backups");
+        self.call(Method::POST, &path, Some(&erased::Json(request)))
+            .await
+    }
+
+    /// Every backup record the node keeps.
+    pub async fn backups(&self) -> Result<Vec<cap_protocol::backup::BackupRecord>> {
+        self.call(Method::GET, "/api/backups", None).await
+    }
+
+    /// Forgets a finished backup and removes its local archive.
+    pub async fn delete_backup(&self, id: Uuid) -> Result<()> {
+        let path = format!("/api/backups/{id}");
+        self.call::<Option<()>>(Method::DELETE, &path, None)
+            .await
+            .map(drop)
+    }
+
+    /// Starts streaming a local archive; the caller forwards the body.
+    pub async fn backup_download(&self, id: Uuid) -> Result<Response> {
+        self.stream(&format!("/api/backups/{id}/download")).await
+    }
+
+    /// The server's last restore.
+    pub async fn last_restore(&self, server: Uuid) -> Result<cap_protocol::backup::RestoreRecord> {
+        self.call(Method::GET, &format!("/api/servers/{server}/restore"), None)
+            .await
+    }
+
+    pub async fn restore_backup(
+        &self,
+        server: Uuid,
+        backup: Uuid,
+        request: &cap_protocol::backup::RestoreRequest,
+    ) -> Result<cap_protocol::backup::RestoreRecord> {
+        let path = format!("/api/servers/{server}/backups/{backup}/restore");
+        self.call(Method::POST, &path, Some(&erased::Json(request)))
+            .await
     }
 }
 

@@ -85,6 +85,7 @@ async fn run_once(hub: &AgentHub, node_id: &str, client: &AgentClient) -> Result
         .map_err(|e| e.to_string())?;
     hub.set_status(node_id, NodeStatus::Online).await;
     tracing::info!(node = %endpoint.node_name, "event stream connected");
+    super::backups::reconcile(hub, node_id, client).await;
     let (mut sink, mut stream) = socket.split();
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_heard = Instant::now();
@@ -139,7 +140,8 @@ async fn handle(hub: &AgentHub, event: AgentEvent) {
             hub.publish(server_id, LiveEvent::Stats(stats));
         }
         EventKind::Removed { server_id } => hub.forget_live(server_id),
-        EventKind::Backup { .. } | EventKind::Restore { .. } | EventKind::ScheduleRun { .. } => {}
+        EventKind::Backup { backup } => super::backups::mirror(hub, &backup).await,
+        EventKind::Restore { .. } | EventKind::ScheduleRun { .. } => {}
     }
 }
 

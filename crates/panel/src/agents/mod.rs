@@ -3,6 +3,7 @@
 //! event connection per node, a live view of every server's state and stats, per-server
 //! fan-out of console output to browsers, and the discovery sweep.
 
+mod backups;
 pub mod client;
 mod discovery;
 mod events;
@@ -101,6 +102,8 @@ pub(crate) struct HubInner {
     /// (every snapshot after a reconnect or a panel restart) cost no write.
     persisted: RwLock<HashMap<Uuid, ServerState>>,
     channels: RwLock<HashMap<Uuid, broadcast::Sender<LiveEvent>>>,
+    /// Servers whose backup just completed or failed (for retention).
+    backups_finished: broadcast::Sender<Uuid>,
     discovery: RwLock<DiscoveryReport>,
     /// Bumped whenever a live state, stats sample or node status changes.
     live_epoch: AtomicU64,
@@ -134,6 +137,7 @@ impl AgentHub {
                 servers: RwLock::new(HashMap::new()),
                 persisted: RwLock::new(HashMap::new()),
                 channels: RwLock::new(HashMap::new()),
+                backups_finished: broadcast::channel(CHANNEL_CAPACITY).0,
                 discovery: RwLock::new(DiscoveryReport::default()),
                 live_epoch: AtomicU64::new(0),
                 allocation_locks: std::sync::Mutex::new(HashMap::new()),
@@ -371,6 +375,17 @@ impl AgentHub {
                 channels.remove(&server_id);
             }
         }
+    }
+
+    /// Tells of every server whose backup completed or failed (as the node reported it,
+    /// live or when the panel caught up after a reconnect).
+    pub fn backups_finished(&self) -> broadcast::Receiver<Uuid> {
+        self.inner.backups_finished.subscribe()
+    }
+
+    pub(crate) fn backup_finished(&self, server_id: Uuid) {
+        // Nobody listening (no retention task) is fine.
+        let _ = self.inner.backups_finished.send(server_id);
     }
 
     pub fn discovery_report(&self) -> DiscoveryReport {

@@ -7,6 +7,7 @@ pub mod allocations;
 pub mod alts;
 pub mod api_keys;
 pub mod audit;
+pub mod backups;
 pub mod ctrls;
 pub mod epochs;
 pub mod monitoring;

@@ -2,6 +2,7 @@
 
 pub mod allocations;
 pub mod audit;
+pub mod backups;
 pub mod capacity;
 pub mod ctrls;
 pub mod files;

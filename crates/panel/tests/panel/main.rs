@@ -6,6 +6,7 @@ mod allocations_api;
 mod api_basics;
 mod audit_atomicity;
 mod auth;
+mod backups;
 mod docker_runtime;
 mod e2e;
 mod local_agent;
@@ -13,6 +14,9 @@ mod monitoring_api;
 mod openapi_api;
 mod processes;
 mod rbac;
+#[allow(dead_code)]
+#[path = "../../../agent/tests/agent/s3_server.rs"]
+mod s3_server;
 mod schema;
 mod security;
 mod servers_api;

@@ -72,6 +72,8 @@ pub struct TestApp {
     _data: TempDir,
     _database: TestDb,
     stop: Option<oneshot::Sender<()>>,
+    config: Config,
+    served: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestApp {
@@ -93,27 +95,60 @@ impl TestApp {
             ..Config::default()
         };
         adjust(&mut config);
-        let mut app = Application::build(config).await.expect("panel builds");
+        let mut app = Application::build(config.clone())
+            .await
+            .expect("panel builds");
         let admin = app
             .take_initial_admin()
             .expect("first start creates an admin");
-        let db = app.state().db().clone();
-        let state = app.state().clone();
-        let addr = app.local_addr();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until_stopped(async {
-            stopped.await.ok();
-        }));
-        TestApp {
-            addr,
+        let mut test_app = TestApp {
+            addr: app.local_addr(),
             client: reqwest::Client::new(),
             admin,
-            db,
-            state,
+            db: app.state().db().clone(),
+            state: app.state().clone(),
             _data: data,
             _database: database,
-            stop: Some(stop),
+            stop: None,
+            config,
+            served: None,
+        };
+        test_app.serve(app);
+        test_app
+    }
+
+    fn serve(&mut self, app: Application) {
+        let (stop, stopped) = oneshot::channel::<()>();
+        self.served = Some(tokio::spawn(async move {
+            app.run_until_stopped(async {
+                stopped.await.ok();
+            })
+            .await
+            .expect("panel stops cleanly");
+        }));
+        self.stop = Some(stop);
+    }
+
+    /// Stops the panel (its agent connections too) and waits until it stopped.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
         }
+        if let Some(served) = self.served.take() {
+            served.await.expect("panel task");
+        }
+    }
+
+    /// Starts the stopped panel again on the same data directory and database (on a new
+    /// port: see [`TestApp::url`]).
+    pub async fn start_again(&mut self) {
+        let app = Application::build(self.config.clone())
+            .await
+            .expect("panel builds again");
+        self.addr = app.local_addr();
+        self.db = app.state().db().clone();
+        self.state = app.state().clone();
+        self.serve(app);
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -5,6 +5,7 @@ pub mod alt;
 pub mod alt_variable;
 pub mod api_key;
 pub mod audit_log;
+pub mod backup;
 pub mod ctrl;
 pub mod node;
 pub mod permission;

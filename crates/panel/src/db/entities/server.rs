@@ -31,6 +31,12 @@ pub struct Model {
     pub crash_window_seconds: i64,
     pub crash_backoff_ms: i64,
     pub crash_max_backoff_ms: i64,
+    /// How many backups the server may keep, set by admins (0 = none).
+    pub backup_limit: i32,
+    /// Retention: keep only the newest N completed backups / those younger than D days
+    /// (locked backups are always kept).
+    pub backup_keep_last: Option<i32>,
+    pub backup_keep_days: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -8,6 +8,7 @@ mod m0002_case_insensitive_accounts;
 mod m0003_node_capacity;
 mod m0004_allocations;
 mod m0005_server_crash_policy;
+mod m0006_backups;
 mod m0010_two_factor;
 
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_node_capacity::Migration),
             Box::new(m0004_allocations::Migration),
             Box::new(m0005_server_crash_policy::Migration),
+            Box::new(m0006_backups::Migration),
             Box::new(m0010_two_factor::Migration),
         ]
     }

@@ -3,6 +3,7 @@
 pub mod allocations;
 pub mod audit;
 pub mod auth;
+pub mod backups;
 pub mod console;
 pub mod docs;
 pub mod files;

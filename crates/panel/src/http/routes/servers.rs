@@ -94,6 +94,7 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
             preview,
         );
     let api = super::subusers::routes(api);
+    let api = super::backups::routes(api);
     let api = super::console::routes(api);
     super::files::routes(api)
 }
@@ -177,6 +178,10 @@ pub struct CreateBody {
     /// One of the template's Docker images (default: its first).
     #[garde(inner(length(min = 1, max = 512)))]
     image: Option<String>,
+    /// How many backups it may keep and their retention (default: 3 backups, kept until
+    /// deleted).
+    #[garde(dive)]
+    backups: Option<super::backups::PolicyBody>,
 }
 
 async fn create(
@@ -199,6 +204,7 @@ async fn create(
                 runtime: body.runtime,
                 image: body.image,
             },
+            backups: body.backups.map(Into::into),
         },
     )
     .await?;
@@ -233,6 +239,9 @@ pub struct UpdateBody {
     /// One of the template's Docker images (from the next start on).
     #[garde(inner(length(min = 1, max = 512)))]
     image: Option<String>,
+    /// How many backups it may keep and their retention (needs `server:create`).
+    #[garde(dive)]
+    backups: Option<super::backups::PolicyBody>,
 }
 
 async fn update(
@@ -254,6 +263,7 @@ async fn update(
                 runtime: body.runtime,
                 image: body.image,
             },
+            backups: body.backups.map(Into::into),
         },
     )
     .await?;
@@ -265,8 +275,14 @@ async fn delete(
     actor: Actor,
     scope: ServerScope,
 ) -> Result<Envelope<()>> {
-    service::delete(&state, &actor, &scope.server).await?;
-    Ok(Envelope::ok(()).with_message("server deleted"))
+    let left = service::delete(&state, &actor, &scope.server).await?;
+    if left.is_empty() {
+        return Ok(Envelope::ok(()).with_message("server deleted"));
+    }
+    Ok(Envelope::ok(()).with_message(format!(
+        "server deleted; these backups could not be removed: {}",
+        left.join("; ")
+    )))
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]

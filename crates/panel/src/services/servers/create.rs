@@ -14,7 +14,7 @@ use super::{parse_id, LimitsSpec};
 use crate::auth::Actor;
 use crate::db::entities::server;
 use crate::error::{Error, Result};
-use crate::repo::{self, servers::NewServer};
+use crate::repo::{self, backups::Policy, servers::NewServer};
 use crate::services::audit;
 use crate::services::network::{self, Network};
 use crate::services::templates;
@@ -33,6 +33,8 @@ pub struct CreateServer {
     pub variables: BTreeMap<String, String>,
     /// Native or Docker, and the image (defaults: see [`resolve`]).
     pub runtime: RuntimeChoice,
+    /// How many backups it may keep and their retention (default: 3, no retention).
+    pub backups: Option<Policy>,
 }
 
 /// Creates a server: validates, allocates a port the agent confirms is free, stores it
@@ -57,6 +59,9 @@ pub async fn create(state: &AppState, actor: &Actor, spec: CreateServer) -> Resu
         .ok_or_else(|| Error::validation("nodeId", "no such node"))?;
     if repo::users::find(state.db(), &owner_id).await?.is_none() {
         return Err(Error::validation("ownerId", "no such user"));
+    }
+    if let Some(policy) = &spec.backups {
+        crate::services::backups::check_policy(policy)?;
     }
     let values = validate_variables(&template, &spec.variables, &BTreeMap::new(), false)?;
     let client = state.hub().online_client(&node.id)?;
@@ -86,6 +91,18 @@ pub async fn create(state: &AppState, actor: &Actor, spec: CreateServer) -> Resu
             },
         )
         .await?;
+        let server = match spec.backups {
+            Some(policy) => {
+                repo::backups::set_policy(&txn, &server.id, policy).await?;
+                server::Model {
+                    backup_limit: policy.limit,
+                    backup_keep_last: policy.keep_last,
+                    backup_keep_days: policy.keep_days,
+                    ..server
+                }
+            }
+            None => server,
+        };
         if !network::claim(&txn, &node.id, &server.id, &ports, true, "").await? {
             txn.rollback().await?;
             if attempts >= 3 {

@@ -132,9 +132,15 @@ pub async fn reinstall(state: &AppState, actor: &Actor, server: &server::Model) 
     .await
 }
 
-/// Removes the server from its agent (files too), then from the database; its port
-/// returns to the pool. A server whose node is gone is removed from the database only.
-pub async fn delete(state: &AppState, actor: &Actor, server: &server::Model) -> Result<()> {
+/// Removes the server's backups, then the server from its agent (files too), then from
+/// the database; its port returns to the pool. A server whose node is gone is removed
+/// from the database only. Returns the backups whose archives could not be removed.
+pub async fn delete(
+    state: &AppState,
+    actor: &Actor,
+    server: &server::Model,
+) -> Result<Vec<String>> {
+    let left = crate::services::backups::remove_all(state, server).await?;
     if server.node_id.is_some() {
         match client_for(state, server)?
             .remove(parse_id(&server.id)?, true)
@@ -147,9 +153,9 @@ pub async fn delete(state: &AppState, actor: &Actor, server: &server::Model) -> 
     let txn = state.db().begin().await?;
     repo::allocations::release(&txn, &server.id).await?;
     repo::servers::delete(&txn, &server.id).await?;
-    let details = json!({ "name": server.name });
+    let details = json!({ "name": server.name, "backupsLeft": left });
     audit::record_by(&txn, actor, "server.deleted", "server", &server.id, details).await?;
     txn.commit().await?;
     state.hub().forget_live(parse_id(&server.id)?);
-    Ok(())
+    Ok(left)
 }

@@ -10,7 +10,7 @@ use super::LimitsSpec;
 use crate::auth::Actor;
 use crate::db::entities::server;
 use crate::error::{Error, FieldErrors, Result};
-use crate::repo::{self, servers::Settings};
+use crate::repo::{self, backups::Policy, servers::Settings};
 use crate::services::{audit, templates};
 use crate::state::AppState;
 
@@ -23,6 +23,8 @@ pub struct ServerChanges {
     pub crash_policy: Option<CrashPolicy>,
     /// Native or Docker and the image; takes effect at the next start.
     pub runtime: RuntimeChoice,
+    /// How many backups the server may keep and their retention (admins).
+    pub backups: Option<Policy>,
 }
 
 /// The checks one field cannot make alone: the back-off ceiling is not below the first
@@ -51,8 +53,16 @@ pub async fn update(
             "changing resource limits needs server:create".into(),
         ));
     }
+    if changes.backups.is_some() && !actor.has("server:create") {
+        return Err(Error::Forbidden(
+            "changing the backup limit needs server:create".into(),
+        ));
+    }
     if let Some(policy) = &changes.crash_policy {
         check_crash_policy(policy)?;
+    }
+    if let Some(policy) = &changes.backups {
+        crate::services::backups::check_policy(policy)?;
     }
     let mut updated = server.clone();
     if let Some(name) = &changes.name {
@@ -95,12 +105,23 @@ pub async fn update(
         image: runtime,
     };
     let txn = state.db().begin().await?;
-    let saved = repo::servers::save_settings(&txn, updated, settings).await?;
+    let mut saved = repo::servers::save_settings(&txn, updated, settings).await?;
+    if let Some(policy) = changes.backups {
+        repo::backups::set_policy(&txn, &saved.id, policy).await?;
+        (
+            saved.backup_limit,
+            saved.backup_keep_last,
+            saved.backup_keep_days,
+        ) = (policy.limit, policy.keep_last, policy.keep_days);
+    }
     let details = json!({
         "name": saved.name,
         "limitsChanged": changes.limits.is_some(),
         "crashPolicy": changes.crash_policy,
         "image": runtime.then_some(&saved.image),
+        "backups": changes.backups.map(|p| json!({
+            "limit": p.limit, "keepLast": p.keep_last, "keepDays": p.keep_days
+        })),
     });
     audit::record_by(&txn, actor, "server.updated", "server", &saved.id, details).await?;
     txn.commit().await?;
