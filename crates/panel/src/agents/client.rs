@@ -7,6 +7,7 @@ use std::time::Duration;
 use cap_protocol::command::{AgentCommand, AgentResponse};
 use cap_protocol::console::{ConsoleHistory, ConsoleInput};
 use cap_protocol::envelope::{ErrorCode, Failure, Success};
+use cap_protocol::schedule::{RunStarted, ScheduleRun};
 use cap_protocol::server::{ServerDefinition, ServerInfo, ServerStats};
 use cap_protocol::system::{Health, PortStatus, SystemInfo};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -235,6 +236,18 @@ impl AgentClient {
         self.call::<Option<()>>(Method::POST, &path, Some(&erased::Json(&input)))
             .await
             .map(drop)
+    }
+
+    /// Run a schedule now; answers with the run's id.
+    pub async fn run_schedule(&self, id: Uuid, schedule: Uuid) -> Result<RunStarted> {
+        let path = format!("/api/servers/{id}/schedules/{schedule}/run");
+        self.call(Method::POST, &path, None).await
+    }
+
+    /// The server's schedule run records with a `seq` greater than `after`.
+    pub async fn schedule_runs(&self, id: Uuid, after: u64) -> Result<Vec<ScheduleRun>> {
+        let path = format!("/api/servers/{id}/schedule-runs?after={after}");
+        self.call(Method::GET, &path, None).await
     }
 
     /// A JSON file call (`files/list`, `files/mkdir`, …) with the envelope decoded.

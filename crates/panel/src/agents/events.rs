@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cap_protocol::events::{AgentEvent, EventKind};
+use cap_protocol::schedule::ScheduleRun;
 use cap_protocol::server::{ServerInfo, ServerState};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::Notify;
@@ -95,7 +96,7 @@ async fn run_once(hub: &AgentHub, node_id: &str, client: &AgentClient) -> Result
                 last_heard = Instant::now();
                 match message {
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<AgentEvent>(&text) {
-                        Ok(event) => handle(hub, event).await,
+                        Ok(event) => handle(hub, client, event).await,
                         Err(e) => tracing::warn!(node = %endpoint.node_name, "unreadable agent event: {e}"),
                     },
                     Some(Ok(Message::Close(_))) | None => return Err("closed by the agent".into()),
@@ -114,11 +115,12 @@ async fn run_once(hub: &AgentHub, node_id: &str, client: &AgentClient) -> Result
     }
 }
 
-async fn handle(hub: &AgentHub, event: AgentEvent) {
+async fn handle(hub: &AgentHub, client: &AgentClient, event: AgentEvent) {
     match event.kind {
         EventKind::Snapshot { servers } => {
             for server in servers {
                 observe(hub, &server).await;
+                catch_up_runs(hub, client, server.definition.id).await;
             }
         }
         EventKind::Defined { server } => observe(hub, &server).await,
@@ -141,7 +143,36 @@ async fn handle(hub: &AgentHub, event: AgentEvent) {
         }
         EventKind::Removed { server_id } => hub.forget_live(server_id),
         EventKind::Backup { backup } => super::backups::mirror(hub, &backup).await,
-        EventKind::Restore { .. } | EventKind::ScheduleRun { .. } => {}
+        EventKind::Restore { .. } => {}
+        EventKind::ScheduleRun { run } => store_run(hub, &run).await,
+    }
+}
+
+/// Fetch the schedule run records the agent wrote while this panel was not listening
+/// (those after the newest one stored).
+async fn catch_up_runs(hub: &AgentHub, client: &AgentClient, server_id: Uuid) {
+    let mut after = match repo::schedules::last_seq(hub.db(), &server_id.to_string()).await {
+        Ok(seq) => u64::try_from(seq).unwrap_or(0),
+        Err(e) => return tracing::warn!(%server_id, "cannot read schedule runs: {e}"),
+    };
+    loop {
+        let runs = match client.schedule_runs(server_id, after).await {
+            Ok(runs) => runs,
+            Err(e) => return tracing::warn!(%server_id, "cannot fetch schedule runs: {e}"),
+        };
+        let Some(last) = runs.iter().map(|r| r.seq).max() else {
+            return;
+        };
+        for run in &runs {
+            store_run(hub, run).await;
+        }
+        after = last;
+    }
+}
+
+async fn store_run(hub: &AgentHub, run: &ScheduleRun) {
+    if let Err(e) = repo::schedules::upsert_run(hub.db(), repo::schedules::run_model(run)).await {
+        tracing::warn!(run = %run.id, "cannot store schedule run: {e}");
     }
 }
 

@@ -13,6 +13,7 @@ pub mod epochs;
 pub mod monitoring;
 pub mod nodes;
 pub mod permissions;
+pub mod schedules;
 pub mod server_variables;
 pub mod servers;
 pub mod sessions;

@@ -9,6 +9,7 @@ pub mod files;
 pub mod health;
 pub mod network;
 pub mod nodes;
+pub mod schedules;
 pub mod server_access;
 pub mod servers;
 pub mod subusers;

@@ -17,6 +17,7 @@ mod rbac;
 #[allow(dead_code)]
 #[path = "../../../agent/tests/agent/s3_server.rs"]
 mod s3_server;
+mod schedules_api;
 mod schema;
 mod security;
 mod servers_api;

@@ -166,6 +166,7 @@ const BODYLESS_WRITES: [&str; 6] = [
     "POST /api/auth/logout",
     "POST /api/auth/two-factor/setup",
     "POST /api/servers/{id}/reinstall",
+    "POST /api/servers/{id}/schedules/{schedule_id}/run",
     "POST /api/servers/{id}/allocations/{allocation_id}/primary",
     "DELETE",
 ];

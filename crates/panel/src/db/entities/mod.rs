@@ -12,6 +12,8 @@ pub mod permission;
 pub mod recovery_code;
 pub mod role;
 pub mod role_permission;
+pub mod schedule;
+pub mod schedule_run;
 pub mod server;
 pub mod server_variable;
 pub mod session;

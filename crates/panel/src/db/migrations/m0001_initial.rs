@@ -218,7 +218,7 @@ enum AuditLog {
 }
 
 /// Text primary key holding a UUID (v7, so ids sort by creation time).
-fn id<T: IntoIden>(name: T) -> ColumnDef {
+pub(super) fn id<T: IntoIden>(name: T) -> ColumnDef {
     ColumnDef::new(name)
         .string_len(36)
         .not_null()
@@ -227,11 +227,11 @@ fn id<T: IntoIden>(name: T) -> ColumnDef {
 }
 
 /// A required reference to another table's text id.
-fn reference<T: IntoIden>(name: T) -> ColumnDef {
+pub(super) fn reference<T: IntoIden>(name: T) -> ColumnDef {
     ColumnDef::new(name).string_len(36).not_null().to_owned()
 }
 
-fn timestamp<T: IntoIden>(name: T) -> ColumnDef {
+pub(super) fn timestamp<T: IntoIden>(name: T) -> ColumnDef {
     ColumnDef::new(name)
         .timestamp_with_time_zone()
         .not_null()

@@ -9,6 +9,7 @@ mod m0003_node_capacity;
 mod m0004_allocations;
 mod m0005_server_crash_policy;
 mod m0006_backups;
+mod m0007_schedules;
 mod m0010_two_factor;
 
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_allocations::Migration),
             Box::new(m0005_server_crash_policy::Migration),
             Box::new(m0006_backups::Migration),
+            Box::new(m0007_schedules::Migration),
             Box::new(m0010_two_factor::Migration),
         ]
     }

@@ -10,6 +10,7 @@ pub mod files;
 pub mod monitoring;
 pub mod nodes;
 pub mod permissions;
+pub mod schedules;
 pub mod server_variables;
 pub mod server_views;
 pub mod servers;

@@ -95,6 +95,7 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
         );
     let api = super::subusers::routes(api);
     let api = super::backups::routes(api);
+    let api = super::schedules::routes(api);
     let api = super::console::routes(api);
     super::files::routes(api)
 }

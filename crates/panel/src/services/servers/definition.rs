@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use cap_protocol::schedule::Schedule;
 use cap_protocol::server::{
     DesiredState, InstallScript, Limits, ServerDefinition, StopConfig, StopKind,
 };
@@ -13,6 +14,7 @@ use crate::db::entities::{node, server};
 use crate::error::{Error, Result};
 use crate::repo;
 use crate::services::network::{self, Network};
+use crate::services::schedules;
 use crate::services::templates::{self, Template};
 use crate::state::AppState;
 
@@ -110,6 +112,7 @@ pub(super) struct Context {
     pub(super) template: Template,
     pub(super) values: BTreeMap<String, String>,
     pub(super) network: Network,
+    pub(super) schedules: Vec<Schedule>,
 }
 
 pub(super) async fn context(state: &AppState, server: &server::Model) -> Result<Context> {
@@ -123,11 +126,13 @@ pub(super) async fn context(state: &AppState, server: &server::Model) -> Result<
     let template = templates::load(state.db(), &server.alt_id).await?;
     let values = stored_values(state, server, &template).await?;
     let network = network::of_server(state.db(), server, &template.alt.extra_port_offsets).await?;
+    let schedules = schedules::stored(state, &server.id).await?;
     Ok(Context {
         node,
         template,
         values,
         network,
+        schedules,
     })
 }
 
@@ -167,20 +172,25 @@ pub async fn sync_network(
     define(state, server, &Context { network, ..ctx }).await
 }
 
+/// Sends the definition with `schedules` instead of the stored ones (before the database
+/// records a change of schedules).
+pub async fn sync_schedules(
+    state: &AppState,
+    server: &server::Model,
+    schedules: Vec<Schedule>,
+) -> Result<()> {
+    let ctx = context(state, server).await?;
+    define(state, server, &Context { schedules, ..ctx }).await
+}
+
 /// Pushes the definition `server` has in `ctx` to its agent: the one place a server's
 /// definition leaves the panel after creation.
 pub(super) async fn define(state: &AppState, server: &server::Model, ctx: &Context) -> Result<()> {
     let client = state.hub().online_client(&ctx.node.id)?;
     let render = render_context(server, &ctx.node, &ctx.network, &ctx.values);
-    client
-        .define(&definition(
-            server,
-            &ctx.template,
-            &render,
-            DesiredState::Offline,
-        )?)
-        .await
-        .map(drop)
+    let mut pushed = definition(server, &ctx.template, &render, DesiredState::Offline)?;
+    pushed.schedules.clone_from(&ctx.schedules);
+    client.define(&pushed).await.map(drop)
 }
 
 /// What a start would run: the rendered startup command and config-file edits.

@@ -20,7 +20,9 @@ use crate::state::AppState;
 
 pub use super::network::BIND_IP;
 pub use create::{create, CreateServer};
-pub use definition::{definition, preview, render_context, stored_values, sync, sync_network};
+pub use definition::{
+    definition, preview, render_context, stored_values, sync, sync_network, sync_schedules,
+};
 pub use lifecycle::{check_power, console_command, delete, power, reinstall, PowerOutcome};
 pub use runtime::{kind_of, RuntimeChoice};
 pub use settings::{update, ServerChanges};
