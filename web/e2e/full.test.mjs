@@ -274,6 +274,35 @@ describe('game server flows', { skip: !FULL }, () => {
     await page.locator('.server-head .badge-offline').waitFor({ timeout: 60_000 });
   });
 
+  test('back it up, see the backup complete, and restore it', async () => {
+    const id = serverUrl.split('/').pop();
+    await page.goto(`${serverUrl}/backups`);
+    await page.getByRole('button', { name: 'Create backup' }).click();
+    await page.getByRole('dialog').getByLabel('Name').fill('before the update');
+    await page.getByRole('dialog').getByRole('button', { name: 'Start backup' }).click();
+    const row = page.getByTestId('backup').filter({ hasText: 'before the update' });
+    await row.getByText('completed').waitFor({ timeout: 60_000 });
+    await row.getByRole('link', { name: 'Download' }).waitFor();
+    await screenshot(page, 'server-backups');
+    await assertAccessible(page, 'server backups');
+    // A file the restore's truncation removes again.
+    const put = await apiCall(page, 'PUT', `/api/servers/${id}/files/contents?path=/after-backup.txt`);
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    await row.getByRole('button', { name: 'Restore' }).click();
+    await page.getByRole('checkbox', { name: /Delete every file/ }).check();
+    await page.getByRole('dialog').getByRole('button', { name: 'Restore' }).click();
+    await page.getByText(/Restoring "before the update"/).waitFor();
+    const deadline = Date.now() + 60_000;
+    let restore;
+    do {
+      await new Promise((r) => setTimeout(r, 250));
+      restore = await apiCall(page, 'GET', `/api/servers/${id}/backups/restore`);
+    } while (!['completed', 'failed'].includes(restore.body?.data?.status) && Date.now() < deadline);
+    assert.equal(restore.body?.data?.status, 'completed', JSON.stringify(restore.body));
+    const files = await apiCall(page, 'GET', `/api/servers/${id}/files/list?path=/`);
+    assert.ok(!files.body.data.some((f) => f.name === 'after-backup.txt'), JSON.stringify(files.body));
+  });
+
   test('delete it with confirmation', async () => {
     await page.goto(`${serverUrl}/settings`);
     await screenshot(page, 'server-settings');

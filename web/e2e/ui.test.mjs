@@ -13,6 +13,7 @@ const ADMIN_PAGES = [
   { link: 'Users', path: '/admin/users', heading: 'Users', shot: 'admin-users' },
   { link: 'Monitoring', path: '/admin/monitoring', heading: 'Monitoring', shot: 'admin-monitoring' },
   { link: 'Audit log', path: '/admin/audit', heading: 'Audit log', shot: 'admin-audit' },
+  { link: 'Backups', path: '/admin/backups', heading: 'Backups', shot: 'admin-backups' },
 ];
 
 describe('panel web UI', () => {

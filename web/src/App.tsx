@@ -20,6 +20,7 @@ const Admin = {
   UserDetail: lazy(() => import('./pages/admin/UserDetailPage').then((m) => ({ default: m.UserDetailPage }))),
   Monitoring: lazy(() => import('./pages/admin/MonitoringPage').then((m) => ({ default: m.MonitoringPage }))),
   Audit: lazy(() => import('./pages/admin/AuditPage').then((m) => ({ default: m.AuditPage }))),
+  Backups: lazy(() => import('./pages/admin/BackupSettingsPage').then((m) => ({ default: m.BackupSettingsPage }))),
 };
 
 const ADMIN_ROUTES: { path: string; permission: string; Page: ComponentType }[] = [
@@ -31,6 +32,7 @@ const ADMIN_ROUTES: { path: string; permission: string; Page: ComponentType }[] 
   { path: 'admin/users/:id', permission: 'user:view', Page: Admin.UserDetail },
   { path: 'admin/monitoring', permission: 'monitoring:view', Page: Admin.Monitoring },
   { path: 'admin/audit', permission: 'admin:audit', Page: Admin.Audit },
+  { path: 'admin/backups', permission: 'admin:settings', Page: Admin.Backups },
 ];
 
 export function App() {

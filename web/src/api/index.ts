@@ -7,6 +7,8 @@ import type {
   ApiKey,
   ArchiveFormat,
   AuditEntry,
+  Backup,
+  BackupList,
   CreatedNode,
   Ctrl,
   FileEntry,
@@ -26,7 +28,9 @@ import type {
   PermissionCatalogue,
   PowerAction,
   RawStats,
+  RestoreStatus,
   Runtime,
+  S3Settings,
   SecondFactor,
   Server,
   ServerVariable,
@@ -128,6 +132,25 @@ export const api = {
       const { protocol, host } = window.location;
       return `${protocol === 'https:' ? 'wss' : 'ws'}://${host}${srv(id, '/console')}`;
     },
+  },
+
+  backups: {
+    list: (id: string) => http.get<BackupList>(srv(id, '/backups')),
+    create: (id: string, body: { name?: string; ignored?: string[]; locked?: boolean }) =>
+      http.post<Backup>(srv(id, '/backups'), body),
+    setLocked: (id: string, backupId: string, locked: boolean) =>
+      http.patch<Backup>(srv(id, `/backups/${enc(backupId)}`), { locked }),
+    remove: (id: string, backupId: string) => http.del<void>(srv(id, `/backups/${enc(backupId)}`)),
+    restore: (id: string, backupId: string, truncate: boolean) =>
+      http.post<RestoreStatus>(srv(id, `/backups/${enc(backupId)}/restore`), { truncate }),
+    lastRestore: (id: string) => http.get<RestoreStatus>(srv(id, '/backups/restore')),
+    downloadUrl: (id: string, backupId: string) => apiUrl(srv(id, `/backups/${enc(backupId)}/download`)),
+  },
+
+  settings: {
+    s3: () => http.get<S3Settings | null>('/api/settings/backups/s3'),
+    setS3: (body: S3Settings & { secretKey?: string }) => http.put<S3Settings>('/api/settings/backups/s3', body),
+    clearS3: () => http.del<void>('/api/settings/backups/s3'),
   },
 
   files: {

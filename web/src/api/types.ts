@@ -392,3 +392,52 @@ export interface NodeAllocation {
   server: { id: string; name: string } | null;
   createdAt: string;
 }
+
+export type BackupStatus = 'pending' | 'running' | 'completed' | 'failed';
+
+export interface Backup {
+  id: string;
+  name: string;
+  status: BackupStatus;
+  adapter: 'local' | 's3';
+  format: 'tar_zstd' | 'tar_gz';
+  size: number | null;
+  checksum: string | null;
+  ignored: string[];
+  locked: boolean;
+  bytes: number;
+  files: number;
+  error: string | null;
+  createdAt: string;
+  completedAt: string | null;
+}
+
+export interface BackupPolicy {
+  limit: number;
+  keepLast?: number | null;
+  keepDays?: number | null;
+}
+
+export interface BackupList {
+  items: Backup[];
+  policy: BackupPolicy;
+}
+
+export interface RestoreStatus {
+  backupId: string;
+  status: BackupStatus;
+  files: number;
+  bytes: number;
+  error?: string | null;
+  createdAt: string;
+  finishedAt?: string | null;
+}
+
+export interface S3Settings {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  pathStyle: boolean;
+  accessKey: string;
+  partSizeMib: number;
+}

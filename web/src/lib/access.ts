@@ -1,7 +1,7 @@
 // What the signed-in user may see. Hiding is a courtesy: the API enforces every rule.
 import type { Server, Session } from '../api';
 
-export type ServerTab = 'console' | 'files' | 'startup' | 'network' | 'subusers' | 'settings';
+export type ServerTab = 'console' | 'files' | 'backups' | 'startup' | 'network' | 'subusers' | 'settings';
 
 export interface ServerAccess {
   tabs: ServerTab[];
@@ -12,6 +12,9 @@ export interface ServerAccess {
   archiveFiles: boolean;
   editStartup: boolean;
   manageNetwork: boolean;
+  createBackups: boolean;
+  restoreBackups: boolean;
+  deleteBackups: boolean;
   rename: boolean;
   reinstall: boolean;
   remove: boolean;
@@ -28,6 +31,7 @@ export function serverAccess(server: Pick<Server, 'permissions'>): ServerAccess 
   const tabs: ServerTab[] = [];
   if (has(p, 'console:view')) tabs.push('console');
   if (has(p, 'file:read')) tabs.push('files');
+  if (has(p, 'backup:view')) tabs.push('backups');
   if (has(p, 'server:view')) tabs.push('startup');
   if (has(p, 'network:view')) tabs.push('network');
   if (update) tabs.push('subusers');
@@ -41,6 +45,9 @@ export function serverAccess(server: Pick<Server, 'permissions'>): ServerAccess 
     archiveFiles: has(p, 'file:archive'),
     editStartup: update,
     manageNetwork: has(p, 'network:manage'),
+    createBackups: has(p, 'backup:create'),
+    restoreBackups: has(p, 'backup:restore'),
+    deleteBackups: has(p, 'backup:delete'),
     rename: update,
     reinstall: update,
     remove,
@@ -60,6 +67,7 @@ export const ADMIN_LINKS: AdminLink[] = [
   { to: '/admin/users', label: 'Users', permission: 'user:view' },
   { to: '/admin/monitoring', label: 'Monitoring', permission: 'monitoring:view' },
   { to: '/admin/audit', label: 'Audit log', permission: 'admin:audit' },
+  { to: '/admin/backups', label: 'Backups', permission: 'admin:settings' },
 ];
 
 export function adminLinks(session: Session | null): AdminLink[] {

@@ -65,9 +65,13 @@ describe('serverAccess', () => {
       'file:archive',
       'network:view',
       'network:manage',
+      'backup:view',
+      'backup:create',
+      'backup:restore',
+      'backup:delete',
     ];
     const a = serverAccess(server(all));
-    expect(a.tabs).toEqual(['console', 'files', 'startup', 'network', 'subusers', 'settings']);
+    expect(a.tabs).toEqual(['console', 'files', 'backups', 'startup', 'network', 'subusers', 'settings']);
     expect(Object.values(a).every((v) => v !== false)).toBe(true);
   });
 

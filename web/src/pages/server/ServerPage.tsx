@@ -9,6 +9,7 @@ import { serverAccess, type ServerTab } from '../../lib/access';
 import { formatBytes, formatPercent, formatUptime } from '../../lib/format';
 import { useApi } from '../../lib/useApi';
 import { useServerLive, STATS_POINTS, type ServerLive } from '../../lib/useServerLive';
+import { BackupsTab } from './BackupsTab';
 import { ConsoleTab } from './ConsoleTab';
 import { FilesTab } from './FilesTab';
 import { NetworkTab } from './NetworkTab';
@@ -19,6 +20,7 @@ import { SubusersTab } from './SubusersTab';
 const TAB_LABELS: Record<ServerTab, string> = {
   console: 'Console',
   files: 'Files',
+  backups: 'Backups',
   startup: 'Startup',
   network: 'Network',
   subusers: 'Subusers',
@@ -140,6 +142,7 @@ export function ServerPage() {
           }
         />
         {access.tabs.includes('files') && <Route path="files" element={<FilesTab serverId={id} access={access} />} />}
+        {access.tabs.includes('backups') && <Route path="backups" element={<BackupsTab serverId={id} access={access} />} />}
         {access.tabs.includes('startup') && (
           <Route
             path="startup"
