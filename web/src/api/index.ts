@@ -41,6 +41,10 @@ import type {
   TwoFactorCheckpoint,
   TwoFactorSetup,
   TwoFactorStatus,
+  Schedule,
+  ScheduleInput,
+  SchedulePreview,
+  ScheduleRun,
   User,
   UserPermissions,
 } from './types';
@@ -88,6 +92,8 @@ export const api = {
   },
 
   permissions: () => http.get<PermissionCatalogue>('/api/permissions'),
+  schedulePreview: (cron: string, timezone: string) =>
+    http.get<SchedulePreview>('/api/schedules/preview', { query: { cron, timezone } }),
 
   servers: {
     list: (query?: ListQuery) => http.get<Page<Server>>('/api/servers', q(query)),
@@ -112,6 +118,14 @@ export const api = {
     stats: async (id: string) => normalizeStats(await http.get<RawStats | null>(srv(id, '/stats'))),
     variables: (id: string) => http.get<ServerVariable[]>(srv(id, '/variables')),
     setVariables: (id: string, variables: Record<string, string>) => http.put<unknown>(srv(id, '/variables'), { variables }),
+    schedules: (id: string) => http.get<Schedule[]>(srv(id, '/schedules')),
+    createSchedule: (id: string, input: ScheduleInput) => http.post<Schedule>(srv(id, '/schedules'), input),
+    updateSchedule: (id: string, scheduleId: string, input: ScheduleInput) =>
+      http.put<Schedule>(srv(id, `/schedules/${enc(scheduleId)}`), input),
+    removeSchedule: (id: string, scheduleId: string) => http.del<void>(srv(id, `/schedules/${enc(scheduleId)}`)),
+    runSchedule: (id: string, scheduleId: string) => http.post<{ runId: string }>(srv(id, `/schedules/${enc(scheduleId)}/run`)),
+    scheduleRuns: (id: string, scheduleId: string, page = 1) =>
+      http.get<Page<ScheduleRun>>(srv(id, `/schedules/${enc(scheduleId)}/runs`), { query: { page, perPage: 10 } }),
     subusers: (id: string) => http.get<Subuser[] | Page<Subuser>>(srv(id, '/subusers')),
     addSubuser: (id: string, username: string, permissions: string[]) =>
       http.post<Subuser>(srv(id, '/subusers'), { username, permissions }),

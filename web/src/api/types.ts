@@ -441,3 +441,54 @@ export interface S3Settings {
   accessKey: string;
   partSizeMib: number;
 }
+
+/** What starts a schedule's run (`GET /api/servers/{id}/schedules`). */
+export type ScheduleTrigger =
+  | { type: 'cron'; expression: string; timezone: string }
+  | { type: 'started' }
+  | { type: 'crashed' }
+  | { type: 'stopped' }
+  | { type: 'console_line'; pattern: string }
+  | { type: 'backup_finished' };
+
+/** One task of a schedule, tagged by `type`. */
+export type ScheduleTaskAction =
+  | { type: 'command'; command: string }
+  | { type: 'power'; action: 'start' | 'stop' | 'restart' | 'kill' }
+  | { type: 'backup' }
+  | { type: 'wait'; seconds: number }
+  | { type: 'wait_for_line'; pattern: string; timeoutSeconds: number };
+
+export type ScheduleTask = ScheduleTaskAction & { continueOnFailure?: boolean };
+
+export interface ScheduleInput {
+  name: string;
+  active: boolean;
+  trigger: ScheduleTrigger;
+  onlyWhenOnline: boolean;
+  tasks: ScheduleTask[];
+  deadlineSeconds: number;
+}
+
+export interface Schedule extends ScheduleInput {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type RunOutcome = 'running' | 'completed' | 'failed' | 'skipped' | 'interrupted';
+
+export interface ScheduleRun {
+  id: string;
+  trigger: string;
+  outcome: RunOutcome;
+  error?: string | null;
+  tasks: { type: string; outcome: RunOutcome; error?: string | null }[];
+  startedAt: string;
+  endedAt?: string | null;
+}
+
+export interface SchedulePreview {
+  description: string;
+  nextRuns: string[];
+}

@@ -1,7 +1,7 @@
 // What the signed-in user may see. Hiding is a courtesy: the API enforces every rule.
 import type { Server, Session } from '../api';
 
-export type ServerTab = 'console' | 'files' | 'backups' | 'startup' | 'network' | 'subusers' | 'settings';
+export type ServerTab = 'console' | 'files' | 'backups' | 'startup' | 'network' | 'schedules' | 'subusers' | 'settings';
 
 export interface ServerAccess {
   tabs: ServerTab[];
@@ -34,6 +34,7 @@ export function serverAccess(server: Pick<Server, 'permissions'>): ServerAccess 
   if (has(p, 'backup:view')) tabs.push('backups');
   if (has(p, 'server:view')) tabs.push('startup');
   if (has(p, 'network:view')) tabs.push('network');
+  if (has(p, 'server:schedule')) tabs.push('schedules');
   if (update) tabs.push('subusers');
   if (update || remove) tabs.push('settings');
   return {

@@ -13,6 +13,7 @@ import { BackupsTab } from './BackupsTab';
 import { ConsoleTab } from './ConsoleTab';
 import { FilesTab } from './FilesTab';
 import { NetworkTab } from './NetworkTab';
+import { SchedulesTab } from './SchedulesTab';
 import { SettingsTab } from './SettingsTab';
 import { StartupTab } from './StartupTab';
 import { SubusersTab } from './SubusersTab';
@@ -23,6 +24,7 @@ const TAB_LABELS: Record<ServerTab, string> = {
   backups: 'Backups',
   startup: 'Startup',
   network: 'Network',
+  schedules: 'Schedules',
   subusers: 'Subusers',
   settings: 'Settings',
 };
@@ -152,6 +154,7 @@ export function ServerPage() {
         {access.tabs.includes('network') && (
           <Route path="network" element={<NetworkTab serverId={id} canManage={access.manageNetwork} />} />
         )}
+        {access.tabs.includes('schedules') && <Route path="schedules" element={<SchedulesTab serverId={id} />} />}
         {access.tabs.includes('subusers') && <Route path="subusers" element={<SubusersTab serverId={id} />} />}
         {access.tabs.includes('settings') && (
           <Route path="settings" element={<SettingsTab server={data} access={access} onSaved={server.setData} />} />
