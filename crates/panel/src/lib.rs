@@ -23,6 +23,7 @@ pub mod repo;
 pub mod request_id;
 pub mod secrets;
 pub mod services;
+pub mod sql_hosts;
 pub mod state;
 pub mod tls;
 

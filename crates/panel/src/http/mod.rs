@@ -45,6 +45,8 @@ fn api(state: AppState) -> ApiRoutes {
     let api = routes::templates::routes(api);
     let api = routes::nodes::routes(api);
     let api = routes::allocations::routes(api);
+    let api = routes::database_hosts::routes(api);
+    let api = routes::databases::routes(api);
     routes::servers::routes(api)
 }
 

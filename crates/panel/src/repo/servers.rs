@@ -225,6 +225,7 @@ pub struct Settings {
     pub limits: bool,
     pub crash_policy: bool,
     pub image: bool,
+    pub database_limit: bool,
 }
 
 /// Writes the `settings` of `updated` (a server with its new values).
@@ -248,6 +249,9 @@ pub async fn save_settings(
     if settings.image {
         changed.push(Column::Image);
     }
+    if settings.database_limit {
+        changed.push(Column::DatabaseLimit);
+    }
     if settings.crash_policy {
         changed.extend([
             Column::CrashAutoRestart,
@@ -263,6 +267,17 @@ pub async fn save_settings(
     }
     super::epochs::server_list_changed();
     model.updated_at = Set(chrono::Utc::now());
+    Ok(model.update(db).await?)
+}
+
+/// Sets how many databases a server may have.
+pub async fn set_database_limit(
+    db: &impl ConnectionTrait,
+    existing: server::Model,
+    limit: i32,
+) -> Result<server::Model> {
+    let mut model = server::ActiveModel::from(existing);
+    model.database_limit = Set(limit);
     Ok(model.update(db).await?)
 }
 

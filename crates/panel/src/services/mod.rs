@@ -5,6 +5,7 @@ pub mod audit;
 pub mod backups;
 pub mod capacity;
 pub mod ctrls;
+pub mod databases;
 pub mod files;
 pub mod health;
 pub mod network;

@@ -7,6 +7,7 @@ mod api_basics;
 mod audit_atomicity;
 mod auth;
 mod backups;
+mod databases;
 mod docker_runtime;
 mod e2e;
 mod local_agent;

@@ -168,6 +168,9 @@ const BODYLESS_WRITES: &[&str] = &[
     "POST /api/servers/{id}/reinstall",
     "POST /api/servers/{id}/schedules/{schedule_id}/run",
     "POST /api/servers/{id}/allocations/{allocation_id}/primary",
+    "POST /api/servers/{id}/databases/{database_id}/reveal",
+    "POST /api/servers/{id}/databases/{database_id}/rotate",
+    "POST /api/database-orphans/{database_id}/retry",
     "DELETE",
 ];
 

@@ -248,6 +248,16 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value 
         .expect("a JSON body")
 }
 
+/// Sends `request`; the status and the JSON body (`null` when there is none).
+pub async fn send(request: reqwest::RequestBuilder) -> (reqwest::StatusCode, serde_json::Value) {
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
 pub fn user_row(name: &str) -> NewUser {
     NewUser {
         username: name.into(),

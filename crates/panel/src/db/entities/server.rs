@@ -37,6 +37,8 @@ pub struct Model {
     /// (locked backups are always kept).
     pub backup_keep_last: Option<i32>,
     pub backup_keep_days: Option<i32>,
+    /// How many databases the server may have, set by admins (0: none).
+    pub database_limit: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

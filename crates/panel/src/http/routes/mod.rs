@@ -5,6 +5,8 @@ pub mod audit;
 pub mod auth;
 pub mod backups;
 pub mod console;
+pub mod database_hosts;
+pub mod databases;
 pub mod docs;
 pub mod files;
 pub mod monitoring;

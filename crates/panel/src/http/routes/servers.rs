@@ -183,6 +183,9 @@ pub struct CreateBody {
     /// deleted).
     #[garde(dive)]
     backups: Option<super::backups::PolicyBody>,
+    /// Administrators: how many databases the server may have (default none).
+    #[garde(inner(range(min = 0, max = 1000)))]
+    database_limit: Option<i32>,
 }
 
 async fn create(
@@ -206,6 +209,7 @@ async fn create(
                 image: body.image,
             },
             backups: body.backups.map(Into::into),
+            database_limit: body.database_limit,
         },
     )
     .await?;
@@ -243,6 +247,9 @@ pub struct UpdateBody {
     /// How many backups it may keep and their retention (needs `server:create`).
     #[garde(dive)]
     backups: Option<super::backups::PolicyBody>,
+    /// Administrators: how many databases the server may have.
+    #[garde(inner(range(min = 0, max = 1000)))]
+    database_limit: Option<i32>,
 }
 
 async fn update(
@@ -265,6 +272,7 @@ async fn update(
                 image: body.image,
             },
             backups: body.backups.map(Into::into),
+            database_limit: body.database_limit,
         },
     )
     .await?;

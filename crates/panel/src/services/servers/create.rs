@@ -35,6 +35,8 @@ pub struct CreateServer {
     pub runtime: RuntimeChoice,
     /// How many backups it may keep and their retention (default: 3, no retention).
     pub backups: Option<Policy>,
+    /// How many databases it may have (administrators only; default none).
+    pub database_limit: Option<i32>,
 }
 
 /// Creates a server: validates, allocates a port the agent confirms is free, stores it
@@ -48,6 +50,11 @@ pub async fn create(state: &AppState, actor: &Actor, spec: CreateServer) -> Resu
     if owner_id != actor.id() && !actor.is_admin() {
         return Err(Error::Forbidden(
             "only administrators create servers for other users".into(),
+        ));
+    }
+    if spec.database_limit.is_some() && !actor.is_admin() {
+        return Err(Error::Forbidden(
+            "only administrators set how many databases a server may have".into(),
         ));
     }
     let template = match templates::load(state.db(), &spec.alt_id).await {
@@ -101,6 +108,10 @@ pub async fn create(state: &AppState, actor: &Actor, spec: CreateServer) -> Resu
                     ..server
                 }
             }
+            None => server,
+        };
+        let server = match spec.database_limit {
+            Some(limit) => repo::servers::set_database_limit(&txn, server, limit).await?,
             None => server,
         };
         if !network::claim(&txn, &node.id, &server.id, &ports, true, "").await? {

@@ -132,9 +132,11 @@ pub async fn reinstall(state: &AppState, actor: &Actor, server: &server::Model) 
     .await
 }
 
-/// Removes the server's backups, then the server from its agent (files too), then from
-/// the database; its port returns to the pool. A server whose node is gone is removed
-/// from the database only. Returns the backups whose archives could not be removed.
+/// Removes the server's backups, then the server from its agent (files too), then its
+/// databases from their hosts (those on unreachable hosts are kept as orphans), then the
+/// server from the database; its port returns to the pool. A server whose node is gone
+/// is removed from the database only. Returns the backups whose archives could not be
+/// removed.
 pub async fn delete(
     state: &AppState,
     actor: &Actor,
@@ -150,10 +152,14 @@ pub async fn delete(
             Err(e) => return Err(e),
         }
     }
+    let databases = crate::services::databases::drop_for_server(state, &server.id).await?;
     let txn = state.db().begin().await?;
     repo::allocations::release(&txn, &server.id).await?;
+    databases.settle(&txn).await?;
     repo::servers::delete(&txn, &server.id).await?;
-    let details = json!({ "name": server.name, "backupsLeft": left });
+    let details = json!({
+        "name": server.name, "backupsLeft": left, "databases": databases.details()
+    });
     audit::record_by(&txn, actor, "server.deleted", "server", &server.id, details).await?;
     txn.commit().await?;
     state.hub().forget_live(parse_id(&server.id)?);

@@ -25,6 +25,8 @@ pub struct ServerChanges {
     pub runtime: RuntimeChoice,
     /// How many backups the server may keep and their retention (admins).
     pub backups: Option<Policy>,
+    /// How many databases the server may have (administrators only).
+    pub database_limit: Option<i32>,
 }
 
 /// The checks one field cannot make alone: the back-off ceiling is not below the first
@@ -58,6 +60,11 @@ pub async fn update(
             "changing the backup limit needs server:create".into(),
         ));
     }
+    if changes.database_limit.is_some() && !actor.is_admin() {
+        return Err(Error::Forbidden(
+            "only administrators set how many databases a server may have".into(),
+        ));
+    }
     if let Some(policy) = &changes.crash_policy {
         check_crash_policy(policy)?;
     }
@@ -88,6 +95,9 @@ pub async fn update(
     if let Some(policy) = &changes.crash_policy {
         updated.set_crash_policy(policy);
     }
+    if let Some(limit) = changes.database_limit {
+        updated.database_limit = limit;
+    }
     let runtime = changes.runtime.is_set();
     if runtime {
         let template = templates::load(state.db(), &server.alt_id).await?;
@@ -103,6 +113,7 @@ pub async fn update(
         limits: changes.limits.is_some(),
         crash_policy: changes.crash_policy.is_some(),
         image: runtime,
+        database_limit: changes.database_limit.is_some(),
     };
     let txn = state.db().begin().await?;
     let mut saved = repo::servers::save_settings(&txn, updated, settings).await?;
@@ -122,6 +133,7 @@ pub async fn update(
         "backups": changes.backups.map(|p| json!({
             "limit": p.limit, "keepLast": p.keep_last, "keepDays": p.keep_days
         })),
+        "databaseLimit": changes.database_limit,
     });
     audit::record_by(&txn, actor, "server.updated", "server", &saved.id, details).await?;
     txn.commit().await?;
