@@ -20,6 +20,7 @@ const Admin = {
   UserDetail: lazy(() => import('./pages/admin/UserDetailPage').then((m) => ({ default: m.UserDetailPage }))),
   Monitoring: lazy(() => import('./pages/admin/MonitoringPage').then((m) => ({ default: m.MonitoringPage }))),
   Audit: lazy(() => import('./pages/admin/AuditPage').then((m) => ({ default: m.AuditPage }))),
+  DatabaseHosts: lazy(() => import('./pages/admin/DatabaseHostsPage').then((m) => ({ default: m.DatabaseHostsPage }))),
   Backups: lazy(() => import('./pages/admin/BackupSettingsPage').then((m) => ({ default: m.BackupSettingsPage }))),
 };
 
@@ -32,6 +33,7 @@ const ADMIN_ROUTES: { path: string; permission: string; Page: ComponentType }[] 
   { path: 'admin/users/:id', permission: 'user:view', Page: Admin.UserDetail },
   { path: 'admin/monitoring', permission: 'monitoring:view', Page: Admin.Monitoring },
   { path: 'admin/audit', permission: 'admin:audit', Page: Admin.Audit },
+  { path: 'admin/database-hosts', permission: 'admin:settings', Page: Admin.DatabaseHosts },
   { path: 'admin/backups', permission: 'admin:settings', Page: Admin.Backups },
 ];
 

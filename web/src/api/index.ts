@@ -1,6 +1,7 @@
 // Typed calls for every panel endpoint the UI uses. Pages import `api` and nothing else
 // from the network layer.
 import { apiUrl, http } from './http';
+import { databaseHostsApi, databasesApi } from './databases';
 import { uploadFiles, type UploadProgress } from './upload';
 import type {
   Alt,
@@ -50,6 +51,7 @@ import type {
 } from './types';
 
 export * from './types';
+export * from './databases';
 export { ApiError, configureApi } from './http';
 export type { UploadProgress };
 
@@ -160,6 +162,9 @@ export const api = {
     lastRestore: (id: string) => http.get<RestoreStatus>(srv(id, '/backups/restore')),
     downloadUrl: (id: string, backupId: string) => apiUrl(srv(id, `/backups/${enc(backupId)}/download`)),
   },
+
+  databases: databasesApi,
+  databaseHosts: databaseHostsApi,
 
   settings: {
     s3: () => http.get<S3Settings | null>('/api/settings/backups/s3'),

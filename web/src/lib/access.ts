@@ -1,7 +1,8 @@
 // What the signed-in user may see. Hiding is a courtesy: the API enforces every rule.
 import type { Server, Session } from '../api';
 
-export type ServerTab = 'console' | 'files' | 'backups' | 'startup' | 'network' | 'schedules' | 'subusers' | 'settings';
+export type ServerTab =
+  'console' | 'files' | 'backups' | 'databases' | 'startup' | 'network' | 'schedules' | 'subusers' | 'settings';
 
 export interface ServerAccess {
   tabs: ServerTab[];
@@ -15,6 +16,8 @@ export interface ServerAccess {
   createBackups: boolean;
   restoreBackups: boolean;
   deleteBackups: boolean;
+  createDatabases: boolean;
+  deleteDatabases: boolean;
   rename: boolean;
   reinstall: boolean;
   remove: boolean;
@@ -32,6 +35,7 @@ export function serverAccess(server: Pick<Server, 'permissions'>): ServerAccess 
   if (has(p, 'console:view')) tabs.push('console');
   if (has(p, 'file:read')) tabs.push('files');
   if (has(p, 'backup:view')) tabs.push('backups');
+  if (has(p, 'database:view')) tabs.push('databases');
   if (has(p, 'server:view')) tabs.push('startup');
   if (has(p, 'network:view')) tabs.push('network');
   if (has(p, 'server:schedule')) tabs.push('schedules');
@@ -49,6 +53,8 @@ export function serverAccess(server: Pick<Server, 'permissions'>): ServerAccess 
     createBackups: has(p, 'backup:create'),
     restoreBackups: has(p, 'backup:restore'),
     deleteBackups: has(p, 'backup:delete'),
+    createDatabases: has(p, 'database:create'),
+    deleteDatabases: has(p, 'database:delete'),
     rename: update,
     reinstall: update,
     remove,
@@ -68,6 +74,7 @@ export const ADMIN_LINKS: AdminLink[] = [
   { to: '/admin/users', label: 'Users', permission: 'user:view' },
   { to: '/admin/monitoring', label: 'Monitoring', permission: 'monitoring:view' },
   { to: '/admin/audit', label: 'Audit log', permission: 'admin:audit' },
+  { to: '/admin/database-hosts', label: 'Database hosts', permission: 'admin:settings' },
   { to: '/admin/backups', label: 'Backups', permission: 'admin:settings' },
 ];
 

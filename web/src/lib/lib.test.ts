@@ -69,9 +69,12 @@ describe('serverAccess', () => {
       'backup:create',
       'backup:restore',
       'backup:delete',
+      'database:view',
+      'database:create',
+      'database:delete',
     ];
     const a = serverAccess(server(all));
-    expect(a.tabs).toEqual(['console', 'files', 'backups', 'startup', 'network', 'subusers', 'settings']);
+    expect(a.tabs).toEqual(['console', 'files', 'backups', 'databases', 'startup', 'network', 'subusers', 'settings']);
     expect(Object.values(a).every((v) => v !== false)).toBe(true);
   });
 

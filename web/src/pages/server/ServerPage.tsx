@@ -11,6 +11,7 @@ import { useApi } from '../../lib/useApi';
 import { useServerLive, STATS_POINTS, type ServerLive } from '../../lib/useServerLive';
 import { BackupsTab } from './BackupsTab';
 import { ConsoleTab } from './ConsoleTab';
+import { DatabasesTab } from './DatabasesTab';
 import { FilesTab } from './FilesTab';
 import { NetworkTab } from './NetworkTab';
 import { SchedulesTab } from './SchedulesTab';
@@ -25,6 +26,7 @@ const TAB_LABELS: Record<ServerTab, string> = {
   startup: 'Startup',
   network: 'Network',
   schedules: 'Schedules',
+  databases: 'Databases',
   subusers: 'Subusers',
   settings: 'Settings',
 };
@@ -155,6 +157,12 @@ export function ServerPage() {
           <Route path="network" element={<NetworkTab serverId={id} canManage={access.manageNetwork} />} />
         )}
         {access.tabs.includes('schedules') && <Route path="schedules" element={<SchedulesTab serverId={id} />} />}
+        {access.tabs.includes('databases') && (
+          <Route
+            path="databases"
+            element={<DatabasesTab serverId={id} rights={{ create: access.createDatabases, remove: access.deleteDatabases }} />}
+          />
+        )}
         {access.tabs.includes('subusers') && <Route path="subusers" element={<SubusersTab serverId={id} />} />}
         {access.tabs.includes('settings') && (
           <Route path="settings" element={<SettingsTab server={data} access={access} onSaved={server.setData} />} />
