@@ -132,7 +132,7 @@ pub async fn reinstall(state: &AppState, actor: &Actor, server: &server::Model) 
     .await
 }
 
-/// Removes the server's backups, then the server from its agent (files too), then its
+/// Removes the server from its agent (files too), then its backups' archives, then its
 /// databases from their hosts (those on unreachable hosts are kept as orphans), then the
 /// server from the database; its port returns to the pool. A server whose node is gone
 /// is removed from the database only. Returns the backups whose archives could not be
@@ -142,7 +142,6 @@ pub async fn delete(
     actor: &Actor,
     server: &server::Model,
 ) -> Result<Vec<String>> {
-    let left = crate::services::backups::remove_all(state, server).await?;
     if server.node_id.is_some() {
         match client_for(state, server)?
             .remove(parse_id(&server.id)?, true)
@@ -152,6 +151,7 @@ pub async fn delete(
             Err(e) => return Err(e),
         }
     }
+    let left = crate::services::backups::remove_all(state, server).await?;
     let databases = crate::services::databases::drop_for_server(state, &server.id).await?;
     let txn = state.db().begin().await?;
     repo::allocations::release(&txn, &server.id).await?;
