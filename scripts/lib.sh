@@ -55,6 +55,17 @@ ensure_docker() {
   fi
 }
 
+# pydactyl (PyPI), the Pterodactyl API client the compatibility test drives, in its own
+# virtual environment (made once); prints the interpreter that has it.
+ensure_pydactyl() {
+  local venv=/var/tmp/cap-pydactyl
+  if ! "$venv/bin/python" -c "import pydactyl" >/dev/null 2>&1; then
+    echo "==> installing pydactyl (Pterodactyl API client for the compatibility test, once)" >&2
+    python3 -m venv "$venv" >&2 && "$venv/bin/pip" install --quiet py-dactyl==2.1.3 >&2 || return 1
+  fi
+  echo "$venv/bin/python"
+}
+
 # The S3-compatible server the backup tests use (built once, then kept in ~/.cargo/bin).
 ensure_s3s_fs() {
   if [ -n "${CAP_S3S_FS_BIN:-}" ] || command -v s3s-fs >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/s3s-fs" ]; then

@@ -6,6 +6,7 @@ import { uploadFiles, type UploadProgress } from './upload';
 import type {
   Alt,
   ApiKey,
+  ApiKeyFamily,
   ArchiveFormat,
   AuditEntry,
   Backup,
@@ -75,7 +76,8 @@ export const api = {
     changePassword: (currentPassword: string, newPassword: string) =>
       http.post<void>('/api/auth/password', { currentPassword, newPassword }),
     apiKeys: () => http.get<ApiKey[] | Page<ApiKey>>('/api/auth/api-keys'),
-    createApiKey: (name: string, permissions?: string[]) => http.post<ApiKey>('/api/auth/api-keys', { name, permissions }),
+    createApiKey: (name: string, family?: ApiKeyFamily, permissions?: string[]) =>
+      http.post<ApiKey>('/api/auth/api-keys', { name, permissions, family }),
     deleteApiKey: (id: string) => http.del<void>(`/api/auth/api-keys/${enc(id)}`),
     twoFactor: () => http.get<TwoFactorStatus>('/api/auth/two-factor'),
     twoFactorSetup: () => http.post<TwoFactorSetup>('/api/auth/two-factor/setup'),

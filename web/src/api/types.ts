@@ -59,7 +59,11 @@ export interface TwoFactorSetup {
   qrSvg: string;
 }
 
+/** Which API a key opens: this panel's (`cap_…`) or the Pterodactyl-compatible client API (`ptlc_…`). */
+export type ApiKeyFamily = 'panel' | 'pterodactyl_client';
+
 export interface ApiKey {
+  family?: ApiKeyFamily;
   id: string;
   name: string;
   prefix?: string;

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { api, itemsOf, type ApiKey } from '../api';
+import { api, itemsOf, type ApiKey, type ApiKeyFamily } from '../api';
 import { useAuth } from '../auth/AuthContext';
 import { ConfirmDialog } from '../components/Dialog';
 import { SecretDialog } from '../components/SecretDialog';
@@ -79,6 +79,7 @@ function PasswordForm() {
 function ApiKeys() {
   const keys = useApi(() => api.auth.apiKeys(), []);
   const [name, setName] = useState('');
+  const [family, setFamily] = useState<ApiKeyFamily>('panel');
   const [created, setCreated] = useState<ApiKey | null>(null);
   const [removing, setRemoving] = useState<ApiKey | null>(null);
   const action = useAction();
@@ -93,7 +94,7 @@ function ApiKeys() {
         onSubmit={(e) => {
           e.preventDefault();
           void action.run(async () => {
-            setCreated(await api.auth.createApiKey(name.trim()));
+            setCreated(await api.auth.createApiKey(name.trim(), family));
             setName('');
             await keys.reload();
           });
@@ -111,6 +112,13 @@ function ApiKeys() {
           onChange={(e) => setName(e.target.value)}
           style={{ flex: 1 }}
         />
+        <label className="sr-only" htmlFor="key-family">
+          API
+        </label>
+        <select id="key-family" value={family} onChange={(e) => setFamily(e.target.value as ApiKeyFamily)}>
+          <option value="panel">This panel&apos;s API</option>
+          <option value="pterodactyl_client">Pterodactyl-compatible (ptlc_)</option>
+        </select>
         <button type="submit" className="btn btn-primary" disabled={action.busy}>
           Create key
         </button>
@@ -121,6 +129,7 @@ function ApiKeys() {
             <thead>
               <tr>
                 <th>Name</th>
+                <th>API</th>
                 <th>Created</th>
                 <th>Last used</th>
                 <th>
@@ -132,6 +141,7 @@ function ApiKeys() {
               {items.map((k) => (
                 <tr key={k.id}>
                   <td>{k.name}</td>
+                  <td>{k.family === 'pterodactyl_client' ? 'Pterodactyl-compatible' : 'Panel'}</td>
                   <td>{formatDate(k.createdAt)}</td>
                   <td>{formatAgo(k.lastUsedAt)}</td>
                   <td>

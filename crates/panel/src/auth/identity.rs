@@ -11,8 +11,45 @@ use crate::permissions::ADMIN_ROLE;
 pub enum Credential {
     /// Browser session (cookie); the family id of its refresh-token chain.
     Session { family_id: String },
-    /// `Authorization: Bearer` API key.
-    ApiKey { id: String },
+    /// `Authorization: Bearer` API key, of one family.
+    ApiKey { id: String, family: KeyFamily },
+}
+
+/// Which API an API key opens: each family opens only its own.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyFamily {
+    /// `cap_…`: this panel's API under `/api`.
+    Panel,
+    /// `ptlc_…`: the Pterodactyl-compatible client API under `/api/client`.
+    PterodactylClient,
+}
+
+impl KeyFamily {
+    pub const ALL: [KeyFamily; 2] = [KeyFamily::Panel, KeyFamily::PterodactylClient];
+
+    /// What every key of the family starts with.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            KeyFamily::Panel => "cap_",
+            KeyFamily::PterodactylClient => "ptlc_",
+        }
+    }
+
+    /// The name stored with the key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyFamily::Panel => "panel",
+            KeyFamily::PterodactylClient => "pterodactyl_client",
+        }
+    }
+
+    /// The family a stored name stands for (unknown names open nothing).
+    pub fn from_stored(name: &str) -> Option<KeyFamily> {
+        Self::ALL.into_iter().find(|f| f.as_str() == name)
+    }
 }
 
 /// An authenticated caller and their effective permissions.

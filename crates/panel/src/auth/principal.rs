@@ -9,7 +9,7 @@ use axum_extra::extract::CookieJar;
 use subtle::ConstantTimeEq;
 
 use super::cache::{self, Transport};
-pub use super::identity::{Credential, Identity, Principal};
+pub use super::identity::{Credential, Identity, KeyFamily, Principal};
 use super::tokens;
 use crate::db::entities::user;
 use crate::error::{Error, Result};
@@ -18,8 +18,6 @@ use crate::state::AppState;
 
 pub const ACCESS_COOKIE: &str = "cap_access";
 pub const REFRESH_COOKIE: &str = "cap_refresh";
-/// API keys look like `cap_<prefix>_<secret>`.
-pub const API_KEY_PREFIX: &str = "cap_";
 
 /// The token of an `Authorization: Bearer` header, if there is one.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
@@ -30,9 +28,51 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-/// Resolves the caller, if the request carries credentials. Bad credentials are an error
-/// (401), absent ones are `None`. Known tokens are answered from the cache.
+/// Resolves the caller of this panel's own API, if the request carries credentials: a
+/// session or a `cap_…` key. Bad credentials are an error (401), absent ones are `None`.
 pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>> {
+    let principal = resolve_any(state, headers).await?;
+    match principal.as_ref().map(|p| &p.credential) {
+        Some(Credential::ApiKey { family, .. }) if *family != KeyFamily::Panel => {
+            Err(Error::Unauthorized(format!(
+                "this key opens only the Pterodactyl-compatible API under /api/client, not this one \
+                 (keys of this API start with {})",
+                KeyFamily::Panel.prefix()
+            )))
+        }
+        _ => Ok(principal),
+    }
+}
+
+/// The caller of the Pterodactyl-compatible client API: a `ptlc_…` key, nothing else.
+pub async fn resolve_client_key(state: &AppState, headers: &HeaderMap) -> Result<Principal> {
+    let wrong = || {
+        Error::Unauthorized(format!(
+            "send a client API key ({}…) as Authorization: Bearer",
+            KeyFamily::PterodactylClient.prefix()
+        ))
+    };
+    if bearer_token(headers).is_none() {
+        return Err(wrong());
+    }
+    match resolve_any(state, headers).await? {
+        Some(principal)
+            if matches!(
+                principal.credential,
+                Credential::ApiKey {
+                    family: KeyFamily::PterodactylClient,
+                    ..
+                }
+            ) =>
+        {
+            Ok(principal)
+        }
+        _ => Err(wrong()),
+    }
+}
+
+/// Any caller: known tokens are answered from the cache.
+async fn resolve_any(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>> {
     let jar;
     let (transport, token) = match bearer_token(headers) {
         Some(bearer) => (Transport::Bearer, bearer),
@@ -94,18 +134,25 @@ async fn from_access_token(
 }
 
 async fn from_api_key(state: &AppState, presented: &str) -> Result<Principal> {
-    let (prefix, _) = presented
-        .strip_prefix(API_KEY_PREFIX)
-        .and_then(|rest| rest.split_once('_'))
+    let (family, prefix) = KeyFamily::ALL
+        .into_iter()
+        .find_map(|family| {
+            let rest = presented.strip_prefix(family.prefix())?;
+            Some((family, rest.split_once('_')?.0))
+        })
         .ok_or_else(|| Error::Unauthorized("malformed API key".into()))?;
     let key = repo::api_keys::find_by_prefix(state.db(), prefix)
         .await?
         .ok_or_else(rejected)?;
+    // The family is part of the hashed secret too, so a key cannot change family.
     let matches: bool = tokens::hash_secret(presented)
         .as_bytes()
         .ct_eq(key.secret_hash.as_bytes())
         .into();
-    if !matches || key.expires_at.is_some_and(|at| at < chrono::Utc::now()) {
+    if !matches
+        || KeyFamily::from_stored(&key.family) != Some(family)
+        || key.expires_at.is_some_and(|at| at < chrono::Utc::now())
+    {
         return Err(rejected());
     }
     let user = active_user(state, &key.user_id).await?;
@@ -121,7 +168,7 @@ async fn from_api_key(state: &AppState, presented: &str) -> Result<Principal> {
     Ok(Principal::new(Identity {
         user,
         permissions: owner.intersection(&granted).cloned().collect(),
-        credential: Credential::ApiKey { id: key.id },
+        credential: Credential::ApiKey { id: key.id, family },
         two_factor_setup_required: false,
     }))
 }

@@ -7,7 +7,7 @@ use chrono::Utc;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
 
-use super::principal::Credential;
+use super::principal::{Credential, KeyFamily};
 use super::{password, tokens, two_factor, Actor, Client};
 use crate::db::entities::{api_key, user};
 use crate::domain::Password;
@@ -282,6 +282,7 @@ pub async fn create_api_key(
     actor: &Actor,
     name: String,
     permissions: Option<Vec<String>>,
+    family: KeyFamily,
 ) -> Result<(api_key::Model, String)> {
     let own_permissions = &actor.permissions;
     let permissions = match permissions {
@@ -297,11 +298,7 @@ pub async fn create_api_key(
         }
     };
     let prefix = tokens::random_secret(12);
-    let secret = format!(
-        "{}{prefix}_{}",
-        super::principal::API_KEY_PREFIX,
-        tokens::random_secret(40)
-    );
+    let secret = format!("{}{prefix}_{}", family.prefix(), tokens::random_secret(40));
     let txn = state.db().begin().await?;
     let key = repo::api_keys::create(
         &txn,
@@ -311,10 +308,11 @@ pub async fn create_api_key(
             prefix,
             secret_hash: tokens::hash_secret(&secret),
             permissions,
+            family: family.as_str(),
         },
     )
     .await?;
-    let details = json!({ "name": key.name });
+    let details = json!({ "name": key.name, "family": family.as_str() });
     audit::record_by(&txn, actor, "api_key.created", "api_key", &key.id, details).await?;
     txn.commit().await?;
     Ok((key, secret))

@@ -144,39 +144,50 @@ impl<T: schemars::JsonSchema> schemars::JsonSchema for Prerendered<T> {
     }
 }
 
+/// What the caller is told of `error`: its message, or "internal error" for our own
+/// faults, whose cause is logged with the request id instead.
+pub fn public_message(error: &Error) -> String {
+    match error {
+        Error::Internal(cause) => {
+            tracing::error!(
+                request_id = %crate::request_id::current(),
+                error = %crate::error::chain(cause.as_ref()),
+                "internal error"
+            );
+            "internal error".to_owned()
+        }
+        Error::Startup(detail) => {
+            tracing::error!(error = %detail, "internal error");
+            "internal error".to_owned()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `Retry-After` for the errors that ask the caller to wait.
+pub fn retry_after(error: &Error, response: &mut Response) {
+    if let Error::RateLimited { retry_after_secs }
+    | Error::TooMany {
+        retry_after_secs, ..
+    } = error
+    {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+    }
+}
+
 /// Every error becomes an error envelope; internal details are logged, never sent.
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = match &self {
-            Error::Internal(cause) => {
-                tracing::error!(
-                    request_id = %crate::request_id::current(),
-                    error = %crate::error::chain(cause.as_ref()),
-                    "internal error"
-                );
-                "internal error".to_owned()
-            }
-            Error::Startup(detail) => {
-                tracing::error!(error = %detail, "internal error");
-                "internal error".to_owned()
-            }
-            other => other.to_string(),
-        };
+        let message = public_message(&self);
         let details = match &self {
             Error::Validation { details, .. } => serde_json::to_value(details).ok(),
             _ => None,
         };
         let mut response = (status, ErrorBody::new(message, code, details)).into_response();
-        if let Error::RateLimited { retry_after_secs }
-        | Error::TooMany {
-            retry_after_secs, ..
-        } = self
-        {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-        }
+        retry_after(&self, &mut response);
         response
     }
 }

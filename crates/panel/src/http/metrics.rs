@@ -21,7 +21,7 @@ use prometheus_client::registry::Registry;
 use sea_orm::{ConnectionTrait, DbBackend};
 use subtle::ConstantTimeEq;
 
-use crate::auth::principal::{self, API_KEY_PREFIX};
+use crate::auth::principal::{self, KeyFamily};
 use crate::auth::tokens::hash_secret;
 use crate::error::{Error, Result};
 use crate::services::health;
@@ -183,7 +183,7 @@ async fn authorize(app: &AppState, headers: &HeaderMap) -> Result<()> {
             return Ok(());
         }
     }
-    if bearer.is_some_and(|token| !token.starts_with(API_KEY_PREFIX)) {
+    if bearer.is_some_and(|token| !token.starts_with(KeyFamily::Panel.prefix())) {
         return Err(Error::Unauthorized("wrong metrics token".into()));
     }
     match principal::resolve(app, headers).await? {

@@ -7,6 +7,7 @@ mod health;
 pub mod metrics;
 pub mod openapi;
 mod paths;
+pub mod pterodactyl;
 pub mod rate_limit;
 mod request_id;
 pub mod routes;
@@ -65,7 +66,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", http_metrics.route())
         .nest(
             "/api",
-            api.fallback(api_not_found)
+            api.nest("/client", pterodactyl::router(state.clone()))
+                .fallback(api_not_found)
                 .layer(Extension(openapi))
                 .layer(Extension(Arc::new(ServerPages::default()))),
         )

@@ -15,6 +15,7 @@ pub struct NewApiKey {
     pub prefix: String,
     pub secret_hash: String,
     pub permissions: Vec<String>,
+    pub family: &'static str,
 }
 
 pub async fn create(db: &impl ConnectionTrait, new: NewApiKey) -> Result<api_key::Model> {
@@ -28,6 +29,7 @@ pub async fn create(db: &impl ConnectionTrait, new: NewApiKey) -> Result<api_key
         last_used_at: Set(None),
         expires_at: Set(None),
         created_at: Set(Utc::now()),
+        family: Set(new.family.to_owned()),
     };
     Ok(model.insert(db).await?)
 }

@@ -131,6 +131,10 @@ pub enum Visibility<'a> {
     All,
     /// Owned by, or shared as a subuser with, this user.
     UserCanSee(&'a str),
+    /// Owned by this user.
+    OwnedBy(&'a str),
+    /// Not owned by this user (what an administrator looks after for others).
+    NotOwnedBy(&'a str),
 }
 
 fn list_query(visibility: &Visibility<'_>, name: Option<&str>) -> sea_orm::Select<server::Entity> {
@@ -153,6 +157,13 @@ fn list_query(visibility: &Visibility<'_>, name: Option<&str>) -> sea_orm::Selec
                 .add(server::Column::OwnerId.eq(*user_id))
                 .add(server::Column::Id.in_subquery(shared)),
         );
+    }
+    match visibility {
+        Visibility::OwnedBy(user_id) => query = query.filter(server::Column::OwnerId.eq(*user_id)),
+        Visibility::NotOwnedBy(user_id) => {
+            query = query.filter(server::Column::OwnerId.ne(*user_id))
+        }
+        Visibility::All | Visibility::UserCanSee(_) => {}
     }
     if let Some(name) = name {
         query = query.filter(super::name_contains(server::Column::Name, name));
@@ -213,6 +224,18 @@ pub async fn list_row(db: &impl ConnectionTrait, id: &str) -> Result<Option<Serv
         .filter(server::Column::Id.eq(id))
         .into_model::<ServerListRow>()
         .one(db)
+        .await?)
+}
+
+/// Servers whose id ends with `suffix` (the short ids the Pterodactyl-compatible API and
+/// SFTP logins use), at most two: more than one means the suffix is ambiguous.
+pub async fn ending_with(db: &impl ConnectionTrait, suffix: &str) -> Result<Vec<server::Model>> {
+    use sea_orm::QuerySelect;
+
+    Ok(server::Entity::find()
+        .filter(server::Column::Id.ends_with(suffix))
+        .limit(2)
+        .all(db)
         .await?)
 }
 

@@ -14,6 +14,7 @@ mod local_agent;
 mod monitoring_api;
 mod openapi_api;
 mod processes;
+mod pterodactyl;
 mod rbac;
 #[allow(dead_code)]
 #[path = "../../../agent/tests/agent/s3_server.rs"]

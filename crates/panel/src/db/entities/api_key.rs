@@ -15,6 +15,8 @@ pub struct Model {
     pub last_used_at: Option<DateTimeUtc>,
     pub expires_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// Which API the key opens (`panel` or `pterodactyl_client`).
+    pub family: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

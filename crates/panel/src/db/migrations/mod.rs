@@ -12,6 +12,7 @@ mod m0006_backups;
 mod m0007_schedules;
 mod m0009_databases;
 mod m0010_two_factor;
+mod m0011_api_key_families;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_schedules::Migration),
             Box::new(m0009_databases::Migration),
             Box::new(m0010_two_factor::Migration),
+            Box::new(m0011_api_key_families::Migration),
         ]
     }
 }

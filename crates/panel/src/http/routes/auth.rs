@@ -9,7 +9,7 @@ use garde::Validate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::principal::{Principal, ACCESS_COOKIE, REFRESH_COOKIE};
+use crate::auth::principal::{KeyFamily, Principal, ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::auth::service::{self, IssuedSession, LoginOutcome};
 use crate::auth::tokens::{ACCESS_TTL, REFRESH_TTL};
 use crate::auth::{Actor, Client};
@@ -267,6 +267,8 @@ pub struct ApiKeyView {
     permissions: serde_json::Value,
     last_used_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    /// Which API the key opens.
+    family: KeyFamily,
     /// Only in the response that creates the key.
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<String>,
@@ -281,6 +283,7 @@ impl From<api_key::Model> for ApiKeyView {
             permissions: k.permissions,
             last_used_at: k.last_used_at,
             created_at: k.created_at,
+            family: KeyFamily::from_stored(&k.family).unwrap_or(KeyFamily::Panel),
             secret: None,
         }
     }
@@ -303,6 +306,10 @@ pub struct CreateApiKey {
     name: Name<100>,
     #[garde(length(max = 36))]
     permissions: Option<Vec<String>>,
+    /// Which API the key opens: `panel` (default, `cap_…`, this API) or
+    /// `pterodactyl_client` (`ptlc_…`, the Pterodactyl-compatible `/api/client`).
+    #[garde(skip)]
+    family: Option<KeyFamily>,
 }
 
 async fn create_api_key(
@@ -310,8 +317,9 @@ async fn create_api_key(
     actor: Actor,
     ValidJson(body): ValidJson<CreateApiKey>,
 ) -> Result<Envelope<ApiKeyView>> {
+    let family = body.family.unwrap_or(KeyFamily::Panel);
     let (key, secret) =
-        service::create_api_key(&state, &actor, body.name.into(), body.permissions).await?;
+        service::create_api_key(&state, &actor, body.name.into(), body.permissions, family).await?;
     let mut view = ApiKeyView::from(key);
     view.secret = Some(secret);
     Ok(Envelope::ok(view).with_message("store the secret now: it is not shown again"))

@@ -25,9 +25,9 @@ pub struct Named {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct NodeRef {
-    id: String,
-    name: String,
-    status: String,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) status: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -39,9 +39,9 @@ pub struct OwnerRef {
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LimitsView {
-    memory_mb: i64,
-    cpu_percent: i32,
-    disk_mb: i64,
+    pub(crate) memory_mb: i64,
+    pub(crate) cpu_percent: i32,
+    pub(crate) disk_mb: i64,
 }
 
 /// What the node does when the server crashes: restart it after `backoffMs`, doubling
@@ -95,45 +95,45 @@ impl From<CrashPolicy> for CrashPolicyBody {
 #[serde(rename_all = "camelCase")]
 pub struct AllocationView {
     /// Where players connect: the node's address when the game binds every interface.
-    ip: String,
-    port: i32,
+    pub(crate) ip: String,
+    pub(crate) port: i32,
     /// The address the game binds on the node.
-    bind_ip: String,
+    pub(crate) bind_ip: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerView {
-    id: String,
-    name: String,
-    description: String,
-    owner_id: String,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) owner_id: String,
     owner: OwnerRef,
     node_id: Option<String>,
-    node: Option<NodeRef>,
+    pub(crate) node: Option<NodeRef>,
     alt_id: String,
     alt: Named,
-    state: String,
+    pub(crate) state: String,
     /// Why the server crashed or its installation failed, as its node reported it.
     state_message: Option<String>,
     /// The exit code behind a crash or failed installation.
     exit_code: Option<i32>,
-    limits: LimitsView,
+    pub(crate) limits: LimitsView,
     crash_policy: CrashPolicyBody,
     /// What runs the server: `native`, or `docker` in `image`.
     runtime: RuntimeKind,
     /// The Docker image (with the `docker` runtime).
-    image: Option<String>,
-    allocation: Option<AllocationView>,
-    stats: Option<ServerStats>,
+    pub(crate) image: Option<String>,
+    pub(crate) allocation: Option<AllocationView>,
+    pub(crate) stats: Option<ServerStats>,
     /// The system user the node runs the game and install script as (`name (uid N)`),
     /// once the node has reported it.
-    runs_as: Option<String>,
+    pub(crate) runs_as: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     /// What the caller may do on this server (permission keys).
     #[schemars(with = "Vec<String>")]
-    permissions: Box<RawValue>,
+    pub(crate) permissions: Box<RawValue>,
 }
 
 /// A list of permission keys as ready-made JSON.

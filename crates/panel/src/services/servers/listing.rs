@@ -141,6 +141,18 @@ pub async fn page(
         return Ok(page);
     }
     let epoch = epochs::server_list();
+    let page = Arc::new(page_of(state, visibility, request).await?);
+    pages.put(key, page.clone(), epoch);
+    Ok(page)
+}
+
+/// A page of the servers `visibility` selects, read now (the Pterodactyl-compatible list,
+/// whose filters the dashboard's cache does not know).
+pub async fn page_of(
+    state: &AppState,
+    visibility: Visibility<'_>,
+    request: &PageRequest<'_>,
+) -> Result<CachedPage> {
     let (rows, total) = repo::servers::list(
         state.db(),
         visibility,
@@ -151,9 +163,26 @@ pub async fn page(
     .await?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let allocations = repo::allocations::primary_for(state.db(), &ids).await?;
-    let page = Arc::new(CachedPage::new(rows, total, allocations));
-    pages.put(key, page.clone(), epoch);
-    Ok(page)
+    Ok(CachedPage::new(rows, total, allocations))
+}
+
+/// The server a Pterodactyl-style identifier names: its full id, or the last eight hex
+/// digits of it (the ids are time-ordered, so their first digits are shared by servers
+/// created together). An ambiguous short id names no server.
+pub async fn by_identifier(state: &AppState, identifier: &str) -> Result<String> {
+    let not_found = || Error::not_found("server");
+    let identifier = identifier.to_ascii_lowercase();
+    if identifier.len() == 36 {
+        return Ok(identifier);
+    }
+    if identifier.len() != 8 || !identifier.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(not_found());
+    }
+    let mut found = repo::servers::ending_with(state.db(), &identifier).await?;
+    match (found.pop(), found.is_empty()) {
+        (Some(server), true) => Ok(server.id),
+        _ => Err(not_found()),
+    }
 }
 
 /// One server's list row and primary allocation.

@@ -1,0 +1,238 @@
+//! Files, Pterodactyl's way: paths from the server root (`/world/level.dat`), names
+//! relative to a `root` for batch actions. The agent's jail applies as on every file
+//! route of ours.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use cap_protocol::files::{
+    DeleteRequest, FileEntry, FileKind, MoveRequest, PathRequest, WriteFile,
+};
+use garde::Validate;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::servers::scope;
+use super::shapes::{item, list as list_of};
+use super::{no_content, ClientResult};
+use crate::auth::{Actor, Principal};
+use crate::error::Error;
+use crate::http::extract::{ValidJson, ValidQuery};
+use crate::services::files as service;
+use crate::state::AppState;
+
+/// Most entries one batch action names.
+const MAX_BATCH: usize = 100;
+
+/// A path from the server root as our file API takes it (relative, no leading `/`).
+fn relative(path: &str) -> String {
+    path.trim_start_matches('/').to_owned()
+}
+
+/// `name` inside `root`, relative.
+fn joined(root: &str, name: &str) -> String {
+    let root = relative(root);
+    let name = name.trim_start_matches('/');
+    if root.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{}/{name}", root.trim_end_matches('/'))
+    }
+}
+
+/// `-rw-r--r--` from the mode bits.
+fn mode_string(entry: &FileEntry) -> String {
+    let kind = match entry.kind {
+        FileKind::Directory => 'd',
+        FileKind::Symlink => 'l',
+        FileKind::File | FileKind::Other => '-',
+    };
+    let mut out = String::from(kind);
+    for shift in [6, 3, 0] {
+        let bits = (entry.mode >> shift) & 0o7;
+        out.push(if bits & 4 != 0 { 'r' } else { '-' });
+        out.push(if bits & 2 != 0 { 'w' } else { '-' });
+        out.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    out
+}
+
+fn file_object(entry: &FileEntry) -> Value {
+    let modified = entry.modified.map(|m| m.to_rfc3339());
+    item(
+        "file_object",
+        json!({
+            "name": entry.name,
+            "mode": mode_string(entry),
+            "mode_bits": format!("{:o}", entry.mode & 0o777),
+            "size": entry.size,
+            "is_file": entry.kind == FileKind::File,
+            "is_symlink": entry.kind == FileKind::Symlink,
+            "mimetype": if entry.kind == FileKind::Directory { "inode/directory" } else { "application/octet-stream" },
+            "created_at": modified,
+            "modified_at": modified,
+        }),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DirectoryQuery {
+    #[serde(default)]
+    directory: String,
+}
+
+/// `GET .../files/list?directory=/`.
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(server): Path<String>,
+    query: Result<ValidQuery<DirectoryQuery>, Error>,
+) -> ClientResult<Json<Value>> {
+    let ValidQuery(query) = query?;
+    let scope = scope(&state, &principal, &server, "file:read").await?;
+    let entries = service::list(&state, &scope.server, &relative(&query.directory)).await?;
+    Ok(list_of(entries.iter().map(file_object).collect()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FileQuery {
+    file: String,
+}
+
+/// `GET .../files/contents?file=/server.properties`: the file as text.
+pub async fn contents(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(server): Path<String>,
+    query: Result<ValidQuery<FileQuery>, Error>,
+) -> ClientResult<impl IntoResponse> {
+    let ValidQuery(query) = query?;
+    let scope = scope(&state, &principal, &server, "file:read").await?;
+    let file = service::read(&state, &scope.server, &relative(&query.file)).await?;
+    Ok((
+        [("content-type", "text/plain; charset=utf-8")],
+        file.content,
+    ))
+}
+
+/// `POST .../files/write?file=/notes.txt` with the new contents as the raw body.
+pub async fn write(
+    State(state): State<AppState>,
+    actor: Result<Actor, Error>,
+    Path(server): Path<String>,
+    query: Result<ValidQuery<FileQuery>, Error>,
+    body: String,
+) -> ClientResult<StatusCode> {
+    let actor = actor?;
+    let ValidQuery(query) = query?;
+    let scope = scope(&state, &actor, &server, "file:write").await?;
+    let request = WriteFile {
+        path: relative(&query.file),
+        content: body,
+    };
+    service::write(&state, &actor, &scope.server, request).await?;
+    Ok(no_content())
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct CreateFolder {
+    #[garde(length(max = 4096))]
+    #[serde(default)]
+    root: String,
+    #[garde(length(min = 1, max = 255))]
+    name: String,
+}
+
+/// `POST .../files/create-folder` with `{root, name}`.
+pub async fn create_folder(
+    State(state): State<AppState>,
+    actor: Result<Actor, Error>,
+    Path(server): Path<String>,
+    body: Result<ValidJson<CreateFolder>, Error>,
+) -> ClientResult<StatusCode> {
+    let actor = actor?;
+    let ValidJson(body) = body?;
+    let scope = scope(&state, &actor, &server, "file:write").await?;
+    let request = PathRequest {
+        path: joined(&body.root, &body.name),
+    };
+    service::act(&state, &actor, &scope.server, "mkdir", &request).await?;
+    Ok(no_content())
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct Rename {
+    #[garde(length(max = 4096))]
+    #[serde(default)]
+    root: String,
+    #[garde(length(min = 1, max = MAX_BATCH), dive)]
+    files: Vec<RenamePair>,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct RenamePair {
+    #[garde(length(min = 1, max = 4096))]
+    from: String,
+    #[garde(length(min = 1, max = 4096))]
+    to: String,
+}
+
+/// `PUT .../files/rename` with `{root, files: [{from, to}]}`.
+pub async fn rename(
+    State(state): State<AppState>,
+    actor: Result<Actor, Error>,
+    Path(server): Path<String>,
+    body: Result<ValidJson<Rename>, Error>,
+) -> ClientResult<StatusCode> {
+    let actor = actor?;
+    let ValidJson(body) = body?;
+    let scope = scope(&state, &actor, &server, "file:write").await?;
+    for pair in &body.files {
+        let request = MoveRequest {
+            from: joined(&body.root, &pair.from),
+            to: joined(&body.root, &pair.to),
+        };
+        service::act(&state, &actor, &scope.server, "rename", &request).await?;
+    }
+    Ok(no_content())
+}
+
+#[derive(Debug, Deserialize, Validate)]
+pub struct Delete {
+    #[garde(length(max = 4096))]
+    #[serde(default)]
+    root: String,
+    #[garde(length(min = 1, max = MAX_BATCH), inner(length(min = 1, max = 4096)))]
+    files: Vec<String>,
+}
+
+/// `POST .../files/delete` with `{root, files: [names]}`.
+pub async fn delete(
+    State(state): State<AppState>,
+    actor: Result<Actor, Error>,
+    Path(server): Path<String>,
+    body: Result<ValidJson<Delete>, Error>,
+) -> ClientResult<StatusCode> {
+    let actor = actor?;
+    let ValidJson(body) = body?;
+    let scope = scope(&state, &actor, &server, "file:delete").await?;
+    let request = DeleteRequest {
+        paths: body.files.iter().map(|f| joined(&body.root, f)).collect(),
+    };
+    service::act(&state, &actor, &scope.server, "delete", &request).await?;
+    Ok(no_content())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_from_the_root_become_relative() {
+        assert_eq!(relative("/world/level.dat"), "world/level.dat");
+        assert_eq!(joined("/", "plugins"), "plugins");
+        assert_eq!(joined("/config/", "a.yml"), "config/a.yml");
+        assert_eq!(joined("", "/x"), "x");
+    }
+}

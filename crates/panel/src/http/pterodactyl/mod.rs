@@ -1,0 +1,132 @@
+//! The Pterodactyl-compatible client API under `/api/client`, for the scripts, bots and
+//! libraries (pydactyl and others) written against Pterodactyl: its shapes (`object` +
+//! `attributes`, lists with `meta.pagination`, `{"errors": [...]}`), its permission names
+//! and its addressing of servers by an eight-character identifier or the full uuid.
+//!
+//! Only `ptlc_…` keys open it (`POST /api/auth/api-keys` with `family:
+//! "pterodactyl_client"`), and they open nothing else. Every handler is an adapter: it
+//! parses the Pterodactyl request, calls the same service function the panel's own route
+//! calls (same permission checks, same audit rows), and renders the answer Pterodactyl's
+//! way. The permission table is in [`permissions`].
+
+mod account;
+mod files;
+pub mod permissions;
+mod servers;
+mod shapes;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::auth::principal;
+use crate::error::Error;
+use crate::http::envelope::{public_message, retry_after};
+use crate::state::AppState;
+
+/// An error as Pterodactyl sends it: `{"errors": [{code, status, detail}]}`.
+pub struct ClientError(pub Error);
+
+impl<E: Into<Error>> From<E> for ClientError {
+    fn from(err: E) -> Self {
+        ClientError(err.into())
+    }
+}
+
+pub type ClientResult<T> = std::result::Result<T, ClientError>;
+
+/// Pterodactyl's exception names, which its clients switch on.
+fn exception(error: &Error) -> &'static str {
+    match error {
+        Error::Validation { .. } | Error::BadRequest(_) => "ValidationException",
+        Error::PayloadTooLarge(_) => "PayloadTooLargeHttpException",
+        Error::Unauthorized(_) => "AuthenticationException",
+        Error::Forbidden(_) => "AccessDeniedHttpException",
+        Error::NotFound(_) => "NotFoundHttpException",
+        Error::Conflict(_) => "ConflictHttpException",
+        Error::RateLimited { .. } | Error::TooMany { .. } => "TooManyRequestsHttpException",
+        Error::AgentUnavailable(_) => "HttpException",
+        Error::Timeout | Error::Internal(_) | Error::Startup(_) => "HttpException",
+    }
+}
+
+impl IntoResponse for ClientError {
+    fn into_response(self) -> Response {
+        let error = self.0;
+        let (status, _) = error.status_and_code();
+        let code = exception(&error);
+        let detail = public_message(&error);
+        let errors: Vec<serde_json::Value> = match &error {
+            Error::Validation { details, .. } if !details.is_empty() => details
+                .iter()
+                .flat_map(|(field, messages)| {
+                    messages.iter().map(move |message| {
+                        json!({
+                            "code": code,
+                            "status": status.as_u16().to_string(),
+                            "detail": format!("The {field} field {message}."),
+                            "meta": { "source_field": field, "rule": "invalid" },
+                        })
+                    })
+                })
+                .collect(),
+            _ => vec![json!({
+                "code": code,
+                "status": status.as_u16().to_string(),
+                "detail": detail,
+            })],
+        };
+        let mut response = (status, Json(json!({ "errors": errors }))).into_response();
+        retry_after(&error, &mut response);
+        response
+    }
+}
+
+/// No content, as Pterodactyl answers actions.
+pub fn no_content() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+/// Authenticates the `ptlc_…` key and puts its principal in the request.
+async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    match principal::resolve_client_key(&state, request.headers()).await {
+        Ok(principal) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Err(error) => ClientError(error).into_response(),
+    }
+}
+
+async fn not_found() -> ClientError {
+    ClientError(Error::NotFound(
+        "this route does not exist in the Pterodactyl-compatible API (see the README for what it offers)".into(),
+    ))
+}
+
+/// The routes, mounted at `/api/client`.
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(servers::list))
+        .route("/permissions", get(permissions::system))
+        .route("/account", get(account::show))
+        .route("/servers/{server}", get(servers::show))
+        .route("/servers/{server}/resources", get(servers::resources))
+        .route("/servers/{server}/power", post(servers::power))
+        .route("/servers/{server}/command", post(servers::command))
+        .route("/servers/{server}/files/list", get(files::list))
+        .route("/servers/{server}/files/contents", get(files::contents))
+        .route("/servers/{server}/files/write", post(files::write))
+        .route(
+            "/servers/{server}/files/create-folder",
+            post(files::create_folder),
+        )
+        .route("/servers/{server}/files/rename", put(files::rename))
+        .route("/servers/{server}/files/delete", post(files::delete))
+        .fallback(not_found)
+        .route_layer(middleware::from_fn_with_state(state, authenticate))
+}
