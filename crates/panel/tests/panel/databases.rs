@@ -558,3 +558,21 @@ async fn an_unreachable_or_refusing_host_leaves_nothing_behind() {
     let (_, orphans) = send(s.admin.get(s.url("/api/database-orphans"))).await;
     assert_eq!(orphans["data"], json!([]));
 }
+
+#[tokio::test]
+async fn two_creations_at_once_cannot_both_take_the_last_place() {
+    let Some(s) = setup(Engine::Mysql, "myrace", 1).await else {
+        return;
+    };
+    let (a, b) = tokio::join!(
+        s.create(0, json!({ "name": "first" })),
+        s.create(0, json!({ "name": "second" }))
+    );
+    let mut statuses = [a.0.as_u16(), b.0.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{} / {}", a.1, b.1);
+    let (server, client) = &s.servers[0];
+    let list = s.url(&format!("/api/servers/{}/databases", server.id));
+    let (_, listed) = send(client.get(&list)).await;
+    assert_eq!(listed["data"]["databases"].as_array().unwrap().len(), 1);
+}

@@ -16,6 +16,11 @@ use crate::services::server_access::ServerScope;
 use crate::sql_hosts::{self, names, Account, Engine};
 use crate::state::AppState;
 
+/// Held from the limit checks to the record: two creations at once cannot both take the
+/// last place of a server's limit or of a host. Creating databases is rare, so one
+/// creation at a time panel-wide costs nothing noticeable.
+static CREATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A database a server's user asks for.
 #[derive(Debug, Clone)]
 pub struct NewDatabase {
@@ -93,6 +98,7 @@ pub async fn create(
     new: NewDatabase,
 ) -> Result<server_database::Model> {
     let server = &scope.server;
+    let _creating = CREATING.lock().await;
     let host = choose_host(state, actor, server, new.host_id.as_deref()).await?;
     let engine = engine_of(&host)?;
     let short = short_id(&server.id);
