@@ -173,6 +173,8 @@ struct FileConfig {
     files: Option<FilesConfig>,
     #[serde(default)]
     backups: Option<BackupsConfig>,
+    #[serde(default)]
+    sftp: Option<crate::sftp::SftpConfig>,
 }
 
 /// Console capture limits (TOML table `[console]`).
@@ -275,6 +277,8 @@ pub struct Config {
     pub files: FilesConfig,
     /// Backup limits.
     pub backups: BackupsConfig,
+    /// The SFTP server.
+    pub sftp: crate::sftp::SftpConfig,
     /// Uids and gids of per-server users.
     pub uid_range: RangeInclusive<u32>,
     /// One user for every server instead of one each.
@@ -313,6 +317,7 @@ impl Config {
             console: ConsoleConfig::default(),
             files: FilesConfig::default(),
             backups: BackupsConfig::default(),
+            sftp: crate::sftp::SftpConfig::default(),
             uid_range: DEFAULT_UID_RANGE,
             shared_user: None,
             cgroup_root: PathBuf::from(DEFAULT_CGROUP_ROOT),
@@ -387,6 +392,7 @@ impl Config {
         config.console = file.console.unwrap_or_default();
         config.files = file.files.unwrap_or_default();
         config.backups = file.backups.unwrap_or_default();
+        config.sftp = file.sftp.unwrap_or_default();
         Ok(config)
     }
 

@@ -10,6 +10,7 @@
 //! agent.toml                configuration read when no --config is given (written by join)
 //! token                     node token (0600, generated when missing, replaced by join)
 //! tls/cert.pem, tls/key.pem self-signed certificate (key 0600)
+//! sftp_host_ed25519_key     the SFTP host key (OpenSSH format, 0600, generated when missing)
 //! definitions/<id>.json     server definitions + desired state (atomic writes)
 //! logs/<id>/console.log     console log, rotated (outside the file jail)
 //! install/<id>.sh           last install script
@@ -28,6 +29,7 @@ pub mod join;
 pub mod lock;
 pub mod runtime;
 pub mod schedule;
+pub mod sftp;
 pub mod store;
 pub mod supervisor;
 pub mod system;
@@ -76,6 +78,7 @@ pub struct Agent {
     cancel: CancellationToken,
     started: Instant,
     token: http::auth::TokenCheck,
+    sftp: Option<sftp::SftpServer>,
 }
 
 impl Agent {
@@ -95,6 +98,11 @@ impl Agent {
         };
         let listener = bind(&config)?;
         let addr = listener.local_addr()?;
+        let sftp = if config.sftp.enabled {
+            Some(sftp::SftpServer::bind(&config.sftp, &config.data_dir)?)
+        } else {
+            None
+        };
         let bus = Arc::new(EventBus::default());
         let token_file = config.token_file.clone();
         let supervisor = Supervisor::new(Arc::new(config), bus.clone())?;
@@ -121,6 +129,7 @@ impl Agent {
             cancel,
             started: Instant::now(),
             token: http::auth::TokenCheck::new(&token),
+            sftp,
         })
     }
 
@@ -132,6 +141,11 @@ impl Agent {
     /// SHA-256 fingerprint of the TLS certificate (`AB:CD:…`).
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// The SFTP server's port and host key fingerprint, when it listens.
+    pub fn sftp(&self) -> Option<&cap_protocol::sftp::SftpInfo> {
+        self.sftp.as_ref().map(sftp::SftpServer::info)
     }
 
     /// Where the node token is stored.
@@ -146,6 +160,7 @@ impl Agent {
         tracing::info!("node token file: {}", self.token_file.display());
         tracing::info!("listening on {scheme}://{}", self.addr);
         let cancel = self.cancel.clone();
+        let panel = Arc::new(sftp::PanelLink::default());
         let state = http::AppState {
             supervisor: self.supervisor.clone(),
             bus: self.bus.clone(),
@@ -153,7 +168,13 @@ impl Agent {
             scheduler: self.scheduler.clone(),
             started: self.started,
             shutdown: cancel.clone(),
+            panel: panel.clone(),
+            sftp: self.sftp.as_ref().map(|s| s.info().clone()),
         };
+        let sftp = self.sftp.map(|server| {
+            let config = self.supervisor.config().sftp.clone();
+            tokio::spawn(server.serve(config, self.supervisor.clone(), panel, cancel.clone()))
+        });
         let app = http::router(state, self.token.clone()).into_make_service();
         let stats = tokio::spawn(supervisor::stats::run(
             self.supervisor.clone(),
@@ -192,6 +213,9 @@ impl Agent {
         handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
         self.supervisor.shutdown(keep).await;
         stats.abort();
+        if let Some(sftp) = sftp {
+            let _ = sftp.await;
+        }
         match server.await {
             Ok(result) => result.map_err(AgentError::Io),
             Err(e) => Err(e.into()),

@@ -43,6 +43,7 @@ pub fn info(
         cgroup_version: runtimes.cgroup_version(),
         isolated_users: runtimes.isolated_users(),
         docker_version: runtimes.docker_version(),
+        sftp: None,
     }
 }
 

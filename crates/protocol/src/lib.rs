@@ -45,7 +45,7 @@
 //! | `GET /api/servers/{id}/restore` | — | [`backup::RestoreRecord`] of the last restore |
 //! | `POST /api/servers/{id}/schedules/{scheduleId}/run` | — | [`schedule::RunStarted`] |
 //! | `GET /api/servers/{id}/schedule-runs?after=SEQ` | — | `Vec<`[`schedule::ScheduleRun`]`>` (oldest first) |
-//! | `GET /api/events` (WebSocket) | — | stream of [`events::AgentEvent`] text frames |
+//! | `GET /api/events` (WebSocket) | — | stream of [`events::AgentEvent`] text frames; also [`sftp::SftpRequest`] up and [`sftp::SftpAnswer`] down |
 //!
 //! File paths are always relative to the server's directory (`""` or `"/"`-free paths such
 //! as `"world/level.dat"`); `..`, absolute paths, NUL bytes, symlinks leading outside the
@@ -85,6 +85,7 @@ pub mod join;
 pub mod runtime;
 pub mod schedule;
 pub mod server;
+pub mod sftp;
 pub mod system;
 pub mod validation;
 

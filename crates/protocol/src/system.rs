@@ -59,6 +59,9 @@ pub struct SystemInfo {
     /// The version of the container engine behind the `docker` runtime, when it answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docker_version: Option<String>,
+    /// The node's SFTP server, when it listens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sftp: Option<crate::sftp::SftpInfo>,
 }
 
 /// One image of the node's container engine (`GET /api/images`).

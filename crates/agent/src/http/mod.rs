@@ -41,6 +41,10 @@ pub struct AppState {
     pub started: Instant,
     /// Fires when the agent shuts down (closes WebSockets).
     pub shutdown: CancellationToken,
+    /// Questions to the panel over its event sockets (SFTP logins).
+    pub panel: Arc<crate::sftp::PanelLink>,
+    /// The SFTP server's port and host key, when it listens.
+    pub sftp: Option<cap_protocol::sftp::SftpInfo>,
 }
 
 /// The complete router.

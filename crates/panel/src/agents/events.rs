@@ -1,6 +1,7 @@
 //! One event connection per agent: WebSocket with the node token (TLS pinned), a full
 //! snapshot on every (re)connect, states mirrored into the database, console/stats fanned
-//! out to watchers, reconnect with capped exponential back-off.
+//! out to watchers, reconnect with capped exponential back-off. The agent's SFTP
+//! questions arrive on the same socket and are answered on it (`questions.rs`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::client::CONNECT_TIMEOUT;
+use super::questions::Questions;
 use super::{tls, AgentClient, AgentHub, LiveEvent, NodeStatus};
 use crate::repo;
 
@@ -90,6 +92,7 @@ async fn run_once(hub: &AgentHub, node_id: &str, client: &AgentClient) -> Result
     let (mut sink, mut stream) = socket.split();
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_heard = Instant::now();
+    let mut questions = Questions::new();
     loop {
         tokio::select! {
             message = stream.next() => {
@@ -97,12 +100,16 @@ async fn run_once(hub: &AgentHub, node_id: &str, client: &AgentClient) -> Result
                 match message {
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<AgentEvent>(&text) {
                         Ok(event) => handle(hub, client, event).await,
+                        Err(_) if questions.take(hub, node_id, &text) => {}
                         Err(e) => tracing::warn!(node = %endpoint.node_name, "unreadable agent event: {e}"),
                     },
                     Some(Ok(Message::Close(_))) | None => return Err("closed by the agent".into()),
                     Some(Ok(_)) => {}
                     Some(Err(e)) => return Err(e.to_string()),
                 }
+            }
+            Some(answer) = questions.answers.recv() => {
+                sink.send(Message::Text(answer.into())).await.map_err(|e| e.to_string())?;
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > SILENCE_LIMIT {

@@ -7,6 +7,7 @@ mod backups;
 pub mod client;
 mod discovery;
 mod events;
+mod questions;
 pub mod tls;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ use uuid::Uuid;
 pub use client::{AgentClient, Endpoint};
 pub use discovery::DiscoveryReport;
 pub use events::state_name;
+pub use questions::SftpAuthority;
 
 use crate::db::entities::node;
 use crate::error::{Error, Result};
@@ -109,6 +111,8 @@ pub(crate) struct HubInner {
     live_epoch: AtomicU64,
     /// One lock per node, held while a port is chosen and claimed there.
     allocation_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Answers the agents' SFTP questions.
+    sftp: std::sync::OnceLock<Arc<dyn SftpAuthority>>,
     shutdown: CancellationToken,
 }
 
@@ -141,6 +145,7 @@ impl AgentHub {
                 discovery: RwLock::new(DiscoveryReport::default()),
                 live_epoch: AtomicU64::new(0),
                 allocation_locks: std::sync::Mutex::new(HashMap::new()),
+                sftp: std::sync::OnceLock::new(),
                 shutdown: CancellationToken::new(),
             }),
         }
@@ -161,6 +166,15 @@ impl AgentHub {
         }
         discovery::spawn(self.clone(), interval);
         Ok(())
+    }
+
+    /// Installs what answers the agents' SFTP questions (once, before [`Self::start`]).
+    pub fn set_sftp_authority(&self, authority: Arc<dyn SftpAuthority>) {
+        let _ = self.inner.sftp.set(authority);
+    }
+
+    pub(crate) fn sftp_authority(&self) -> Option<Arc<dyn SftpAuthority>> {
+        self.inner.sftp.get().cloned()
     }
 
     /// Stops every connection task.

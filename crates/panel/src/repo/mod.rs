@@ -20,6 +20,7 @@ pub mod server_variables;
 pub mod servers;
 pub mod sessions;
 pub mod settings;
+pub mod ssh_keys;
 pub mod subusers;
 pub mod two_factor;
 pub mod users;

@@ -52,6 +52,19 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<server::
     Ok(server::Entity::find_by_id(id).one(db).await?)
 }
 
+/// The servers of a node whose id ends with `suffix` (lower-case hex digits).
+pub async fn on_node_ending_with(
+    db: &impl ConnectionTrait,
+    node_id: &str,
+    suffix: &str,
+) -> Result<Vec<server::Model>> {
+    Ok(server::Entity::find()
+        .filter(server::Column::NodeId.eq(node_id))
+        .filter(server::Column::Id.ends_with(suffix))
+        .all(db)
+        .await?)
+}
+
 /// The memory and disk limits (MiB) of a node's servers, summed, leaving out `except`.
 pub async fn committed(
     db: &impl ConnectionTrait,

@@ -13,6 +13,8 @@ pub mod nodes;
 pub mod schedules;
 pub mod server_access;
 pub mod servers;
+pub mod sftp;
+pub mod ssh_keys;
 pub mod subusers;
 pub mod templates;
 pub mod users;

@@ -24,6 +24,7 @@ mod schema;
 mod security;
 mod servers_api;
 mod servers_on_agent;
+mod sftp;
 mod startup;
 mod support;
 mod templates_api;

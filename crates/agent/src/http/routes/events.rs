@@ -1,10 +1,12 @@
-//! `GET /api/events`: the event WebSocket.
+//! `GET /api/events`: the event WebSocket. The panel also answers the agent's SFTP
+//! questions on it (see [`crate::sftp::link`]).
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use cap_protocol::events::EventKind;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
 
 use crate::bus::EventBus;
 use crate::http::AppState;
@@ -16,9 +18,15 @@ pub async fn subscribe(State(state): State<AppState>, upgrade: WebSocketUpgrade)
         .on_upgrade(move |socket| stream(state, socket))
 }
 
-async fn stream(state: AppState, mut socket: WebSocket) {
+async fn stream(state: AppState, socket: WebSocket) {
+    let (link, questions) = state.panel.attach();
+    serve(&state, socket, questions).await;
+    state.panel.detach(link);
+}
+
+async fn serve(state: &AppState, mut socket: WebSocket, mut questions: mpsc::Receiver<String>) {
     let (mut events, mut seen) = state.bus.subscribe();
-    if !send_snapshot(&state, &mut socket, seen).await {
+    if !send_snapshot(state, &mut socket, seen).await {
         return;
     }
     loop {
@@ -29,8 +37,16 @@ async fn stream(state: AppState, mut socket: WebSocket) {
             }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(Message::Text(text))) => {
+                    state.panel.deliver(&text);
+                }
                 Some(Ok(_)) => {}
             },
+            Some(question) = questions.recv() => {
+                if socket.send(Message::Text(question.into())).await.is_err() {
+                    return;
+                }
+            }
             event = events.recv() => match event {
                 Ok(published) if published.seq <= seen => {}
                 Ok(published) => {
@@ -42,7 +58,7 @@ async fn stream(state: AppState, mut socket: WebSocket) {
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "event client lagging; sending a fresh snapshot");
                     seen = state.bus.last_seq();
-                    if !send_snapshot(&state, &mut socket, seen).await {
+                    if !send_snapshot(state, &mut socket, seen).await {
                         return;
                     }
                 }

@@ -26,7 +26,8 @@ pub async fn info(State(state): State<AppState>) -> ApiResult<SystemInfo> {
     let supervisor = state.supervisor.clone();
     supervisor.runtimes().refresh().await;
     let started = state.started;
-    let info = tokio::task::spawn_blocking(move || {
+    let sftp = state.sftp.clone();
+    let mut info = tokio::task::spawn_blocking(move || {
         let root = &supervisor.config().server_root;
         system::info(
             root,
@@ -36,6 +37,7 @@ pub async fn info(State(state): State<AppState>) -> ApiResult<SystemInfo> {
         )
     })
     .await?;
+    info.sftp = sftp;
     Ok(ApiOk(info))
 }
 

@@ -20,6 +20,7 @@ pub mod server_database;
 pub mod server_variable;
 pub mod session;
 pub mod setting;
+pub mod ssh_key;
 pub mod subuser;
 pub mod user;
 pub mod user_permission;

@@ -10,6 +10,7 @@ mod m0004_allocations;
 mod m0005_server_crash_policy;
 mod m0006_backups;
 mod m0007_schedules;
+mod m0008_ssh_keys;
 mod m0009_databases;
 mod m0010_two_factor;
 mod m0011_api_key_families;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_server_crash_policy::Migration),
             Box::new(m0006_backups::Migration),
             Box::new(m0007_schedules::Migration),
+            Box::new(m0008_ssh_keys::Migration),
             Box::new(m0009_databases::Migration),
             Box::new(m0010_two_factor::Migration),
             Box::new(m0011_api_key_families::Migration),

@@ -1,0 +1,561 @@
+//! SFTP through a real agent, authorised by a real panel, driven by OpenSSH's `sftp`
+//! (key and, through `sshpass`, password logins) and by russh-sftp's client.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use russh::client;
+use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh_sftp::client::SftpSession;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::e2e::{installed, register, test_game, test_server};
+use crate::processes::{Agent, Session};
+use crate::support::TestApp;
+
+/// A panel, one agent serving SFTP on loopback, one installed server owned by the admin.
+struct Fixture {
+    app: TestApp,
+    admin: Session,
+    agent: Agent,
+    server: String,
+    /// `admin.<short id>`.
+    login: String,
+    port: u16,
+    fingerprint: String,
+    dir: PathBuf,
+    scratch: tempfile::TempDir,
+    _agent_dir: tempfile::TempDir,
+}
+
+const AGENT_TOML: &str = "[sftp]\nlisten = \"127.0.0.1:0\"\nrecheck_secs = 1\n";
+
+impl Fixture {
+    async fn start(extra: &str) -> Fixture {
+        let app = TestApp::spawn().await;
+        let admin = Session::login(&app.url(""), &app.admin.username, &app.admin.password).await;
+        let agent_dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            agent_dir.path().join("agent.toml"),
+            format!("{AGENT_TOML}{extra}"),
+        )
+        .expect("agent.toml");
+        let agent = Agent::start(agent_dir.path(), 0);
+        let node = register(&admin, "node", &agent, (43000, 43100)).await;
+        let game = test_game(&admin).await;
+        let server = installed(&admin, test_server(&node, &game, "sftp")).await["id"]
+            .as_str()
+            .expect("server id")
+            .to_owned();
+        let (status, detail) = admin.get(&format!("/api/agents/{node}")).await;
+        assert_eq!(status, 200, "{detail}");
+        let sftp = &detail["data"]["system"]["sftp"];
+        let port = sftp["port"]
+            .as_u64()
+            .expect("the node reports its SFTP port") as u16;
+        let fingerprint = sftp["hostKeyFingerprint"]
+            .as_str()
+            .expect("fingerprint")
+            .to_owned();
+        let login = format!("{}.{}", app.admin.username, &server[server.len() - 8..]);
+        let dir = agent_dir.path().join("servers").join(&server);
+        Fixture {
+            app,
+            admin,
+            agent,
+            server,
+            login,
+            port,
+            fingerprint,
+            dir,
+            scratch: tempfile::tempdir().expect("temp dir"),
+            _agent_dir: agent_dir,
+        }
+    }
+
+    fn scratch(&self, name: &str) -> PathBuf {
+        self.scratch.path().join(name)
+    }
+
+    /// A new ed25519 key pair in the scratch directory, registered on the admin's account.
+    async fn admin_key(&self) -> PathBuf {
+        let key = self.scratch("id_ed25519");
+        let made = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
+            .arg(&key)
+            .status()
+            .expect("ssh-keygen");
+        assert!(made.success());
+        let public = std::fs::read_to_string(key.with_extension("pub")).expect("public key");
+        let (status, body) = self
+            .admin
+            .post(
+                "/api/auth/ssh-keys",
+                json!({ "name": "laptop", "publicKey": public }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["data"]["fingerprint"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("SHA256:")));
+        key
+    }
+}
+
+/// How OpenSSH's client proves who it is.
+enum Proof<'a> {
+    Key(&'a Path),
+    Password(&'a str),
+}
+
+/// Runs `batch` with OpenSSH's `sftp -b`; success and what it printed.
+fn openssh(fx: &Fixture, user: &str, proof: Proof<'_>, batch: &str) -> (bool, String) {
+    let file = fx.scratch(&format!("batch-{}", rand_suffix()));
+    std::fs::write(&file, batch).expect("batch file");
+    let mut command = match proof {
+        Proof::Key(_) => Command::new("sftp"),
+        Proof::Password(password) => {
+            let mut command = Command::new("sshpass");
+            command.args(["-p", password, "sftp", "-o", "BatchMode=no"]);
+            command
+        }
+    };
+    command
+        .arg("-b")
+        .arg(&file)
+        .args(["-P", &fx.port.to_string()])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args(["-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20"]);
+    match proof {
+        Proof::Key(key) => {
+            command
+                .args([
+                    "-o",
+                    "PasswordAuthentication=no",
+                    "-o",
+                    "IdentitiesOnly=yes",
+                    "-i",
+                ])
+                .arg(key);
+        }
+        Proof::Password(_) => {
+            command.args([
+                "-o",
+                "PubkeyAuthentication=no",
+                "-o",
+                "PreferredAuthentications=password",
+            ]);
+        }
+    }
+    command.current_dir(fx.scratch.path());
+    let output = command
+        .arg(format!("{user}@127.0.0.1"))
+        .output()
+        .expect("sftp runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// A new number for each batch file.
+fn rand_suffix() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+fn sha256_file(path: &Path) -> String {
+    let mut hasher = Sha256::new();
+    let mut file = std::fs::File::open(path).expect("open");
+    std::io::copy(&mut file, &mut hasher).expect("hash");
+    hex::encode(hasher.finalize())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssh_moves_files_with_key_and_password_logins() {
+    let fx = Fixture::start("").await;
+    let key = fx.admin_key().await;
+    std::fs::write(fx.scratch("hello.txt"), b"hello over sftp\n").expect("local file");
+    let batch = "put hello.txt hello.txt\nmkdir worlds\nrename hello.txt worlds/moved.txt\n\
+                 get worlds/moved.txt back.txt\nls worlds\n";
+    let (ok, out) = openssh(&fx, &fx.login, Proof::Key(&key), batch);
+    assert!(ok, "key login and file moves: {out}");
+    assert_eq!(
+        std::fs::read(fx.dir.join("worlds/moved.txt")).unwrap(),
+        b"hello over sftp\n"
+    );
+    assert_eq!(
+        std::fs::read(fx.scratch("back.txt")).unwrap(),
+        b"hello over sftp\n"
+    );
+    assert!(!fx.dir.join("hello.txt").exists());
+
+    // The username is case-insensitive; the password is the panel account's.
+    let upper = fx.login.to_uppercase();
+    let (ok, out) = openssh(
+        &fx,
+        &upper,
+        Proof::Password(&fx.app.admin.password),
+        "rm worlds/moved.txt\nrmdir worlds\n",
+    );
+    assert!(ok, "password login and removal: {out}");
+    assert!(!fx.dir.join("worlds").exists());
+    let (ok, _) = openssh(&fx, &fx.login, Proof::Password("wrong password"), "ls\n");
+    assert!(!ok, "a wrong password is refused");
+
+    let (_, audit) = fx.admin.get("/api/audit?action=sftp.login").await;
+    let rows = audit["data"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        rows.iter()
+            .any(|r| r["ip"] == "127.0.0.1" && r["targetId"] == fx.server.as_str()),
+        "logins are audited with the client address: {audit}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_200_mib_file_round_trips_with_the_same_checksum() {
+    let fx = Fixture::start("").await;
+    let key = fx.admin_key().await;
+    let local = fx.scratch("big.bin");
+    {
+        let mut file = tokio::fs::File::create(&local).await.expect("create");
+        let mut block = vec![0u8; 1024 * 1024];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200 {
+            for chunk in block.chunks_mut(8) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                chunk.copy_from_slice(&state.to_le_bytes());
+            }
+            file.write_all(&block).await.expect("write");
+        }
+        file.flush().await.expect("flush");
+    }
+    let (ok, out) = openssh(
+        &fx,
+        &fx.login,
+        Proof::Key(&key),
+        "put big.bin big.bin\nget big.bin again.bin\n",
+    );
+    assert!(ok, "{out}");
+    let expected = sha256_file(&local);
+    assert_eq!(sha256_file(&fx.dir.join("big.bin")), expected);
+    assert_eq!(sha256_file(&fx.scratch("again.bin")), expected);
+}
+
+/// russh's client, checking the host key against the fingerprint the panel shows.
+struct Client {
+    fingerprint: String,
+}
+
+impl client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        Ok(match key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => {
+                key.fingerprint(HashAlg::Sha256).to_string() == self.fingerprint
+            }
+            PublicKeyOrCertificate::Certificate(_) => false,
+        })
+    }
+}
+
+/// A second client library: an SFTP session, or `None` when the login is refused.
+async fn library(fx: &Fixture, user: &str, password: &str) -> Option<SftpSession> {
+    let config = Arc::new(client::Config::default());
+    let handler = Client {
+        fingerprint: fx.fingerprint.clone(),
+    };
+    let mut session = client::connect(config, ("127.0.0.1", fx.port), handler)
+        .await
+        .expect("connects and the host key matches the panel's fingerprint");
+    if !session
+        .authenticate_password(user, password)
+        .await
+        .expect("auth exchange")
+        .success()
+    {
+        return None;
+    }
+    let channel = session
+        .channel_open_session()
+        .await
+        .expect("session channel");
+    channel
+        .request_subsystem(true, "sftp")
+        .await
+        .expect("sftp subsystem");
+    let sftp = SftpSession::new(channel.into_stream())
+        .await
+        .expect("sftp session");
+    // The connection lives as long as the SFTP session uses it.
+    std::mem::forget(session);
+    Some(sftp)
+}
+
+async fn library_key(fx: &Fixture, key: &Path) -> Option<SftpSession> {
+    let config = Arc::new(client::Config::default());
+    let handler = Client {
+        fingerprint: fx.fingerprint.clone(),
+    };
+    let mut session = client::connect(config, ("127.0.0.1", fx.port), handler)
+        .await
+        .ok()?;
+    let private = PrivateKey::from_openssh(std::fs::read_to_string(key).ok()?).ok()?;
+    let proof = PrivateKeyWithHashAlg::new(Arc::new(private), None);
+    if !session
+        .authenticate_publickey(&fx.login, proof)
+        .await
+        .ok()?
+        .success()
+    {
+        return None;
+    }
+    let channel = session.channel_open_session().await.ok()?;
+    channel.request_subsystem(true, "sftp").await.ok()?;
+    let sftp = SftpSession::new(channel.into_stream()).await.ok()?;
+    std::mem::forget(session);
+    Some(sftp)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_client_library_moves_files_and_is_refused_shells() {
+    let fx = Fixture::start("").await;
+    let key = fx.admin_key().await;
+    let sftp = library_key(&fx, &key).await.expect("key login");
+    sftp.create("notes.txt").await.expect("create");
+    sftp.write("notes.txt", b"written by the library")
+        .await
+        .expect("write");
+    sftp.create_dir("mods").await.expect("mkdir");
+    sftp.rename("notes.txt", "mods/notes.txt")
+        .await
+        .expect("rename");
+    assert_eq!(
+        sftp.read("mods/notes.txt").await.expect("read"),
+        b"written by the library"
+    );
+    let names: Vec<String> = sftp
+        .read_dir("mods")
+        .await
+        .expect("list")
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(names, vec!["notes.txt".to_owned()]);
+    sftp.remove_file("mods/notes.txt").await.expect("remove");
+    sftp.remove_dir("mods").await.expect("rmdir");
+    assert!(!fx.dir.join("mods").exists());
+
+    let password = library(&fx, &fx.login, &fx.app.admin.password).await;
+    assert!(password.is_some(), "password login through the library");
+
+    // Neither a shell nor a command is served.
+    let config = Arc::new(client::Config::default());
+    let handler = Client {
+        fingerprint: fx.fingerprint.clone(),
+    };
+    let mut session = client::connect(config, ("127.0.0.1", fx.port), handler)
+        .await
+        .expect("connect");
+    assert!(session
+        .authenticate_password(&fx.login, &fx.app.admin.password)
+        .await
+        .expect("auth")
+        .success());
+    let channel = session.channel_open_session().await.expect("channel");
+    assert!(channel.exec(true, "id").await.is_err() || !exec_succeeded(channel).await);
+}
+
+/// Whether the server confirmed an exec request.
+async fn exec_succeeded(mut channel: russh::Channel<client::Msg>) -> bool {
+    while let Some(message) = channel.wait().await {
+        match message {
+            russh::ChannelMsg::Success => return true,
+            russh::ChannelMsg::Failure => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Adds `name` as a subuser of the fixture's server with `permissions`; the subuser id.
+async fn subuser(fx: &Fixture, name: &str, permissions: &[&str]) -> String {
+    fx.app.create_user(name).await;
+    let (status, body) = fx
+        .admin
+        .post(
+            &format!("/api/servers/{}/subusers", fx.server),
+            json!({ "username": name, "permissions": permissions }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]
+        .as_array()
+        .and_then(|list| list.iter().find(|s| s["username"] == name))
+        .and_then(|s| s["id"].as_str())
+        .expect("subuser id")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subusers_need_file_sftp_and_each_operation_its_own_right() {
+    let fx = Fixture::start("").await;
+    let short = &fx.server[fx.server.len() - 8..];
+    subuser(&fx, "viewer", &["file:read", "file:write", "file:delete"]).await;
+    let refused = library(&fx, &format!("viewer.{short}"), "password-viewer").await;
+    assert!(refused.is_none(), "no file:sftp, no login");
+
+    let id = subuser(&fx, "builder", &["file:sftp", "file:read", "file:write"]).await;
+    let user = format!("builder.{short}");
+    let sftp = library(&fx, &user, "password-builder")
+        .await
+        .expect("file:sftp logs in");
+    sftp.create("plugin.jar").await.expect("file:write creates");
+    sftp.write("plugin.jar", b"v1")
+        .await
+        .expect("file:write writes");
+    let removed = sftp.remove_file("plugin.jar").await;
+    assert!(removed.is_err(), "no file:delete, no removal");
+    assert!(fx.dir.join("plugin.jar").exists());
+
+    // Revoking file:write reaches the open session within seconds.
+    let (status, body) = fx
+        .admin
+        .call(
+            Method::PATCH,
+            &format!("/api/servers/{}/subusers/{id}", fx.server),
+            Some(json!({ "permissions": ["file:sftp", "file:read"] })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if sftp.write("plugin.jar", b"v2").await.is_err() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the revoked right still works");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let content = sftp
+        .read("plugin.jar")
+        .await
+        .expect("file:read still works");
+    assert!(content == b"v1" || content == b"v2", "{content:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escapes_from_the_server_directory_are_refused() {
+    let fx = Fixture::start("").await;
+    let key = fx.admin_key().await;
+    let outside = fx.scratch("outside");
+    std::fs::create_dir(&outside).expect("outside dir");
+    std::fs::write(outside.join("secret.txt"), b"secret").expect("secret");
+    std::os::unix::fs::symlink(&outside, fx.dir.join("out")).expect("symlink inside pointing out");
+    let fifo = fx.dir.join("pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo")
+        .success());
+    std::fs::write(fx.scratch("local.txt"), b"x").expect("local");
+    let secret = outside.join("secret.txt");
+    for batch in [
+        "get ../../../../etc/passwd stolen\n".to_owned(),
+        "get out/secret.txt stolen\n".to_owned(),
+        "put local.txt out/planted.txt\n".to_owned(),
+        format!("get {} stolen\n", secret.display()),
+        "get pipe stolen\n".to_owned(),
+        "put local.txt pipe\n".to_owned(),
+        "cd out\n".to_owned(),
+    ] {
+        let (ok, out) = openssh(&fx, &fx.login, Proof::Key(&key), &batch);
+        assert!(!ok, "{batch} was allowed: {out}");
+    }
+    assert!(!fx.scratch("stolen").exists());
+    assert!(!outside.join("planted.txt").exists());
+    // The library sees the same walls.
+    let sftp = library_key(&fx, &key).await.expect("login");
+    assert!(sftp.read("../escape").await.is_err());
+    assert!(sftp.read("out/secret.txt").await.is_err());
+    assert!(sftp.symlink("link", "/etc").await.is_err());
+    assert_eq!(sftp.canonicalize("../../..").await.expect("realpath"), "/");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_are_throttled_while_the_agent_answers() {
+    let fx = Fixture::start("max_failures_per_ip = 4\nmax_failures_per_user = 100\n").await;
+    let http = reqwest::Client::new();
+    for attempt in 0..6 {
+        assert!(library(&fx, &fx.login, &format!("guess-{attempt}"))
+            .await
+            .is_none());
+        let health = http
+            .get(format!("http://127.0.0.1:{}/health", fx.agent.port))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .expect("the agent answers while it is attacked");
+        assert_eq!(health.status(), 200);
+    }
+    // Throttled: even the right password is refused from this address now.
+    assert!(library(&fx, &fx.login, &fx.app.admin.password)
+        .await
+        .is_none());
+    let (_, audit) = fx.admin.get("/api/audit?action=sftp.login_failed").await;
+    let failed = audit["data"]["items"].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(
+        failed, 4,
+        "attempts past the limit never reach the panel: {audit}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_fail_closed_without_a_panel() {
+    let lonely = tempfile::tempdir().expect("dir");
+    std::fs::write(lonely.path().join("agent.toml"), AGENT_TOML).expect("agent.toml");
+    let agent = Agent::start(lonely.path(), 0);
+    let system: Value = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{}/api/system", agent.port))
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .expect("system")
+        .json()
+        .await
+        .expect("json");
+    let sftp = &system["data"]["sftp"];
+    let port = sftp["port"].as_u64().expect("sftp port") as u16;
+    let fingerprint = sftp["hostKeyFingerprint"]
+        .as_str()
+        .expect("fingerprint")
+        .to_owned();
+    let config = Arc::new(client::Config::default());
+    let mut session = client::connect(config, ("127.0.0.1", port), Client { fingerprint })
+        .await
+        .expect("connect");
+    let result = session
+        .authenticate_password("admin.0123abcd", "any password")
+        .await
+        .expect("auth exchange");
+    assert!(!result.success(), "no panel, no login");
+}
