@@ -3,7 +3,8 @@
 //! A login is `<panel username>.<server short id>` with the account password or one of
 //! the account's SSH keys. It is granted to the server's owner, administrators, and
 //! subusers holding `file:sftp`; never for disabled accounts, suspended or installing
-//! servers, or servers on another node. The file rights of the session are the caller's
+//! servers, or servers on another node; password logins are refused for accounts with
+//! two-factor sign-in on (the password alone is one factor: such accounts use a key). The file rights of the session are the caller's
 //! `file:read`, `file:write` and `file:delete` on that server. Every login attempt is
 //! audited with the client's address.
 
@@ -99,6 +100,10 @@ pub async fn login(
     let mut key_id = None;
     let outcome = match (&user, &server) {
         (Some(user), Some(server)) => match check_credential(db, user, credential).await? {
+            // A password alone is one factor: accounts with two-factor sign-in use a key.
+            Some(None) if repo::two_factor::is_enabled(db, &user.id).await? => refused(
+                "two-factor sign-in is on for this account: log in over SFTP with an SSH key",
+            ),
             Some(key) => {
                 key_id = key;
                 decide(db, user, server).await?

@@ -228,6 +228,33 @@ async fn openssh_moves_files_with_key_and_password_logins() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_with_two_factor_sign_in_log_in_with_a_key_not_the_password() {
+    let fx = Fixture::start("").await;
+    let key = fx.admin_key().await;
+    let admin = fx.app.admin_client().await;
+    let authenticator = crate::two_factor::set_up(&fx.app, &admin).await;
+    let (status, body) = crate::two_factor::enable(
+        &fx.app,
+        &admin,
+        &fx.app.admin.password,
+        &authenticator.code(0),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (ok, out) = openssh(&fx, &fx.login, Proof::Key(&key), "ls\n");
+    assert!(ok, "a key still logs in: {out}");
+    let password = Proof::Password(&fx.app.admin.password);
+    let (ok, _) = openssh(&fx, &fx.login, password, "ls\n");
+    assert!(!ok, "the password alone is one factor");
+    let (_, audit) = fx.admin.get("/api/audit?action=sftp.login_failed").await;
+    let reason = &audit["data"]["items"][0]["details"]["reason"];
+    assert!(
+        reason.as_str().is_some_and(|r| r.contains("two-factor")),
+        "{audit}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_200_mib_file_round_trips_with_the_same_checksum() {
     let fx = Fixture::start("").await;
     let key = fx.admin_key().await;

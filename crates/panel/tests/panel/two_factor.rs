@@ -29,17 +29,17 @@ async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value, bool) {
 }
 
 /// The authenticator "app": codes of the secret the setup answered.
-struct App(Totp);
+pub(crate) struct App(Totp);
 
 impl App {
     /// The code of the step `offset` steps from now (the panel accepts -1, 0 and +1).
-    fn code(&self, offset: i64) -> String {
+    pub(crate) fn code(&self, offset: i64) -> String {
         let now = chrono::Utc::now().timestamp() + offset * 30;
         self.0.generate(now as u64).to_string()
     }
 }
 
-async fn set_up(app: &TestApp, client: &reqwest::Client) -> App {
+pub(crate) async fn set_up(app: &TestApp, client: &reqwest::Client) -> App {
     let (status, body, _) = send(client.post(app.url("/api/auth/two-factor/setup"))).await;
     assert_eq!(status, 200, "{body}");
     let data = &body["data"];
@@ -52,7 +52,7 @@ async fn set_up(app: &TestApp, client: &reqwest::Client) -> App {
     App(Builder::new().with_secret(secret).build().unwrap())
 }
 
-async fn enable(
+pub(crate) async fn enable(
     app: &TestApp,
     client: &reqwest::Client,
     password: &str,
