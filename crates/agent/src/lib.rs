@@ -212,6 +212,10 @@ impl Agent {
         cancel.cancel();
         handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
         self.supervisor.shutdown(keep).await;
+        let scheduler = self.scheduler.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || scheduler.flush()).await {
+            tracing::error!(error = %e, "cannot wait for the schedule run records");
+        }
         stats.abort();
         if let Some(sftp) = sftp {
             let _ = sftp.await;

@@ -6,8 +6,8 @@
 //! times; a changed definition wakes it. Event triggers come from the event bus's
 //! in-process stream (state changes, console batches, backups). A run executes its tasks
 //! in order through the supervisor's power and console functions and the backup module
-//! (see [`run`]); its record is stored on the node ([`records`]) when it starts and when
-//! it ends, and published as a `scheduleRun` event each time.
+//! (see [`run`]); its record is stored on the node ([`records`]) as each task starts and
+//! when it ends, and published as a `scheduleRun` event once it is on disk.
 
 mod records;
 mod run;
@@ -76,8 +76,15 @@ impl Scheduler {
         bus: Arc<EventBus>,
         cancel: CancellationToken,
     ) -> AgentResult<Arc<Self>> {
-        let (records, interrupted) =
-            Records::open(supervisor.config().data_dir.join("schedule-runs"))?;
+        let publisher = bus.clone();
+        let (records, interrupted) = Records::open(
+            supervisor.config().data_dir.join("schedule-runs"),
+            move |runs| {
+                for run in runs {
+                    publisher.publish(EventKind::ScheduleRun { run: Box::new(run) });
+                }
+            },
+        )?;
         let scheduler = Arc::new(Self {
             supervisor,
             backups,
@@ -365,12 +372,14 @@ impl Scheduler {
         self.records.after(server, after)
     }
 
-    /// Store and publish a record.
+    /// Store a record; it is published once it is on disk.
     fn save(&self, record: &mut ScheduleRun) {
-        if let Err(e) = self.records.save(record) {
-            tracing::error!(run = %record.id, error = %e, "cannot store schedule run record");
-        }
-        self.publish(record);
+        self.records.save(record);
+    }
+
+    /// Wait until every record stored so far is on disk.
+    pub fn flush(&self) {
+        self.records.flush();
     }
 
     fn publish(&self, record: &ScheduleRun) {

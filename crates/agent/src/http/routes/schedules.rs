@@ -32,5 +32,7 @@ pub async fn runs(
     ApiQuery(query): ApiQuery<AfterQuery>,
 ) -> ApiResult<Vec<ScheduleRun>> {
     state.supervisor.get(id)?;
-    Ok(ApiOk(state.scheduler.runs_after(id, query.after)))
+    let scheduler = state.scheduler.clone();
+    let runs = tokio::task::spawn_blocking(move || scheduler.runs_after(id, query.after)).await?;
+    Ok(ApiOk(runs))
 }
