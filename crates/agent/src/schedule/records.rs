@@ -92,15 +92,13 @@ struct Index {
     runs: HashMap<Uuid, u64>,
     /// The highest seq applied.
     last: u64,
-    /// Bytes of live lines, against the journal's length.
+    /// Bytes of live lines (against the journal's length, for compaction).
     live: u64,
-    len: u64,
 }
 
 impl Index {
     /// Take in a line written at `offset` (`len` bytes without its newline).
     fn apply(&mut self, line: &Line, offset: u64, len: u32) {
-        self.len = self.len.max(offset + u64::from(len) + 1);
         self.last = self.last.max(line.seq());
         match line {
             Line::Run(run) => {
@@ -234,7 +232,6 @@ impl Records {
             runs: HashMap::new(),
             last: 0,
             live: 0,
-            len: 0,
         };
         let stale = replay(&mut journal, &mut index)?;
         let legacy = legacy_records(&dir);
@@ -458,7 +455,7 @@ fn write_loop(
         }
         let mut guard = lock(index);
         let committed = journal.commit(&lines, &mut guard);
-        if committed.is_ok() && guard.len > COMPACT_ABOVE && guard.len > 2 * guard.live {
+        if committed.is_ok() && journal.len > COMPACT_ABOVE && journal.len > 2 * guard.live {
             if let Err(e) = compact(&mut journal, &mut guard) {
                 tracing::error!(error = %e, "cannot compact the schedule run journal");
             }
@@ -517,7 +514,6 @@ fn compact(journal: &mut Journal, index: &mut Index) -> AgentResult<()> {
     journal.file = OpenOptions::new().append(true).open(&journal.path)?;
     journal.len = offset;
     index.file = File::open(&journal.path)?;
-    index.len = offset;
     index.live = offset - mark.len() as u64;
     for (seq, server, place) in moved {
         if let Some(runs) = index.servers.get_mut(&server) {
