@@ -2,7 +2,9 @@
 //! ([`crate::files::jail`], cap-std): `..` is refused, `/` is the server directory, and
 //! symlinks leading out and special files cannot be opened. Every operation checks the
 //! right it needs against what the panel last said, asking again when that is older than
-//! `recheck_secs`.
+//! `recheck_secs`. Every change of known size (a write past the end, a truncation, a
+//! removal) is counted in the server's cached disk usage at once, so the quota holds
+//! across sessions and the file API before the next scan.
 
 use std::collections::HashMap;
 use std::os::unix::fs::FileExt;
@@ -56,8 +58,6 @@ pub struct SftpFs {
     checked: Instant,
     handles: HashMap<String, Open>,
     next_handle: u64,
-    /// Bytes this session added since the disk usage was last measured.
-    added: u64,
 }
 
 fn denied(message: impl Into<String>) -> StatusReply {
@@ -66,6 +66,13 @@ fn denied(message: impl Into<String>) -> StatusReply {
 
 fn failure(message: impl Into<String>) -> StatusReply {
     StatusCode::Failure.with_message(message)
+}
+
+/// SFTP version 3 has no quota status: a failure that says so.
+fn over_quota(room: u64) -> StatusReply {
+    failure(format!(
+        "disk quota exceeded: {room} more bytes fit on this server"
+    ))
 }
 
 /// A file API error as an SFTP status.
@@ -146,7 +153,6 @@ impl SftpFs {
             checked: Instant::now(),
             handles: HashMap::new(),
             next_handle: 0,
-            added: 0,
         })
     }
 
@@ -200,20 +206,30 @@ impl SftpFs {
             .server
             .disk
             .current(self.shared.supervisor.config().disk_scan_interval);
-        Some(limit.saturating_sub(used).saturating_sub(self.added))
+        Some(limit.saturating_sub(used))
     }
 
-    fn new_handle(&mut self, open: Open) -> Reply<String> {
+    /// Count `delta` bytes in the server's disk usage.
+    fn grew(&self, delta: i64) {
+        self.server.disk.grew(delta);
+    }
+
+    /// Refuse before anything is opened when the session holds its last allowed handle.
+    fn handle_place(&self) -> Reply<()> {
         if self.handles.len() >= self.shared.config.max_handles {
             return Err(failure(format!(
-                "too many open files in this session (at most {})",
+                "too many open files in this session (at most {}): close one first",
                 self.shared.config.max_handles
             )));
         }
+        Ok(())
+    }
+
+    fn new_handle(&mut self, open: Open) -> String {
         self.next_handle += 1;
         let handle = self.next_handle.to_string();
         self.handles.insert(handle.clone(), open);
-        Ok(handle)
+        handle
     }
 
     fn file(&self, handle: &str) -> Reply<(Arc<std::fs::File>, bool)> {
@@ -222,11 +238,11 @@ impl SftpFs {
             _ => Err(failure("no such open file")),
         }
     }
+}
 
-    fn dirty(&mut self) {
-        self.server.disk.invalidate();
-        self.added = 0;
-    }
+/// A size change as a signed delta.
+fn delta(from: u64, to: u64) -> i64 {
+    i64::try_from(to).unwrap_or(i64::MAX) - i64::try_from(from).unwrap_or(i64::MAX)
 }
 
 impl russh_sftp::server::Handler for SftpFs {
@@ -258,6 +274,7 @@ impl russh_sftp::server::Handler for SftpFs {
         pflags: OpenFlags,
         _attrs: FileAttributes,
     ) -> Reply<Handle> {
+        self.handle_place()?;
         let writes = pflags.intersects(
             OpenFlags::WRITE | OpenFlags::APPEND | OpenFlags::CREATE | OpenFlags::TRUNCATE,
         );
@@ -267,12 +284,12 @@ impl russh_sftp::server::Handler for SftpFs {
         if writes {
             self.require(Right::Write).await?;
             if self.room() == Some(0) {
-                return Err(failure("disk quota exceeded"));
+                return Err(over_quota(0));
             }
         }
         let rel = jailed(&filename)?;
         let root = self.root.clone();
-        let file = blocking(move || {
+        let (file, truncated) = blocking(move || {
             let mut options = OpenOptions::new();
             options
                 .read(pflags.contains(OpenFlags::READ))
@@ -284,27 +301,25 @@ impl russh_sftp::server::Handler for SftpFs {
                 options.create(true);
             }
             let file = jail::open_regular(&root, &rel, &options).map_err(status)?;
+            let mut truncated = 0;
             if pflags.contains(OpenFlags::TRUNCATE) {
+                truncated = file.metadata().map_err(|e| io_status(e, &rel))?.len();
                 file.set_len(0).map_err(|e| io_status(e, &rel))?;
             }
-            Ok(file.into_std())
+            Ok((file.into_std(), truncated))
         })
         .await?;
-        if writes {
-            self.dirty();
-        }
+        self.grew(delta(truncated, 0));
         let handle = self.new_handle(Open::File {
             file: Arc::new(file),
             writable: writes,
-        })?;
+        });
         Ok(Handle { id, handle })
     }
 
     async fn close(&mut self, id: u32, handle: String) -> Reply<Status> {
-        match self.handles.remove(&handle) {
-            Some(Open::File { writable: true, .. }) => self.dirty(),
-            Some(_) => {}
-            None => return Err(failure("no such handle")),
+        if self.handles.remove(&handle).is_none() {
+            return Err(failure("no such handle"));
         }
         Ok(ok(id))
     }
@@ -355,8 +370,8 @@ impl russh_sftp::server::Handler for SftpFs {
                     .map_err(|e| io_status(e, Path::new("")))?
                     .len();
                 Ok((offset + data.len() as u64).saturating_sub(size)).and_then(|grows| {
-                    if room.is_some_and(|room| grows > room) {
-                        return Err(failure("disk quota exceeded"));
+                    if let Some(room) = room.filter(|room| grows > *room) {
+                        return Err(over_quota(room));
                     }
                     file.write_all_at(&data, offset)
                         .map_err(|e| io_status(e, Path::new("")))?;
@@ -365,7 +380,7 @@ impl russh_sftp::server::Handler for SftpFs {
             }
         })
         .await?;
-        self.added += grows;
+        self.grew(delta(0, grows));
         Ok(ok(id))
     }
 
@@ -389,7 +404,8 @@ impl russh_sftp::server::Handler for SftpFs {
         self.require(Right::Write).await?;
         let rel = jailed(&path)?;
         let root = self.root.clone();
-        blocking(move || {
+        let room = self.room();
+        let change = blocking(move || {
             if let Some(mode) = attrs.permissions {
                 root.set_permissions(&rel, Permissions::from_mode(mode & 0o7777))
                     .map_err(|e| io_status(e, &rel))?;
@@ -398,33 +414,35 @@ impl russh_sftp::server::Handler for SftpFs {
                 let mut options = OpenOptions::new();
                 options.write(true);
                 let file = jail::open_regular(&root, &rel, &options).map_err(status)?;
-                apply(&file.into_std(), &attrs, &rel)?;
+                return apply(&file.into_std(), &attrs, room, &rel);
             }
-            Ok(())
+            Ok(0)
         })
         .await?;
-        self.dirty();
+        self.grew(change);
         Ok(ok(id))
     }
 
     async fn fsetstat(&mut self, id: u32, handle: String, attrs: FileAttributes) -> Reply<Status> {
         self.require(Right::Write).await?;
         let (file, _) = self.file(&handle)?;
-        blocking(move || {
+        let room = self.room();
+        let change = blocking(move || {
             if let Some(mode) = attrs.permissions {
                 use std::os::unix::fs::PermissionsExt as _;
                 file.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))
                     .map_err(|e| io_status(e, Path::new("")))?;
             }
-            apply(&file, &attrs, Path::new(""))
+            apply(&file, &attrs, room, Path::new(""))
         })
         .await?;
-        self.dirty();
+        self.grew(change);
         Ok(ok(id))
     }
 
     async fn opendir(&mut self, id: u32, path: String) -> Reply<Handle> {
         self.require(Right::Read).await?;
+        self.handle_place()?;
         let rel = jailed(&path)?;
         let root = self.root.clone();
         let entries = blocking(move || {
@@ -444,7 +462,7 @@ impl russh_sftp::server::Handler for SftpFs {
             Ok(entries)
         })
         .await?;
-        let handle = self.new_handle(Open::Dir { entries })?;
+        let handle = self.new_handle(Open::Dir { entries });
         Ok(Handle { id, handle })
     }
 
@@ -464,8 +482,16 @@ impl russh_sftp::server::Handler for SftpFs {
         self.require(Right::Delete).await?;
         let rel = jail::relative_non_root(filename.trim_start_matches('/')).map_err(status)?;
         let root = self.root.clone();
-        blocking(move || root.remove_file(&rel).map_err(|e| io_status(e, &rel))).await?;
-        self.dirty();
+        let removed = blocking(move || {
+            let size = root
+                .symlink_metadata(&rel)
+                .map(|meta| if meta.is_file() { meta.len() } else { 0 })
+                .map_err(|e| io_status(e, &rel))?;
+            root.remove_file(&rel).map_err(|e| io_status(e, &rel))?;
+            Ok(size)
+        })
+        .await?;
+        self.grew(delta(removed, 0));
         Ok(ok(id))
     }
 
@@ -474,7 +500,6 @@ impl russh_sftp::server::Handler for SftpFs {
         let rel = jail::relative_non_root(path.trim_start_matches('/')).map_err(status)?;
         let root = self.root.clone();
         blocking(move || root.remove_dir(&rel).map_err(|e| io_status(e, &rel))).await?;
-        self.dirty();
         Ok(ok(id))
     }
 
@@ -541,10 +566,22 @@ impl SftpFs {
     }
 }
 
-/// Apply a new size and modification time to an open file.
-fn apply(file: &std::fs::File, attrs: &FileAttributes, path: &Path) -> Reply<()> {
+/// Apply a new size (within `room`, when it grows) and modification time to an open file;
+/// the change in size.
+fn apply(
+    file: &std::fs::File,
+    attrs: &FileAttributes,
+    room: Option<u64>,
+    path: &Path,
+) -> Reply<i64> {
+    let mut change = 0;
     if let Some(size) = attrs.size {
+        let old = file.metadata().map_err(|e| io_status(e, path))?.len();
+        if let Some(room) = room.filter(|room| size.saturating_sub(old) > *room) {
+            return Err(over_quota(room));
+        }
         file.set_len(size).map_err(|e| io_status(e, path))?;
+        change = delta(old, size);
     }
     if let Some(mtime) = attrs.mtime {
         let at = |secs: u32| std::time::UNIX_EPOCH + Duration::from_secs(u64::from(secs));
@@ -553,7 +590,7 @@ fn apply(file: &std::fs::File, attrs: &FileAttributes, path: &Path) -> Reply<()>
             .set_accessed(at(attrs.atime.unwrap_or(mtime)));
         file.set_times(times).map_err(|e| io_status(e, path))?;
     }
-    Ok(())
+    Ok(change)
 }
 
 #[cfg(test)]

@@ -55,6 +55,17 @@ impl DiskUsage {
             .unwrap_or_else(|_| self.inner.bytes.load(Ordering::Relaxed))
     }
 
+    /// Count a change of known size (bytes written past the end of a file, a truncation,
+    /// a removal) at once, so quota checks see it before the next scan corrects the sum.
+    pub fn grew(&self, delta: i64) {
+        let _ = self
+            .inner
+            .bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bytes| {
+                Some(bytes.saturating_add_signed(delta))
+            });
+    }
+
     /// Forget the cached age so the next [`Self::current`] rescans.
     pub fn invalidate(&self) {
         *self
