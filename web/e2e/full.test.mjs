@@ -2,6 +2,10 @@
 // Game template. Needs the agent integration, so it runs only with CAP_E2E_FULL=1 and is
 // reported as skipped otherwise (never as passed).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   apiCall,
@@ -35,6 +39,7 @@ describe('game server flows', { skip: !FULL }, () => {
   let browser;
   let page;
   let serverUrl;
+  let hostKey;
 
   const terminalText = () => page.locator('[data-testid=terminal] .xterm-rows').innerText();
   async function waitForTerminal(text, timeout = 60_000) {
@@ -86,6 +91,10 @@ describe('game server flows', { skip: !FULL }, () => {
     if (process.getuid?.() === 0) {
       assert.match(await details.getByTestId('node-limits').innerText(), /^enforced by the kernel \(cgroup v[12]\)$/);
     }
+    // Its SFTP server: the port it listens on and its host key.
+    const sftp = (await details.getByTestId('node-sftp').innerText()).match(/^port (\d+), host key (SHA256:\S+)$/);
+    assert.ok(sftp, 'the node shows its SFTP port and host key');
+    hostKey = sftp[2];
     await screenshot(page, 'admin-node-details');
     await details.getByRole('button', { name: 'Close' }).click();
   });
@@ -164,6 +173,35 @@ describe('game server flows', { skip: !FULL }, () => {
     await page.getByRole('button', { name: '← Back to folder' }).click();
     await screenshot(page, 'server-files');
     await assertAccessible(page, 'server files');
+  });
+
+  test('the server page shows how to connect over SFTP, and OpenSSH logs in with it', async () => {
+    await page.goto(serverUrl);
+    await page.getByText('Connect over SFTP').click();
+    const username = await page.getByTestId('sftp-username').innerText();
+    const host = await page.getByTestId('sftp-host').innerText();
+    const port = await page.getByTestId('sftp-port').innerText();
+    assert.equal(username, `${panel.username}.${serverUrl.split('/').pop().slice(-8)}`);
+    assert.equal(host, '127.0.0.1');
+    assert.equal(await page.getByTestId('sftp-fingerprint').innerText(), hostKey);
+    assert.equal(await page.getByTestId('sftp-link').getAttribute('href'), `sftp://${username}@${host}:${port}`);
+    await screenshot(page, 'server-sftp');
+    // The fingerprint shown is the key the port really presents…
+    const scanned = execFileSync('sh', ['-c', `ssh-keyscan -t ed25519 -p ${port} ${host} 2>/dev/null | ssh-keygen -lf -`]);
+    assert.ok(scanned.toString().includes(` ${hostKey} `), scanned.toString());
+    // …and the details log in: OpenSSH's client with the panel password fetches the file edited above.
+    const dir = mkdtempSync(path.join(tmpdir(), 'cap-e2e-sftp-'));
+    writeFileSync(path.join(dir, 'batch'), 'get notes.txt fetched.txt\n');
+    const options = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'PubkeyAuthentication=no'];
+    execFileSync(
+      'sshpass',
+      ['-p', panel.password, 'sftp', '-o', 'BatchMode=no', ...options, '-b', 'batch', '-P', port, `${username}@${host}`],
+      {
+        cwd: dir,
+      },
+    );
+    assert.match(readFileSync(path.join(dir, 'fetched.txt'), 'utf8'), /first line\s+edited in the browser/);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('the dashboard lists it as running with its address and live use', async () => {

@@ -2,7 +2,9 @@
 // a non-admin user who must not see any of them. Screenshots go to artifacts/screenshots/.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO_DIR, apiCall, assertAccessible, launchBrowser, login, screenshot, startPanel, startUi } from './support.mjs';
 
@@ -171,6 +173,34 @@ describe('panel web UI', () => {
     await page.getByRole('heading', { name: 'Change password' }).waitFor();
     await screenshot(page, 'account');
     await assertAccessible(page, 'account');
+  });
+
+  test('account page: an SSH key is refused with the reason, added with its fingerprint, and removed', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cap-e2e-key-'));
+    const key = path.join(dir, 'id_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'e2e', '-f', key]);
+    const publicKey = readFileSync(`${key}.pub`, 'utf8').trim();
+    const fingerprint = execFileSync('ssh-keygen', ['-lf', `${key}.pub`])
+      .toString()
+      .split(' ')[1];
+    rmSync(dir, { recursive: true, force: true });
+    await page.goto(`${ui.url}/account`);
+    const card = page.getByTestId('ssh-keys');
+    await card.getByLabel('Key name').fill('laptop');
+    await card.getByLabel('Public key').fill('not a key');
+    await card.getByRole('button', { name: 'Add key' }).click();
+    await card.locator('.field-error', { hasText: 'not an SSH public key' }).waitFor();
+    await card.getByLabel('Public key').fill(publicKey);
+    await card.getByRole('button', { name: 'Add key' }).click();
+    const row = card.getByTestId('ssh-key').filter({ hasText: 'laptop' });
+    await row.getByText(fingerprint, { exact: true }).waitFor();
+    await screenshot(page, 'account-ssh-keys');
+    await assertAccessible(page, 'account with an SSH key');
+    await row.getByRole('button', { name: 'Remove' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Remove' }).click();
+    await row.waitFor({ state: 'detached' });
+    const left = await apiCall(page, 'GET', '/api/auth/ssh-keys');
+    assert.deepEqual(left.body.data, []);
   });
 
   test('a user without admin permissions sees no admin pages', async () => {

@@ -2,6 +2,7 @@
 // from the network layer.
 import { apiUrl, http } from './http';
 import { databaseHostsApi, databasesApi } from './databases';
+import { sftpApi, sshKeysApi } from './sftp';
 import { uploadFiles, type UploadProgress } from './upload';
 import type {
   Alt,
@@ -53,6 +54,7 @@ import type {
 
 export * from './types';
 export * from './databases';
+export * from './sftp';
 export { ApiError, configureApi } from './http';
 export type { UploadProgress };
 
@@ -167,6 +169,8 @@ export const api = {
 
   databases: databasesApi,
   databaseHosts: databaseHostsApi,
+  sshKeys: sshKeysApi,
+  sftp: sftpApi,
 
   settings: {
     s3: () => http.get<S3Settings | null>('/api/settings/backups/s3'),

@@ -1,5 +1,6 @@
 // Shapes of the panel's REST API (design §5). Everything the UI reads from the server
 // is typed here so a contract change is a change in one place.
+import type { NodeSftp } from './sftp';
 
 export type ServerState = 'offline' | 'installing' | 'install_failed' | 'starting' | 'running' | 'stopping' | 'crashed';
 
@@ -240,6 +241,8 @@ export interface NodeSystem {
   isolatedUsers: boolean;
   /** The container engine's version behind the `docker` runtime, when it answers. */
   dockerVersion?: string | null;
+  /** The node's SFTP server; absent when it is turned off. */
+  sftp?: NodeSftp | null;
 }
 
 export interface NodeDetail extends Node {

@@ -11,6 +11,8 @@ export interface ServerAccess {
   writeFiles: boolean;
   deleteFiles: boolean;
   archiveFiles: boolean;
+  /** Connect over SFTP (the server page shows how). */
+  sftp: boolean;
   editStartup: boolean;
   manageNetwork: boolean;
   createBackups: boolean;
@@ -48,6 +50,7 @@ export function serverAccess(server: Pick<Server, 'permissions'>): ServerAccess 
     writeFiles: has(p, 'file:write'),
     deleteFiles: has(p, 'file:delete'),
     archiveFiles: has(p, 'file:archive'),
+    sftp: has(p, 'file:sftp'),
     editStartup: update,
     manageNetwork: has(p, 'network:manage'),
     createBackups: has(p, 'backup:create'),

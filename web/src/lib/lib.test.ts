@@ -63,6 +63,7 @@ describe('serverAccess', () => {
       'file:write',
       'file:delete',
       'file:archive',
+      'file:sftp',
       'network:view',
       'network:manage',
       'backup:view',
@@ -83,6 +84,11 @@ describe('serverAccess', () => {
     expect(viewer.tabs).toEqual(['network']);
     expect(viewer.manageNetwork).toBe(false);
     expect(serverAccess(server(['network:view', 'network:manage'])).manageNetwork).toBe(true);
+  });
+
+  it('shows how to connect over SFTP only with file:sftp', () => {
+    expect(serverAccess(server(['file:read'])).sftp).toBe(false);
+    expect(serverAccess(server(['file:sftp'])).sftp).toBe(true);
   });
 
   it('hides everything for a subuser with no keys', () => {

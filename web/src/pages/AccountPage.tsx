@@ -5,8 +5,9 @@ import { ConfirmDialog } from '../components/Dialog';
 import { SecretDialog } from '../components/SecretDialog';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { Field } from '../components/Field';
-import { formatAgo, formatDate } from '../lib/format';
 import { useAction, useApi } from '../lib/useApi';
+import { CredentialTable } from './account/CredentialTable';
+import { SshKeysCard } from './account/SshKeysCard';
 import { TwoFactorCard } from './account/TwoFactorCard';
 
 function PasswordForm() {
@@ -123,38 +124,15 @@ function ApiKeys() {
           Create key
         </button>
       </form>
-      {items.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>API</th>
-                <th>Created</th>
-                <th>Last used</th>
-                <th>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((k) => (
-                <tr key={k.id}>
-                  <td>{k.name}</td>
-                  <td>{k.family === 'pterodactyl_client' ? 'Pterodactyl-compatible' : 'Panel'}</td>
-                  <td>{formatDate(k.createdAt)}</td>
-                  <td>{formatAgo(k.lastUsedAt)}</td>
-                  <td>
-                    <button type="button" className="btn btn-small btn-danger" onClick={() => setRemoving(k)}>
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <CredentialTable
+        items={items}
+        detail={{
+          label: 'API',
+          render: (k) => (k.family === 'pterodactyl_client' ? 'Pterodactyl-compatible' : 'Panel'),
+        }}
+        removeLabel="Revoke"
+        onRemove={setRemoving}
+      />
       <SecretDialog title="API key created" secret={created?.secret} onClose={() => setCreated(null)}>
         <p>Copy the key now — it is shown only once.</p>
       </SecretDialog>
@@ -205,6 +183,7 @@ export function AccountPage() {
         <PasswordForm />
         <TwoFactorCard />
         <ApiKeys />
+        <SshKeysCard />
       </div>
     </section>
   );

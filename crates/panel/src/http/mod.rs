@@ -40,6 +40,7 @@ fn api(state: AppState) -> ApiRoutes {
     let api = routes::auth::routes(api);
     let api = routes::two_factor::routes(api);
     let api = routes::ssh_keys::routes(api);
+    let api = routes::sftp::routes(api);
     let api = routes::permissions::routes(api);
     let api = routes::users::routes(api);
     let api = routes::audit::routes(api);

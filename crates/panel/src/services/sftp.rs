@@ -17,13 +17,14 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::agents::SftpAuthority;
-use crate::auth::{password, Client};
+use crate::auth::{password, Actor, Client};
 use crate::db::entities::{server, user};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::permissions::ADMIN_ROLE;
 use crate::repo;
 use crate::services::audit::{self, Entry};
 use crate::services::ssh_keys;
+use crate::state::AppState;
 
 /// Characters of a server id used in SFTP usernames (its last eight hex digits: the ids
 /// are time-ordered UUIDs, whose leading digits are shared by servers created together).
@@ -240,4 +241,43 @@ async fn decide(
         write: held.contains("file:write"),
         delete: held.contains("file:delete"),
     }))
+}
+
+/// How a caller reaches a server over SFTP.
+pub struct Connection {
+    /// The node's address.
+    pub host: String,
+    pub port: u16,
+    /// `<caller's username>.<server short id>`.
+    pub username: String,
+    /// The node's host key, `SHA256:…`.
+    pub host_key_fingerprint: String,
+    pub read_only: bool,
+}
+
+/// The SFTP connection details of `server` for `actor`, from its node (which must be
+/// online: the port and host key are the agent's own report).
+pub async fn connection(
+    state: &AppState,
+    actor: &Actor,
+    server: &server::Model,
+) -> Result<Connection> {
+    let node_id = server
+        .node_id
+        .as_deref()
+        .ok_or_else(|| Error::Conflict("this server is not placed on a node".into()))?;
+    let node = repo::nodes::find(state.db(), node_id)
+        .await?
+        .ok_or_else(|| Error::not_found("node"))?;
+    let system = state.hub().online_client(node_id)?.system().await?;
+    let sftp = system.sftp.ok_or_else(|| {
+        Error::Conflict("SFTP is turned off on this server's node ([sftp] enabled = false)".into())
+    })?;
+    Ok(Connection {
+        host: node.address,
+        port: sftp.port,
+        username: format!("{}.{}", actor.user.username, short_id(&server.id)),
+        host_key_fingerprint: sftp.host_key_fingerprint,
+        read_only: sftp.read_only,
+    })
 }

@@ -49,6 +49,20 @@ describe('NodeDetails', () => {
     expect(screen.getByTestId('node-users').textContent).toContain("the agent's own user");
   });
 
+  it('shows the SFTP port and host key the agent reports', async () => {
+    const fingerprint = 'SHA256:3CwqRa2+1dOsuF0nMy0Y5mlb8pU1i8oYQ4rzvS1Fvbs';
+    answer = { ...system, isolatedUsers: false, sftp: { port: 2022, hostKeyFingerprint: fingerprint, readOnly: true } };
+    render(<NodeDetails node={node} />);
+    const sftp = await screen.findByTestId('node-sftp');
+    expect(sftp.textContent).toBe(`port 2022 (read-only), host key ${fingerprint}`);
+  });
+
+  it('says so when SFTP is turned off', async () => {
+    answer = { ...system, isolatedUsers: false };
+    render(<NodeDetails node={node} />);
+    expect((await screen.findByTestId('node-sftp')).textContent).toBe('turned off on this node');
+  });
+
   it('says so when the agent is not reachable', async () => {
     answer = null;
     render(<NodeDetails node={node} />);

@@ -61,6 +61,17 @@ export function NodeDetails({ node }: { node: Node }) {
       <dd data-testid="node-limits">{summary.limits}</dd>
       <dt>Runs servers</dt>
       <dd data-testid="node-users">{summary.users}</dd>
+      <dt>SFTP</dt>
+      <dd data-testid="node-sftp">
+        {system.sftp ? (
+          <>
+            port <code>{system.sftp.port}</code>
+            {system.sftp.readOnly && ' (read-only)'}, host key <code>{system.sftp.hostKeyFingerprint}</code>
+          </>
+        ) : (
+          'turned off on this node'
+        )}
+      </dd>
     </dl>
   );
 }

@@ -16,6 +16,7 @@ import { FilesTab } from './FilesTab';
 import { NetworkTab } from './NetworkTab';
 import { SchedulesTab } from './SchedulesTab';
 import { SettingsTab } from './SettingsTab';
+import { SftpDetails } from './SftpDetails';
 import { StartupTab } from './StartupTab';
 import { SubusersTab } from './SubusersTab';
 
@@ -125,6 +126,7 @@ export function ServerPage() {
       <ErrorMessage error={server.error} />
       <StateReason server={data} state={state} />
       <StatsRow server={data} live={live} />
+      {access.sftp && <SftpDetails serverId={id} />}
       <nav className="tabs" aria-label="Server sections">
         {access.tabs.map((t) => (
           <NavLink key={t} to={t === 'console' ? `/servers/${id}` : `/servers/${id}/${t}`} end>

@@ -16,6 +16,7 @@ pub mod schedules;
 pub mod server_variables;
 pub mod server_views;
 pub mod servers;
+pub mod sftp;
 pub mod ssh_keys;
 pub mod subusers;
 pub mod templates;

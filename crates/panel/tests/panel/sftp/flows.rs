@@ -10,7 +10,7 @@ use tokio::io::AsyncWriteExt;
 use super::{
     library, library_key, openssh, sha256_file, subuser, Client, Fixture, Proof, AGENT_TOML,
 };
-use crate::processes::Agent;
+use crate::processes::{Agent, Session};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openssh_moves_files_with_key_and_password_logins() {
@@ -316,4 +316,36 @@ async fn logins_fail_closed_without_a_panel() {
         .await
         .expect("auth exchange");
     assert!(!result.success(), "no panel, no login");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_show_their_connection_details_to_who_may_use_sftp() {
+    let fx = Fixture::start("").await;
+    let path = format!("/api/servers/{}/sftp", fx.server);
+    let (status, body) = fx.admin.get(&path).await;
+    assert_eq!(status, 200, "{body}");
+    let details = &body["data"];
+    assert_eq!(details["host"], "127.0.0.1");
+    assert_eq!(details["port"], fx.port);
+    assert_eq!(details["username"], fx.login.as_str());
+    assert_eq!(details["hostKeyFingerprint"], fx.fingerprint.as_str());
+    let url = format!("sftp://{}@127.0.0.1:{}", fx.login, fx.port);
+    assert_eq!(details["url"], url.as_str());
+
+    subuser(&fx, "viewer", &["file:read"]).await;
+    let viewer = Session::login(&fx.app.url(""), "viewer", "password-viewer").await;
+    let (status, body) = viewer.get(&path).await;
+    assert_eq!(status, 403, "no file:sftp, no details: {body}");
+
+    subuser(&fx, "builder", &["file:sftp", "file:read"]).await;
+    let builder = Session::login(&fx.app.url(""), "builder", "password-builder").await;
+    let (status, body) = builder.get(&path).await;
+    assert_eq!(status, 200, "{body}");
+    let username = body["data"]["username"].as_str().expect("username");
+    assert_eq!(
+        username,
+        format!("builder.{}", &fx.server[fx.server.len() - 8..])
+    );
+    let sftp = library(&fx, username, "password-builder").await;
+    assert!(sftp.is_some(), "the shown username logs in");
 }
