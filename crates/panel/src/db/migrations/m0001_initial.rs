@@ -2,6 +2,10 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::columns::{
+    big_int, fk, flag, id, index, int, json, name_column, reference, reference_null, string,
+    string_null, text, text_null, timestamp, timestamp_null,
+};
 use crate::permissions;
 
 pub struct Migration;
@@ -217,88 +221,6 @@ enum AuditLog {
     CreatedAt,
 }
 
-/// Text primary key holding a UUID (v7, so ids sort by creation time).
-pub(super) fn id<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name)
-        .string_len(36)
-        .not_null()
-        .primary_key()
-        .to_owned()
-}
-
-/// A required reference to another table's text id.
-pub(super) fn reference<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).string_len(36).not_null().to_owned()
-}
-
-pub(super) fn timestamp<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-
-fn timestamp_null<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name)
-        .timestamp_with_time_zone()
-        .null()
-        .to_owned()
-}
-
-fn text<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).text().not_null().to_owned()
-}
-
-fn name_column<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).string_len(191).not_null().to_owned()
-}
-
-fn json<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).json().not_null().to_owned()
-}
-
-fn flag<T: IntoIden>(name: T, default: bool) -> ColumnDef {
-    ColumnDef::new(name)
-        .boolean()
-        .not_null()
-        .default(default)
-        .to_owned()
-}
-
-fn int<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).integer().not_null().to_owned()
-}
-
-fn fk<F: IntoIden + 'static, T: IntoIden + 'static, C: IntoIden + 'static>(
-    from: (F, C),
-    to: (T, impl IntoIden + 'static),
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(on_delete)
-        .on_update(ForeignKeyAction::Cascade)
-        .to_owned()
-}
-
-fn index<T: IntoIden + Clone + 'static, C: IntoIden + Clone + 'static>(
-    name: &str,
-    table: T,
-    columns: &[C],
-    unique: bool,
-) -> IndexCreateStatement {
-    let mut stmt = Index::create();
-    stmt.name(name).table(table);
-    for column in columns {
-        stmt.col(column.clone());
-    }
-    if unique {
-        stmt.unique();
-    }
-    stmt.to_owned()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -345,41 +267,19 @@ fn tables() -> Vec<TableCreateStatement> {
     vec![
         Table::create()
             .table(Permissions::Table)
-            .col(
-                ColumnDef::new(Permissions::Id)
-                    .string_len(64)
-                    .not_null()
-                    .primary_key(),
-            )
-            .col(
-                ColumnDef::new(Permissions::Category)
-                    .string_len(32)
-                    .not_null(),
-            )
+            .col(string(Permissions::Id, 64).primary_key())
+            .col(string(Permissions::Category, 32))
             .col(text(Permissions::Description))
             .to_owned(),
         Table::create()
             .table(Roles::Table)
-            .col(
-                ColumnDef::new(Roles::Name)
-                    .string_len(64)
-                    .not_null()
-                    .primary_key(),
-            )
+            .col(string(Roles::Name, 64).primary_key())
             .col(text(Roles::Description))
             .to_owned(),
         Table::create()
             .table(RolePermissions::Table)
-            .col(
-                ColumnDef::new(RolePermissions::Role)
-                    .string_len(64)
-                    .not_null(),
-            )
-            .col(
-                ColumnDef::new(RolePermissions::PermissionId)
-                    .string_len(64)
-                    .not_null(),
-            )
+            .col(string(RolePermissions::Role, 64))
+            .col(string(RolePermissions::PermissionId, 64))
             .primary_key(
                 Index::create()
                     .col(RolePermissions::Role)
@@ -402,7 +302,7 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(name_column(Users::Username))
             .col(name_column(Users::Email))
             .col(text(Users::PasswordHash))
-            .col(ColumnDef::new(Users::Role).string_len(64).not_null())
+            .col(string(Users::Role, 64))
             .col(flag(Users::Disabled, false))
             .col(timestamp_null(Users::LastLoginAt))
             .col(timestamp(Users::PasswordChangedAt))
@@ -419,11 +319,7 @@ fn tables() -> Vec<TableCreateStatement> {
             .table(UserPermissions::Table)
             .col(id(UserPermissions::Id))
             .col(reference(UserPermissions::UserId))
-            .col(
-                ColumnDef::new(UserPermissions::PermissionId)
-                    .string_len(64)
-                    .not_null(),
-            )
+            .col(string(UserPermissions::PermissionId, 64))
             .col(flag(UserPermissions::Granted, true))
             .col(timestamp(UserPermissions::CreatedAt))
             .foreign_key(&mut fk(
@@ -452,7 +348,7 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(name_column(Alts::Name))
             .col(text(Alts::Description))
             .col(text(Alts::Author))
-            .col(ColumnDef::new(Alts::Uuid).string_len(36).null())
+            .col(string_null(Alts::Uuid, 36))
             // The whole template (cap_templates::Alt) except its variables.
             .col(json(Alts::Definition))
             .col(timestamp(Alts::CreatedAt))
@@ -467,11 +363,7 @@ fn tables() -> Vec<TableCreateStatement> {
             .table(AltVariables::Table)
             .col(id(AltVariables::Id))
             .col(reference(AltVariables::AltId))
-            .col(
-                ColumnDef::new(AltVariables::EnvVariable)
-                    .string_len(191)
-                    .not_null(),
-            )
+            .col(name_column(AltVariables::EnvVariable))
             .col(int(AltVariables::SortOrder))
             // The variable (cap_templates::Variable): name, rules, flags, default, ...
             .col(json(AltVariables::Definition))
@@ -483,12 +375,7 @@ fn tables() -> Vec<TableCreateStatement> {
             .to_owned(),
         Table::create()
             .table(Settings::Table)
-            .col(
-                ColumnDef::new(Settings::Key)
-                    .string_len(64)
-                    .not_null()
-                    .primary_key(),
-            )
+            .col(string(Settings::Key, 64).primary_key())
             .col(json(Settings::Value))
             .col(timestamp(Settings::UpdatedAt))
             .to_owned(),
@@ -497,22 +384,18 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(id(Nodes::Id))
             .col(name_column(Nodes::Name))
             .col(text(Nodes::Description))
-            .col(ColumnDef::new(Nodes::Address).string_len(255).not_null())
+            .col(string(Nodes::Address, 255))
             .col(int(Nodes::Port))
-            .col(ColumnDef::new(Nodes::Scheme).string_len(8).not_null())
+            .col(string(Nodes::Scheme, 8))
             .col(text(Nodes::TokenCiphertext))
             // SHA-256 of the one-time join token, until the agent has joined.
-            .col(ColumnDef::new(Nodes::JoinTokenHash).string_len(64).null())
-            .col(
-                ColumnDef::new(Nodes::CertFingerprint)
-                    .string_len(128)
-                    .null(),
-            )
-            .col(ColumnDef::new(Nodes::MemoryMb).big_integer().not_null())
-            .col(ColumnDef::new(Nodes::DiskMb).big_integer().not_null())
+            .col(string_null(Nodes::JoinTokenHash, 64))
+            .col(string_null(Nodes::CertFingerprint, 128))
+            .col(big_int(Nodes::MemoryMb))
+            .col(big_int(Nodes::DiskMb))
             .col(int(Nodes::PortRangeStart))
             .col(int(Nodes::PortRangeEnd))
-            .col(ColumnDef::new(Nodes::Status).string_len(16).not_null())
+            .col(string(Nodes::Status, 16))
             .col(timestamp_null(Nodes::LastSeenAt))
             .col(timestamp(Nodes::CreatedAt))
             .col(timestamp(Nodes::UpdatedAt))
@@ -523,14 +406,14 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(name_column(Servers::Name))
             .col(text(Servers::Description))
             .col(reference(Servers::OwnerId))
-            .col(ColumnDef::new(Servers::NodeId).string_len(36).null())
+            .col(reference_null(Servers::NodeId))
             .col(reference(Servers::AltId))
-            .col(ColumnDef::new(Servers::State).string_len(16).not_null())
-            .col(ColumnDef::new(Servers::MemoryMb).big_integer().not_null())
+            .col(string(Servers::State, 16))
+            .col(big_int(Servers::MemoryMb))
             .col(int(Servers::CpuPercent))
-            .col(ColumnDef::new(Servers::DiskMb).big_integer().not_null())
-            .col(ColumnDef::new(Servers::StartupOverride).text().null())
-            .col(ColumnDef::new(Servers::Image).text().null())
+            .col(big_int(Servers::DiskMb))
+            .col(text_null(Servers::StartupOverride))
+            .col(text_null(Servers::Image))
             .col(flag(Servers::Suspended, false))
             .col(timestamp_null(Servers::InstalledAt))
             .col(timestamp(Servers::CreatedAt))
@@ -555,9 +438,9 @@ fn tables() -> Vec<TableCreateStatement> {
             .table(Allocations::Table)
             .col(id(Allocations::Id))
             .col(reference(Allocations::NodeId))
-            .col(ColumnDef::new(Allocations::Ip).string_len(64).not_null())
+            .col(string(Allocations::Ip, 64))
             .col(int(Allocations::Port))
-            .col(ColumnDef::new(Allocations::ServerId).string_len(36).null())
+            .col(reference_null(Allocations::ServerId))
             .col(flag(Allocations::IsPrimary, false))
             .col(timestamp(Allocations::CreatedAt))
             .foreign_key(&mut fk(
@@ -611,15 +494,11 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(id(Sessions::Id))
             .col(reference(Sessions::UserId))
             .col(reference(Sessions::FamilyId))
-            .col(
-                ColumnDef::new(Sessions::TokenHash)
-                    .string_len(64)
-                    .not_null(),
-            )
+            .col(string(Sessions::TokenHash, 64))
             .col(timestamp(Sessions::ExpiresAt))
             .col(timestamp_null(Sessions::RevokedAt))
             .col(text(Sessions::UserAgent))
-            .col(ColumnDef::new(Sessions::Ip).string_len(64).not_null())
+            .col(string(Sessions::Ip, 64))
             .col(timestamp(Sessions::CreatedAt))
             .foreign_key(&mut fk(
                 (Sessions::Table, Sessions::UserId),
@@ -632,12 +511,8 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(id(ApiKeys::Id))
             .col(reference(ApiKeys::UserId))
             .col(name_column(ApiKeys::Name))
-            .col(ColumnDef::new(ApiKeys::Prefix).string_len(32).not_null())
-            .col(
-                ColumnDef::new(ApiKeys::SecretHash)
-                    .string_len(64)
-                    .not_null(),
-            )
+            .col(string(ApiKeys::Prefix, 32))
+            .col(string(ApiKeys::SecretHash, 64))
             .col(json(ApiKeys::Permissions))
             .col(timestamp_null(ApiKeys::LastUsedAt))
             .col(timestamp_null(ApiKeys::ExpiresAt))
@@ -651,21 +526,13 @@ fn tables() -> Vec<TableCreateStatement> {
         Table::create()
             .table(AuditLog::Table)
             .col(id(AuditLog::Id))
-            .col(ColumnDef::new(AuditLog::UserId).string_len(36).null())
-            .col(ColumnDef::new(AuditLog::Action).string_len(64).not_null())
-            .col(
-                ColumnDef::new(AuditLog::TargetType)
-                    .string_len(32)
-                    .not_null(),
-            )
-            .col(ColumnDef::new(AuditLog::TargetId).string_len(64).null())
+            .col(reference_null(AuditLog::UserId))
+            .col(string(AuditLog::Action, 64))
+            .col(string(AuditLog::TargetType, 32))
+            .col(string_null(AuditLog::TargetId, 64))
             .col(json(AuditLog::Details))
-            .col(ColumnDef::new(AuditLog::Ip).string_len(64).not_null())
-            .col(
-                ColumnDef::new(AuditLog::RequestId)
-                    .string_len(64)
-                    .not_null(),
-            )
+            .col(string(AuditLog::Ip, 64))
+            .col(string(AuditLog::RequestId, 64))
             .col(timestamp(AuditLog::CreatedAt))
             .foreign_key(&mut fk(
                 (AuditLog::Table, AuditLog::UserId),

@@ -4,6 +4,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::columns::{add_columns, drop_columns, int};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -12,7 +14,7 @@ impl MigrationName for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Nodes {
     Table,
     OverallocatePercent,
@@ -21,29 +23,15 @@ enum Nodes {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Nodes::Table)
-                    .add_column(
-                        ColumnDef::new(Nodes::OverallocatePercent)
-                            .integer()
-                            .not_null()
-                            .default(0),
-                    )
-                    .to_owned(),
-            )
-            .await
+        add_columns(
+            manager,
+            Nodes::Table,
+            [int(Nodes::OverallocatePercent).default(0).to_owned()],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Nodes::Table)
-                    .drop_column(Nodes::OverallocatePercent)
-                    .to_owned(),
-            )
-            .await
+        drop_columns(manager, Nodes::Table, [Nodes::OverallocatePercent]).await
     }
 }

@@ -3,6 +3,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::columns::{add_columns, drop_columns, int, string};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -11,13 +13,13 @@ impl MigrationName for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Allocations {
     Table,
     Notes,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Servers {
     Table,
     AllocationLimit,
@@ -26,51 +28,22 @@ enum Servers {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // One column per statement: SQLite adds columns one at a time.
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Allocations::Table)
-                    .add_column(
-                        ColumnDef::new(Allocations::Notes)
-                            .string_len(191)
-                            .not_null()
-                            .default(""),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Servers::Table)
-                    .add_column(
-                        ColumnDef::new(Servers::AllocationLimit)
-                            .integer()
-                            .not_null()
-                            .default(1),
-                    )
-                    .to_owned(),
-            )
-            .await
+        add_columns(
+            manager,
+            Allocations::Table,
+            [string(Allocations::Notes, 191).default("").to_owned()],
+        )
+        .await?;
+        add_columns(
+            manager,
+            Servers::Table,
+            [int(Servers::AllocationLimit).default(1).to_owned()],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Servers::Table)
-                    .drop_column(Servers::AllocationLimit)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Allocations::Table)
-                    .drop_column(Allocations::Notes)
-                    .to_owned(),
-            )
-            .await
+        drop_columns(manager, Servers::Table, [Servers::AllocationLimit]).await?;
+        drop_columns(manager, Allocations::Table, [Allocations::Notes]).await
     }
 }

@@ -4,6 +4,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::columns::{add_columns, big_int, drop_columns, flag, int};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -12,7 +14,7 @@ impl MigrationName for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Servers {
     Table,
     CrashAutoRestart,
@@ -25,64 +27,34 @@ enum Servers {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // One column per statement: SQLite adds a single column per ALTER TABLE.
-        let columns = [
-            ColumnDef::new(Servers::CrashAutoRestart)
-                .boolean()
-                .not_null()
-                .default(true)
-                .to_owned(),
-            ColumnDef::new(Servers::CrashMaxRestarts)
-                .integer()
-                .not_null()
-                .default(3)
-                .to_owned(),
-            ColumnDef::new(Servers::CrashWindowSeconds)
-                .big_integer()
-                .not_null()
-                .default(600)
-                .to_owned(),
-            ColumnDef::new(Servers::CrashBackoffMs)
-                .big_integer()
-                .not_null()
-                .default(2_000)
-                .to_owned(),
-            ColumnDef::new(Servers::CrashMaxBackoffMs)
-                .big_integer()
-                .not_null()
-                .default(60_000)
-                .to_owned(),
-        ];
-        for mut column in columns {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Servers::Table)
-                        .add_column(&mut column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        add_columns(
+            manager,
+            Servers::Table,
+            [
+                flag(Servers::CrashAutoRestart, true),
+                int(Servers::CrashMaxRestarts).default(3).to_owned(),
+                big_int(Servers::CrashWindowSeconds).default(600).to_owned(),
+                big_int(Servers::CrashBackoffMs).default(2_000).to_owned(),
+                big_int(Servers::CrashMaxBackoffMs)
+                    .default(60_000)
+                    .to_owned(),
+            ],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in [
-            Servers::CrashAutoRestart,
-            Servers::CrashMaxRestarts,
-            Servers::CrashWindowSeconds,
-            Servers::CrashBackoffMs,
-            Servers::CrashMaxBackoffMs,
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Servers::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        drop_columns(
+            manager,
+            Servers::Table,
+            [
+                Servers::CrashAutoRestart,
+                Servers::CrashMaxRestarts,
+                Servers::CrashWindowSeconds,
+                Servers::CrashBackoffMs,
+                Servers::CrashMaxBackoffMs,
+            ],
+        )
+        .await
     }
 }

@@ -5,6 +5,12 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::columns::{
+    add_columns, big_int, big_int_null, drop_columns, fk, flag, id, index, int, int_null, json,
+    name_column, reference, reference_null, string, string_null, text_null, timestamp,
+    timestamp_null,
+};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -13,7 +19,7 @@ impl MigrationName for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Backups {
     Table,
     Id,
@@ -34,7 +40,7 @@ enum Backups {
     CompletedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Servers {
     Table,
     Id,
@@ -50,114 +56,61 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Backups::Table)
-                    .col(
-                        ColumnDef::new(Backups::Id)
-                            .string_len(36)
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(ColumnDef::new(Backups::ServerId).string_len(36).not_null())
-                    .col(ColumnDef::new(Backups::Name).string_len(191).not_null())
-                    .col(ColumnDef::new(Backups::Status).string_len(16).not_null())
-                    .col(ColumnDef::new(Backups::Adapter).string_len(16).not_null())
-                    .col(ColumnDef::new(Backups::Format).string_len(16).not_null())
-                    .col(ColumnDef::new(Backups::Size).big_integer().null())
-                    .col(ColumnDef::new(Backups::Checksum).string_len(64).null())
-                    .col(ColumnDef::new(Backups::Ignored).json().not_null())
-                    .col(
-                        ColumnDef::new(Backups::Locked)
-                            .boolean()
-                            .not_null()
-                            .default(false),
-                    )
-                    .col(
-                        ColumnDef::new(Backups::Bytes)
-                            .big_integer()
-                            .not_null()
-                            .default(0),
-                    )
-                    .col(
-                        ColumnDef::new(Backups::Files)
-                            .big_integer()
-                            .not_null()
-                            .default(0),
-                    )
-                    .col(ColumnDef::new(Backups::Error).text().null())
-                    .col(ColumnDef::new(Backups::CreatedBy).string_len(36).null())
-                    .col(
-                        ColumnDef::new(Backups::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(Backups::CompletedAt)
-                            .timestamp_with_time_zone()
-                            .null(),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Backups::Table, Backups::ServerId)
-                            .to(Servers::Table, Servers::Id)
-                            .on_delete(ForeignKeyAction::Cascade)
-                            .on_update(ForeignKeyAction::Cascade),
-                    )
+                    .col(id(Backups::Id))
+                    .col(reference(Backups::ServerId))
+                    .col(name_column(Backups::Name))
+                    .col(string(Backups::Status, 16))
+                    .col(string(Backups::Adapter, 16))
+                    .col(string(Backups::Format, 16))
+                    .col(big_int_null(Backups::Size))
+                    .col(string_null(Backups::Checksum, 64))
+                    .col(json(Backups::Ignored))
+                    .col(flag(Backups::Locked, false))
+                    .col(big_int(Backups::Bytes).default(0))
+                    .col(big_int(Backups::Files).default(0))
+                    .col(text_null(Backups::Error))
+                    .col(reference_null(Backups::CreatedBy))
+                    .col(timestamp(Backups::CreatedAt))
+                    .col(timestamp_null(Backups::CompletedAt))
+                    .foreign_key(&mut fk(
+                        (Backups::Table, Backups::ServerId),
+                        (Servers::Table, Servers::Id),
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_backups_server_created")
-                    .table(Backups::Table)
-                    .col(Backups::ServerId)
-                    .col(Backups::CreatedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_backups_server_created",
+                Backups::Table,
+                &[Backups::ServerId, Backups::CreatedAt],
+                false,
+            ))
             .await?;
-        // One column per statement: SQLite adds a single column per ALTER TABLE.
-        let columns = [
-            ColumnDef::new(Servers::BackupLimit)
-                .integer()
-                .not_null()
-                .default(3)
-                .to_owned(),
-            ColumnDef::new(Servers::BackupKeepLast)
-                .integer()
-                .null()
-                .to_owned(),
-            ColumnDef::new(Servers::BackupKeepDays)
-                .integer()
-                .null()
-                .to_owned(),
-        ];
-        for mut column in columns {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Servers::Table)
-                        .add_column(&mut column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        add_columns(
+            manager,
+            Servers::Table,
+            [
+                int(Servers::BackupLimit).default(3).to_owned(),
+                int_null(Servers::BackupKeepLast),
+                int_null(Servers::BackupKeepDays),
+            ],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in [
-            Servers::BackupLimit,
-            Servers::BackupKeepLast,
-            Servers::BackupKeepDays,
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Servers::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
+        drop_columns(
+            manager,
+            Servers::Table,
+            [
+                Servers::BackupLimit,
+                Servers::BackupKeepLast,
+                Servers::BackupKeepDays,
+            ],
+        )
+        .await?;
         manager
             .drop_table(Table::drop().table(Backups::Table).to_owned())
             .await

@@ -3,7 +3,10 @@
 
 use sea_orm_migration::prelude::*;
 
-use super::m0001_initial::{id, reference, timestamp};
+use super::columns::{
+    big_int, boolean, fk, id, index, json, name_column, reference, string, text_null, timestamp,
+    timestamp_null,
+};
 
 pub struct Migration;
 
@@ -13,13 +16,13 @@ impl MigrationName for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Servers {
     Table,
     Id,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Schedules {
     Table,
     Id,
@@ -34,7 +37,7 @@ enum Schedules {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum ScheduleRuns {
     Table,
     Id,
@@ -49,18 +52,6 @@ enum ScheduleRuns {
     EndedAt,
 }
 
-fn cascade_to_server<T: IntoIden + 'static, C: IntoIden + 'static>(
-    table: T,
-    column: C,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(table, column)
-        .to(Servers::Table, Servers::Id)
-        .on_delete(ForeignKeyAction::Cascade)
-        .on_update(ForeignKeyAction::Cascade)
-        .to_owned()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -70,25 +61,18 @@ impl MigrationTrait for Migration {
                     .table(Schedules::Table)
                     .col(id(Schedules::Id))
                     .col(reference(Schedules::ServerId))
-                    .col(ColumnDef::new(Schedules::Name).string_len(191).not_null())
-                    .col(ColumnDef::new(Schedules::Active).boolean().not_null())
-                    .col(ColumnDef::new(Schedules::Trigger).json().not_null())
-                    .col(
-                        ColumnDef::new(Schedules::OnlyWhenOnline)
-                            .boolean()
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(Schedules::Tasks).json().not_null())
-                    .col(
-                        ColumnDef::new(Schedules::DeadlineSeconds)
-                            .big_integer()
-                            .not_null(),
-                    )
+                    .col(name_column(Schedules::Name))
+                    .col(boolean(Schedules::Active))
+                    .col(json(Schedules::Trigger))
+                    .col(boolean(Schedules::OnlyWhenOnline))
+                    .col(json(Schedules::Tasks))
+                    .col(big_int(Schedules::DeadlineSeconds))
                     .col(timestamp(Schedules::CreatedAt))
                     .col(timestamp(Schedules::UpdatedAt))
-                    .foreign_key(&mut cascade_to_server(
-                        Schedules::Table,
-                        Schedules::ServerId,
+                    .foreign_key(&mut fk(
+                        (Schedules::Table, Schedules::ServerId),
+                        (Servers::Table, Servers::Id),
+                        ForeignKeyAction::Cascade,
                     ))
                     .to_owned(),
             )
@@ -100,61 +84,42 @@ impl MigrationTrait for Migration {
                     .col(id(ScheduleRuns::Id))
                     .col(reference(ScheduleRuns::ServerId))
                     .col(reference(ScheduleRuns::ScheduleId))
-                    .col(ColumnDef::new(ScheduleRuns::Seq).big_integer().not_null())
-                    .col(
-                        ColumnDef::new(ScheduleRuns::Trigger)
-                            .string_len(32)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(ScheduleRuns::Outcome)
-                            .string_len(32)
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(ScheduleRuns::Error).text().null())
-                    .col(ColumnDef::new(ScheduleRuns::Tasks).json().not_null())
+                    .col(big_int(ScheduleRuns::Seq))
+                    .col(string(ScheduleRuns::Trigger, 32))
+                    .col(string(ScheduleRuns::Outcome, 32))
+                    .col(text_null(ScheduleRuns::Error))
+                    .col(json(ScheduleRuns::Tasks))
                     .col(timestamp(ScheduleRuns::StartedAt))
-                    .col(
-                        ColumnDef::new(ScheduleRuns::EndedAt)
-                            .timestamp_with_time_zone()
-                            .null(),
-                    )
-                    .foreign_key(&mut cascade_to_server(
-                        ScheduleRuns::Table,
-                        ScheduleRuns::ServerId,
+                    .col(timestamp_null(ScheduleRuns::EndedAt))
+                    .foreign_key(&mut fk(
+                        (ScheduleRuns::Table, ScheduleRuns::ServerId),
+                        (Servers::Table, Servers::Id),
+                        ForeignKeyAction::Cascade,
                     ))
                     .to_owned(),
             )
             .await?;
-        for (name, table, columns) in [
-            (
+        for index in [
+            index(
                 "ix_schedules_server",
-                Schedules::Table.into_iden(),
-                vec![Schedules::ServerId.into_iden()],
+                Schedules::Table,
+                &[Schedules::ServerId],
+                false,
             ),
-            (
+            index(
                 "ix_schedule_runs_server_seq",
-                ScheduleRuns::Table.into_iden(),
-                vec![
-                    ScheduleRuns::ServerId.into_iden(),
-                    ScheduleRuns::Seq.into_iden(),
-                ],
+                ScheduleRuns::Table,
+                &[ScheduleRuns::ServerId, ScheduleRuns::Seq],
+                false,
             ),
-            (
+            index(
                 "ix_schedule_runs_schedule_started",
-                ScheduleRuns::Table.into_iden(),
-                vec![
-                    ScheduleRuns::ScheduleId.into_iden(),
-                    ScheduleRuns::StartedAt.into_iden(),
-                ],
+                ScheduleRuns::Table,
+                &[ScheduleRuns::ScheduleId, ScheduleRuns::StartedAt],
+                false,
             ),
         ] {
-            let mut index = Index::create();
-            index.name(name).table(table);
-            for column in columns {
-                index.col(column);
-            }
-            manager.create_index(index.to_owned()).await?;
+            manager.create_index(index).await?;
         }
         Ok(())
     }

@@ -3,6 +3,10 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::columns::{
+    fk, id, index, name_column, reference, string, text, timestamp, timestamp_null,
+};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -11,7 +15,7 @@ impl MigrationName for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum SshKeys {
     Table,
     Id,
@@ -24,7 +28,7 @@ enum SshKeys {
     CreatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Users {
     Table,
     Id,
@@ -37,59 +41,37 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(SshKeys::Table)
-                    .col(
-                        ColumnDef::new(SshKeys::Id)
-                            .string_len(36)
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(ColumnDef::new(SshKeys::UserId).string_len(36).not_null())
-                    .col(ColumnDef::new(SshKeys::Name).string_len(191).not_null())
-                    .col(ColumnDef::new(SshKeys::Algorithm).string_len(64).not_null())
-                    .col(
-                        ColumnDef::new(SshKeys::Fingerprint)
-                            .string_len(64)
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(SshKeys::PublicKey).text().not_null())
-                    .col(
-                        ColumnDef::new(SshKeys::LastUsedAt)
-                            .timestamp_with_time_zone()
-                            .null(),
-                    )
-                    .col(
-                        ColumnDef::new(SshKeys::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(SshKeys::Table, SshKeys::UserId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade)
-                            .on_update(ForeignKeyAction::Cascade),
-                    )
+                    .col(id(SshKeys::Id))
+                    .col(reference(SshKeys::UserId))
+                    .col(name_column(SshKeys::Name))
+                    .col(string(SshKeys::Algorithm, 64))
+                    .col(string(SshKeys::Fingerprint, 64))
+                    .col(text(SshKeys::PublicKey))
+                    .col(timestamp_null(SshKeys::LastUsedAt))
+                    .col(timestamp(SshKeys::CreatedAt))
+                    .foreign_key(&mut fk(
+                        (SshKeys::Table, SshKeys::UserId),
+                        (Users::Table, Users::Id),
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ssh_keys_fingerprint")
-                    .table(SshKeys::Table)
-                    .col(SshKeys::Fingerprint)
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ssh_keys_fingerprint",
+                SshKeys::Table,
+                &[SshKeys::Fingerprint],
+                true,
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ssh_keys_user")
-                    .table(SshKeys::Table)
-                    .col(SshKeys::UserId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ssh_keys_user",
+                SshKeys::Table,
+                &[SshKeys::UserId],
+                false,
+            ))
             .await
     }
 

@@ -7,6 +7,11 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::columns::{
+    add_columns, drop_columns, fk, id, index, int, name_column, reference, reference_null, string,
+    text, timestamp, timestamp_null,
+};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -15,7 +20,7 @@ impl MigrationName for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum DatabaseHosts {
     Table,
     Id,
@@ -31,7 +36,7 @@ enum DatabaseHosts {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum ServerDatabases {
     Table,
     Id,
@@ -46,23 +51,16 @@ enum ServerDatabases {
     CreatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Nodes {
     Table,
     Id,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Servers {
     Table,
     DatabaseLimit,
-}
-
-fn timestamp<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
 }
 
 #[async_trait::async_trait]
@@ -72,182 +70,87 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(DatabaseHosts::Table)
-                    .col(
-                        ColumnDef::new(DatabaseHosts::Id)
-                            .string_len(36)
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(
-                        ColumnDef::new(DatabaseHosts::Name)
-                            .string_len(191)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(DatabaseHosts::Engine)
-                            .string_len(16)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(DatabaseHosts::Address)
-                            .string_len(255)
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(DatabaseHosts::Port).integer().not_null())
-                    .col(
-                        ColumnDef::new(DatabaseHosts::Username)
-                            .string_len(64)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(DatabaseHosts::PasswordCiphertext)
-                            .text()
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(DatabaseHosts::NodeId).string_len(36).null())
-                    .col(
-                        ColumnDef::new(DatabaseHosts::MaxDatabases)
-                            .integer()
-                            .not_null(),
-                    )
+                    .col(id(DatabaseHosts::Id))
+                    .col(name_column(DatabaseHosts::Name))
+                    .col(string(DatabaseHosts::Engine, 16))
+                    .col(string(DatabaseHosts::Address, 255))
+                    .col(int(DatabaseHosts::Port))
+                    .col(string(DatabaseHosts::Username, 64))
+                    .col(text(DatabaseHosts::PasswordCiphertext))
+                    .col(reference_null(DatabaseHosts::NodeId))
+                    .col(int(DatabaseHosts::MaxDatabases))
                     .col(timestamp(DatabaseHosts::CreatedAt))
                     .col(timestamp(DatabaseHosts::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(DatabaseHosts::Table, DatabaseHosts::NodeId)
-                            .to(Nodes::Table, Nodes::Id)
-                            .on_delete(ForeignKeyAction::SetNull)
-                            .on_update(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut fk(
+                        (DatabaseHosts::Table, DatabaseHosts::NodeId),
+                        (Nodes::Table, Nodes::Id),
+                        ForeignKeyAction::SetNull,
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ux_database_hosts_name")
-                    .table(DatabaseHosts::Table)
-                    .col(DatabaseHosts::Name)
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ux_database_hosts_name",
+                DatabaseHosts::Table,
+                &[DatabaseHosts::Name],
+                true,
+            ))
             .await?;
         manager
             .create_table(
                 Table::create()
                     .table(ServerDatabases::Table)
-                    .col(
-                        ColumnDef::new(ServerDatabases::Id)
-                            .string_len(36)
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(
-                        ColumnDef::new(ServerDatabases::ServerId)
-                            .string_len(36)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(ServerDatabases::HostId)
-                            .string_len(36)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(ServerDatabases::DatabaseName)
-                            .string_len(64)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(ServerDatabases::Username)
-                            .string_len(64)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(ServerDatabases::PasswordCiphertext)
-                            .text()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(ServerDatabases::Remote)
-                            .string_len(255)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(ServerDatabases::MaxConnections)
-                            .integer()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(ServerDatabases::OrphanedAt)
-                            .timestamp_with_time_zone()
-                            .null(),
-                    )
+                    .col(id(ServerDatabases::Id))
+                    .col(reference(ServerDatabases::ServerId))
+                    .col(reference(ServerDatabases::HostId))
+                    .col(string(ServerDatabases::DatabaseName, 64))
+                    .col(string(ServerDatabases::Username, 64))
+                    .col(text(ServerDatabases::PasswordCiphertext))
+                    .col(string(ServerDatabases::Remote, 255))
+                    .col(int(ServerDatabases::MaxConnections))
+                    .col(timestamp_null(ServerDatabases::OrphanedAt))
                     .col(timestamp(ServerDatabases::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(ServerDatabases::Table, ServerDatabases::HostId)
-                            .to(DatabaseHosts::Table, DatabaseHosts::Id)
-                            .on_delete(ForeignKeyAction::Restrict)
-                            .on_update(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut fk(
+                        (ServerDatabases::Table, ServerDatabases::HostId),
+                        (DatabaseHosts::Table, DatabaseHosts::Id),
+                        ForeignKeyAction::Restrict,
+                    ))
                     .to_owned(),
             )
             .await?;
-        for (name, column) in [
-            (
+        for index in [
+            index(
                 "ux_server_databases_host_database",
-                ServerDatabases::DatabaseName,
+                ServerDatabases::Table,
+                &[ServerDatabases::HostId, ServerDatabases::DatabaseName],
+                true,
             ),
-            (
+            index(
                 "ux_server_databases_host_username",
-                ServerDatabases::Username,
+                ServerDatabases::Table,
+                &[ServerDatabases::HostId, ServerDatabases::Username],
+                true,
+            ),
+            index(
+                "ix_server_databases_server",
+                ServerDatabases::Table,
+                &[ServerDatabases::ServerId],
+                false,
             ),
         ] {
-            manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(ServerDatabases::Table)
-                        .col(ServerDatabases::HostId)
-                        .col(column)
-                        .unique()
-                        .to_owned(),
-                )
-                .await?;
+            manager.create_index(index).await?;
         }
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_server_databases_server")
-                    .table(ServerDatabases::Table)
-                    .col(ServerDatabases::ServerId)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Servers::Table)
-                    .add_column(
-                        ColumnDef::new(Servers::DatabaseLimit)
-                            .integer()
-                            .not_null()
-                            .default(0),
-                    )
-                    .to_owned(),
-            )
-            .await
+        add_columns(
+            manager,
+            Servers::Table,
+            [int(Servers::DatabaseLimit).default(0).to_owned()],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Servers::Table)
-                    .drop_column(Servers::DatabaseLimit)
-                    .to_owned(),
-            )
-            .await?;
+        drop_columns(manager, Servers::Table, [Servers::DatabaseLimit]).await?;
         manager
             .drop_table(Table::drop().table(ServerDatabases::Table).to_owned())
             .await?;

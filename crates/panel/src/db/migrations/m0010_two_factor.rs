@@ -4,6 +4,10 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::columns::{
+    big_int_null, fk, id, index, reference, string, text, timestamp, timestamp_null,
+};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -12,13 +16,13 @@ impl MigrationName for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Users {
     Table,
     Id,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum UserTwoFactor {
     Table,
     UserId,
@@ -28,7 +32,7 @@ enum UserTwoFactor {
     CreatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum RecoveryCodes {
     Table,
     Id,
@@ -38,18 +42,6 @@ enum RecoveryCodes {
     CreatedAt,
 }
 
-fn user_fk<T: IntoIden + 'static, C: IntoIden + 'static>(
-    table: T,
-    column: C,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(table, column)
-        .to(Users::Table, Users::Id)
-        .on_delete(ForeignKeyAction::Cascade)
-        .on_update(ForeignKeyAction::Cascade)
-        .to_owned()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -57,25 +49,16 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(UserTwoFactor::Table)
-                    .col(
-                        ColumnDef::new(UserTwoFactor::UserId)
-                            .string_len(36)
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(ColumnDef::new(UserTwoFactor::Secret).text().not_null())
-                    .col(
-                        ColumnDef::new(UserTwoFactor::EnabledAt)
-                            .timestamp_with_time_zone()
-                            .null(),
-                    )
-                    .col(ColumnDef::new(UserTwoFactor::LastStep).big_integer().null())
-                    .col(
-                        ColumnDef::new(UserTwoFactor::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .foreign_key(&mut user_fk(UserTwoFactor::Table, UserTwoFactor::UserId))
+                    .col(id(UserTwoFactor::UserId))
+                    .col(text(UserTwoFactor::Secret))
+                    .col(timestamp_null(UserTwoFactor::EnabledAt))
+                    .col(big_int_null(UserTwoFactor::LastStep))
+                    .col(timestamp(UserTwoFactor::CreatedAt))
+                    .foreign_key(&mut fk(
+                        (UserTwoFactor::Table, UserTwoFactor::UserId),
+                        (Users::Table, Users::Id),
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -83,46 +66,26 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(RecoveryCodes::Table)
-                    .col(
-                        ColumnDef::new(RecoveryCodes::Id)
-                            .string_len(36)
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(
-                        ColumnDef::new(RecoveryCodes::UserId)
-                            .string_len(36)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(RecoveryCodes::CodeHash)
-                            .string_len(64)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(RecoveryCodes::UsedAt)
-                            .timestamp_with_time_zone()
-                            .null(),
-                    )
-                    .col(
-                        ColumnDef::new(RecoveryCodes::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .foreign_key(&mut user_fk(RecoveryCodes::Table, RecoveryCodes::UserId))
+                    .col(id(RecoveryCodes::Id))
+                    .col(reference(RecoveryCodes::UserId))
+                    .col(string(RecoveryCodes::CodeHash, 64))
+                    .col(timestamp_null(RecoveryCodes::UsedAt))
+                    .col(timestamp(RecoveryCodes::CreatedAt))
+                    .foreign_key(&mut fk(
+                        (RecoveryCodes::Table, RecoveryCodes::UserId),
+                        (Users::Table, Users::Id),
+                        ForeignKeyAction::Cascade,
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_recovery_codes_user_hash")
-                    .table(RecoveryCodes::Table)
-                    .col(RecoveryCodes::UserId)
-                    .col(RecoveryCodes::CodeHash)
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_recovery_codes_user_hash",
+                RecoveryCodes::Table,
+                &[RecoveryCodes::UserId, RecoveryCodes::CodeHash],
+                true,
+            ))
             .await
     }
 

@@ -3,6 +3,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::columns::{add_columns, drop_columns, string};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -11,7 +13,7 @@ impl MigrationName for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum ApiKeys {
     Table,
     Family,
@@ -20,29 +22,15 @@ enum ApiKeys {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(ApiKeys::Table)
-                    .add_column(
-                        ColumnDef::new(ApiKeys::Family)
-                            .string_len(32)
-                            .not_null()
-                            .default("panel"),
-                    )
-                    .to_owned(),
-            )
-            .await
+        add_columns(
+            manager,
+            ApiKeys::Table,
+            [string(ApiKeys::Family, 32).default("panel").to_owned()],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(ApiKeys::Table)
-                    .drop_column(ApiKeys::Family)
-                    .to_owned(),
-            )
-            .await
+        drop_columns(manager, ApiKeys::Table, [ApiKeys::Family]).await
     }
 }

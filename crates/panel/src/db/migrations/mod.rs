@@ -3,6 +3,7 @@
 
 use sea_orm_migration::prelude::*;
 
+mod columns;
 mod m0001_initial;
 mod m0002_case_insensitive_accounts;
 mod m0003_node_capacity;
