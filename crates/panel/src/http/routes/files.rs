@@ -2,7 +2,8 @@
 //! `file:*` permissions. Uploads and downloads stream; nothing is buffered whole.
 
 use axum::body::Body;
-use axum::extract::{Multipart, State};
+use axum::extract::{FromRequestParts, Multipart, State};
+use axum::http::request::Parts;
 use axum::http::{header, Method};
 use axum::response::{IntoResponse, Response};
 use cap_protocol::files::{
@@ -11,7 +12,7 @@ use cap_protocol::files::{
 };
 use chrono::{DateTime, Utc};
 use garde::Validate;
-use schemars::JsonSchema;
+use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Actor;
@@ -19,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::http::access::{Access, ApiRoutes, ServerScope};
 use crate::http::envelope::Envelope;
 use crate::http::extract::{ValidJson, ValidQuery};
-use crate::http::openapi::describe::Note;
+use crate::http::openapi::describe::{DocInput, Note, OperationDoc};
 use crate::services::files;
 use crate::state::AppState;
 
@@ -260,6 +261,47 @@ fn tokio_stream_from<T: Send + 'static>(
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
+/// The caller of a file action on a server, as every action handler takes it.
+struct FileCaller {
+    state: AppState,
+    scope: ServerScope,
+    actor: Actor,
+}
+
+impl FromRequestParts<AppState> for FileCaller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        Ok(FileCaller {
+            state: state.clone(),
+            scope: ServerScope::from_request_parts(parts, state).await?,
+            actor: Actor::from_request_parts(parts, state).await?,
+        })
+    }
+}
+
+impl DocInput for FileCaller {
+    fn describe(op: &mut OperationDoc, schemas: &mut SchemaGenerator) {
+        ServerScope::describe(op, schemas);
+        Actor::describe(op, schemas);
+    }
+}
+
+impl FileCaller {
+    /// Has the agent do `action` with `request` (audited) and answers with no data.
+    async fn act(&self, action: &str, request: &(impl Serialize + Sync)) -> Result<Envelope<()>> {
+        files::act(
+            &self.state,
+            &self.actor,
+            &self.scope.server,
+            action,
+            request,
+        )
+        .await?;
+        Ok(Envelope::ok(()))
+    }
+}
+
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PathBody {
@@ -267,23 +309,9 @@ pub struct PathBody {
     path: String,
 }
 
-async fn mkdir(
-    State(state): State<AppState>,
-    scope: ServerScope,
-    actor: Actor,
-    ValidJson(body): ValidJson<PathBody>,
-) -> Result<Envelope<()>> {
-    files::act(
-        &state,
-        &actor,
-        &scope.server,
-        "mkdir",
-        &PathRequest {
-            path: relative(&body.path),
-        },
-    )
-    .await?;
-    Ok(Envelope::ok(()))
+async fn mkdir(caller: FileCaller, ValidJson(body): ValidJson<PathBody>) -> Result<Envelope<()>> {
+    let path = relative(&body.path);
+    caller.act("mkdir", &PathRequest { path }).await
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -304,38 +332,12 @@ impl From<MoveBody> for MoveRequest {
     }
 }
 
-async fn rename(
-    State(state): State<AppState>,
-    scope: ServerScope,
-    actor: Actor,
-    ValidJson(body): ValidJson<MoveBody>,
-) -> Result<Envelope<()>> {
-    files::act(
-        &state,
-        &actor,
-        &scope.server,
-        "rename",
-        &MoveRequest::from(body),
-    )
-    .await?;
-    Ok(Envelope::ok(()))
+async fn rename(caller: FileCaller, ValidJson(body): ValidJson<MoveBody>) -> Result<Envelope<()>> {
+    caller.act("rename", &MoveRequest::from(body)).await
 }
 
-async fn copy(
-    State(state): State<AppState>,
-    scope: ServerScope,
-    actor: Actor,
-    ValidJson(body): ValidJson<MoveBody>,
-) -> Result<Envelope<()>> {
-    files::act(
-        &state,
-        &actor,
-        &scope.server,
-        "copy",
-        &MoveRequest::from(body),
-    )
-    .await?;
-    Ok(Envelope::ok(()))
+async fn copy(caller: FileCaller, ValidJson(body): ValidJson<MoveBody>) -> Result<Envelope<()>> {
+    caller.act("copy", &MoveRequest::from(body)).await
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -345,22 +347,9 @@ pub struct PathsBody {
     paths: Vec<String>,
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    scope: ServerScope,
-    actor: Actor,
-    ValidJson(body): ValidJson<PathsBody>,
-) -> Result<Envelope<()>> {
+async fn delete(caller: FileCaller, ValidJson(body): ValidJson<PathsBody>) -> Result<Envelope<()>> {
     let paths = body.paths.iter().map(|p| relative(p)).collect();
-    files::act(
-        &state,
-        &actor,
-        &scope.server,
-        "delete",
-        &DeleteRequest { paths },
-    )
-    .await?;
-    Ok(Envelope::ok(()))
+    caller.act("delete", &DeleteRequest { paths }).await
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -376,9 +365,7 @@ pub struct CompressBody {
 }
 
 async fn compress(
-    State(state): State<AppState>,
-    scope: ServerScope,
-    actor: Actor,
+    caller: FileCaller,
     ValidJson(body): ValidJson<CompressBody>,
 ) -> Result<Envelope<()>> {
     let format = match body.format.as_str() {
@@ -391,8 +378,7 @@ async fn compress(
         destination: relative(&body.destination),
         format,
     };
-    files::act(&state, &actor, &scope.server, "compress", &request).await?;
-    Ok(Envelope::ok(()))
+    caller.act("compress", &request).await
 }
 
 #[derive(Debug, Deserialize, Validate, JsonSchema)]
@@ -405,15 +391,12 @@ pub struct DecompressBody {
 }
 
 async fn decompress(
-    State(state): State<AppState>,
-    scope: ServerScope,
-    actor: Actor,
+    caller: FileCaller,
     ValidJson(body): ValidJson<DecompressBody>,
 ) -> Result<Envelope<()>> {
     let request = DecompressRequest {
         path: relative(&body.path),
         destination: body.destination.as_deref().map(relative),
     };
-    files::act(&state, &actor, &scope.server, "decompress", &request).await?;
-    Ok(Envelope::ok(()))
+    caller.act("decompress", &request).await
 }
