@@ -129,8 +129,7 @@ pub async fn required_for_admins(db: &impl ConnectionTrait) -> Result<bool> {
 /// Whether `user` must turn two-factor sign-in on before using the panel.
 pub async fn setup_required(db: &impl ConnectionTrait, user: &user::Model) -> Result<bool> {
     Ok(user.role == ADMIN_ROLE
-        && required_for_admins(db).await?
-        && !repo::two_factor::is_enabled(db, &user.id).await?)
+        && repo::two_factor::required_but_off(db, REQUIRED_FOR_ADMINS, &user.id).await?)
 }
 
 /// The caller's two-factor status.

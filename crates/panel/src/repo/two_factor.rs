@@ -1,10 +1,12 @@
 //! Two-factor secrets and recovery codes.
 
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::sea_query::{Expr, JoinType, OnConflict, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, Set,
+};
 
-use crate::db::entities::{recovery_code, user_two_factor};
+use crate::db::entities::{recovery_code, setting, user_two_factor};
 use crate::error::Result;
 
 pub async fn find(
@@ -19,6 +21,35 @@ pub async fn is_enabled(db: &impl ConnectionTrait, user_id: &str) -> Result<bool
     Ok(find(db, user_id)
         .await?
         .is_some_and(|t| t.enabled_at.is_some()))
+}
+
+/// Whether the panel setting `required_key` is `true` while the user's two-factor sign-in
+/// is not on, read in one query.
+pub async fn required_but_off(
+    db: &impl ConnectionTrait,
+    required_key: &str,
+    user_id: &str,
+) -> Result<bool> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        value: serde_json::Value,
+        enabled_at: Option<chrono::DateTime<Utc>>,
+    }
+    let query = Query::select()
+        .column((setting::Entity, setting::Column::Value))
+        .column((user_two_factor::Entity, user_two_factor::Column::EnabledAt))
+        .from(setting::Entity)
+        .join(
+            JoinType::LeftJoin,
+            user_two_factor::Entity,
+            Expr::col((user_two_factor::Entity, user_two_factor::Column::UserId)).eq(user_id),
+        )
+        .and_where(Expr::col((setting::Entity, setting::Column::Key)).eq(required_key))
+        .to_owned();
+    let row = Row::find_by_statement(db.get_database_backend().build(&query))
+        .one(db)
+        .await?;
+    Ok(row.is_some_and(|r| r.value.as_bool() == Some(true) && r.enabled_at.is_none()))
 }
 
 /// Starts (or restarts) a setup with a new encrypted secret, not yet enabled.
