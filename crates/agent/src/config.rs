@@ -167,6 +167,7 @@ struct FileConfig {
     keep_servers_on_exit: Option<bool>,
     stats_interval_ms: Option<u64>,
     disk_scan_interval_secs: Option<u64>,
+    query_interval_secs: Option<u64>,
     #[serde(default)]
     console: Option<ConsoleConfig>,
     #[serde(default)]
@@ -271,6 +272,8 @@ pub struct Config {
     pub stats_interval: Duration,
     /// How often a server directory's size is recomputed.
     pub disk_scan_interval: Duration,
+    /// How often running games that declare a query are asked who is playing.
+    pub query_interval: Duration,
     /// Console limits.
     pub console: ConsoleConfig,
     /// File manager limits.
@@ -314,6 +317,7 @@ impl Config {
             insecure_http: false,
             stats_interval: Duration::from_secs(1),
             disk_scan_interval: Duration::from_secs(30),
+            query_interval: Duration::from_secs(10),
             console: ConsoleConfig::default(),
             files: FilesConfig::default(),
             backups: BackupsConfig::default(),
@@ -370,6 +374,9 @@ impl Config {
         }
         if let Some(secs) = file.disk_scan_interval_secs {
             config.disk_scan_interval = Duration::from_secs(secs.max(1));
+        }
+        if let Some(secs) = file.query_interval_secs {
+            config.query_interval = Duration::from_secs(secs.max(1));
         }
         if let Some(range) = cli.uid_range.or(file.uid_range) {
             config.uid_range = parse_uid_range(&range)?;

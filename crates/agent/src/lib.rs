@@ -24,6 +24,7 @@ pub mod bus;
 pub mod config;
 pub mod error;
 pub mod files;
+pub mod game;
 pub mod http;
 pub mod join;
 pub mod lock;
@@ -180,6 +181,7 @@ impl Agent {
             self.supervisor.clone(),
             cancel.clone(),
         ));
+        let queries = tokio::spawn(game::poller::run(self.supervisor.clone(), cancel.clone()));
         let handle = axum_server::Handle::new();
         let serving = {
             let handle = handle.clone();
@@ -217,6 +219,7 @@ impl Agent {
             tracing::error!(error = %e, "cannot wait for the schedule run records");
         }
         stats.abort();
+        queries.abort();
         if let Some(sftp) = sftp {
             let _ = sftp.await;
         }

@@ -81,6 +81,7 @@ pub mod console;
 pub mod envelope;
 pub mod events;
 pub mod files;
+pub mod game;
 pub mod join;
 pub mod runtime;
 pub mod schedule;

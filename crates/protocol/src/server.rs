@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config_files::{self, ConfigFileEdits};
+use crate::game::{GameQuery, Players};
 use crate::runtime::RuntimeKind;
 use crate::schedule::{self, Schedule};
 
@@ -83,6 +84,9 @@ pub struct ServerDefinition {
     /// The server's schedules, run by the agent (see [`crate::schedule`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schedules: Vec<Schedule>,
+    /// How the agent asks the running game who is playing (see [`crate::game`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub game_query: Option<GameQuery>,
 }
 
 /// Maximum lengths accepted in a [`ServerDefinition`].
@@ -221,6 +225,9 @@ impl ServerDefinition {
             file.check(index, &mut errors);
         }
         schedule::check_all(&self.schedules, &mut errors);
+        if let Some(query) = &self.game_query {
+            query.check("gameQuery", &mut errors);
+        }
         if errors.is_empty() {
             Ok(())
         } else {
@@ -557,4 +564,8 @@ pub struct ServerStats {
     /// Bytes sent over the network (containers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_tx_bytes: Option<u64>,
+    /// Who is playing, when the definition declares a game query and the game answered
+    /// it recently (see [`crate::game`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub players: Option<Players>,
 }

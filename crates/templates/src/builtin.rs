@@ -6,14 +6,18 @@ use crate::egg::import_egg;
 use crate::error::{Error, Result};
 use crate::model::Alt;
 
-const SOURCES: [(&str, &str); 3] = [
+const SOURCES: [(&str, &str); 5] = [
     ("test-game.json", include_str!("../builtin/test-game.json")),
     ("luanti.json", include_str!("../builtin/luanti.json")),
     ("paper.json", include_str!("../builtin/paper.json")),
+    ("openarena.json", include_str!("../builtin/openarena.json")),
+    ("teeworlds.json", include_str!("../builtin/teeworlds.json")),
 ];
 
 /// The built-in templates: the test game (no downloads), Luanti/Minetest (Debian's
-/// `minetest-server`, native) and Minecraft Paper (downloads its jar at install).
+/// `minetest-server`, native), Minecraft Paper (downloads its jar at install), and
+/// OpenArena and Teeworlds (Debian's `openarena-server` and `teeworlds-server`, native,
+/// with their game queries).
 pub fn builtins() -> Result<Vec<Alt>> {
     SOURCES
         .iter()

@@ -16,6 +16,7 @@ mod builtin;
 mod edit;
 mod egg;
 mod error;
+mod game;
 mod model;
 mod node;
 mod render;
@@ -28,6 +29,7 @@ pub use egg::{
     RESERVED_ENV_NAMES,
 };
 pub use error::{Error, Result};
+pub use game::{GameQuerySpec, QueryProtocol};
 pub use model::{
     Alt, ConfigFile, ConfigParser, DoneMatcher, DonePattern, Extra, InstallScript, LogsConfig,
     Replacement, Signal, StartupDetection, StopAction, Variable, DEFAULT_STARTUP_LABEL,

@@ -78,6 +78,9 @@ pub struct Alt {
     /// in this order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_port_offsets: Vec<u16>,
+    /// How the agent asks the running game who is playing (see [`crate::GameQuerySpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub game_query: Option<crate::GameQuerySpec>,
     /// Egg fields this crate does not model, keyed by their dotted location
     /// (`tags`, `meta.foo`, `config.bar`, `scripts.installation.baz`, ...).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
@@ -189,6 +192,9 @@ impl Alt {
                     format!("{offset} is listed twice"),
                 ));
             }
+        }
+        if let Some(query) = &self.game_query {
+            query.check()?;
         }
         for (i, pattern) in self.startup_detection.done.iter().enumerate() {
             pattern

@@ -263,5 +263,6 @@ export function normalizeStats(raw: RawStats | null | undefined): Stats | null {
     memoryLimitBytes: raw.memoryLimitBytes ?? null,
     diskBytes: raw.diskBytes,
     uptimeSecs: raw.uptimeSecs ?? raw.uptimeSeconds ?? 0,
+    players: raw.players ?? null,
   };
 }

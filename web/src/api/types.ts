@@ -153,6 +153,15 @@ export interface ServerVariable {
   userEditable: boolean;
 }
 
+/** Who is playing, as the game's query answered (names where the protocol gives them). */
+export interface Players {
+  online: number;
+  max: number;
+  map?: string;
+  version?: string;
+  names?: string[];
+}
+
 /** Resource use of a running server, as the UI uses it (see `normalizeStats`). */
 export interface Stats {
   cpuPercent: number;
@@ -160,6 +169,8 @@ export interface Stats {
   memoryLimitBytes: number | null;
   diskBytes: number;
   uptimeSecs: number;
+  /** Absent when the template declares no game query or the game did not answer. */
+  players: Players | null;
 }
 
 /** Stats as the panel sends them: the REST API says `uptimeSeconds`, the console socket
@@ -172,6 +183,7 @@ export interface RawStats {
   diskLimitBytes?: number | null;
   uptimeSecs?: number;
   uptimeSeconds?: number;
+  players?: Players | null;
 }
 
 /** `GET /api/servers/{id}/preview`: the startup command as it will run. */

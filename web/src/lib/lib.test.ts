@@ -187,11 +187,18 @@ describe('LineFeed', () => {
 describe('normalizeStats', () => {
   it('reads both wire forms of uptime and treats a missing limit as unlimited', () => {
     const base = { cpuPercent: 5, memoryBytes: 10, diskBytes: 3 };
-    expect(normalizeStats({ ...base, uptimeSeconds: 7 })).toEqual({ ...base, uptimeSecs: 7, memoryLimitBytes: null });
-    expect(normalizeStats({ ...base, uptimeSecs: 9, memoryLimitBytes: 100 })).toEqual({
+    expect(normalizeStats({ ...base, uptimeSeconds: 7 })).toEqual({
+      ...base,
+      uptimeSecs: 7,
+      memoryLimitBytes: null,
+      players: null,
+    });
+    const players = { online: 1, max: 12, map: 'oa_dm1', names: ['Angelyss'] };
+    expect(normalizeStats({ ...base, uptimeSecs: 9, memoryLimitBytes: 100, players })).toEqual({
       ...base,
       uptimeSecs: 9,
       memoryLimitBytes: 100,
+      players,
     });
     expect(normalizeStats(null)).toBeNull();
   });

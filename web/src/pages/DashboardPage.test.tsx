@@ -4,17 +4,19 @@ import { MemoryRouter } from 'react-router';
 import { configureApi, type Session } from '../api';
 import { StaticAuthProvider } from '../auth/AuthContext';
 import { json, ok, startServer } from '../test/httpServer';
+import { sampleServer } from '../test/fixtures';
 import { DashboardPage } from './DashboardPage';
 
 let srv: Awaited<ReturnType<typeof startServer>>;
 let nodeCount = 0;
+let servers: unknown[] = [];
 
 const page = (items: unknown[]) => ({ items, total: items.length, page: 1, perPage: 25 });
 const node = { id: 'n1', name: 'local', status: 'online', memoryMb: 4096, diskMb: 20480, serverCount: 0 };
 
 beforeAll(async () => {
   srv = await startServer((req, res) => {
-    if (req.url?.startsWith('/api/servers')) return json(res, 200, ok(page([])));
+    if (req.url?.startsWith('/api/servers')) return json(res, 200, ok(page(servers)));
     if (req.url?.startsWith('/api/agents')) return json(res, 200, ok(page(nodeCount ? [node] : [])));
     json(res, 404, { success: false, error: 'no such route', code: 'NOT_FOUND', requestId: 'x' });
   });
@@ -52,5 +54,19 @@ describe('the empty dashboard', () => {
     await screen.findByText(/Pick a template and node/);
     expect(empty.textContent).not.toMatch(/Add a node/);
     expect(srv.log.some((r) => r.url.startsWith('/api/agents'))).toBe(true);
+  });
+});
+
+describe('the server list', () => {
+  it('shows players online where the game answered its query', async () => {
+    const stats = { cpuPercent: 1, memoryBytes: 1, diskBytes: 0, uptimeSeconds: 5 };
+    servers = [
+      { ...sampleServer({}), id: 's1', name: 'arena', stats: { ...stats, players: { online: 3, max: 12 } } },
+      { ...sampleServer({}), id: 's2', name: 'quiet', stats },
+    ];
+    renderDashboard();
+    const counts = await screen.findAllByTestId('server-players');
+    expect(counts.map((c) => c.textContent)).toEqual(['3 / 12', '—']);
+    servers = [];
   });
 });

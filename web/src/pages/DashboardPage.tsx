@@ -4,6 +4,7 @@ import { useAuth } from '../auth/AuthContext';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { Pagination } from '../components/Pagination';
 import { SearchBox, useListQuery } from '../components/SearchBox';
+import { playersCount } from '../components/PlayersCount';
 import { PowerButtons } from '../components/PowerButtons';
 import { Spinner } from '../components/Spinner';
 import { StateBadge } from '../components/StateBadge';
@@ -81,6 +82,8 @@ export function DashboardPage() {
                   <dd>
                     <code>{s.allocation ? `${s.allocation.ip}:${s.allocation.port}` : '—'}</code>
                   </dd>
+                  <dt>Players</dt>
+                  <dd data-testid="server-players">{playersCount(st?.players)}</dd>
                   <dt>CPU</dt>
                   <dd>{st ? formatPercent(st.cpuPercent) : '—'}</dd>
                   <dt>Memory</dt>

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use cap_protocol::events::EventKind;
+use cap_protocol::game::Players;
 use cap_protocol::server::{
     DesiredState, ServerDefinition, ServerInfo, ServerState, ServerStats, ServerStatus, StopKind,
     StopSignal,
@@ -29,6 +30,8 @@ use crate::store::{Failure, StoredServer};
 
 /// How long to wait for a process group to disappear after SIGKILL.
 const KILL_WAIT: Duration = Duration::from_secs(10);
+/// Failed game queries in a row after which the players are no longer reported.
+pub const QUERY_FAILURES: u32 = 3;
 /// How long to wait for output pipes to drain after the main process exited.
 const DRAIN_WAIT: Duration = Duration::from_secs(3);
 
@@ -68,6 +71,9 @@ struct Runtime {
     kill_reason: Option<String>,
     crashes: VecDeque<Instant>,
     stats: Option<ServerStats>,
+    /// The game's last query answer and the failed queries since.
+    players: Option<Players>,
+    query_failures: u32,
     /// End of the grace period of the graceful stop in progress.
     stop_deadline: Option<Instant>,
 }
@@ -235,6 +241,8 @@ impl Server {
         }
         if !state.has_process() {
             rt.stats = None;
+            rt.players = None;
+            rt.query_failures = 0;
         }
         if previous != state || message.is_some() {
             self.shared.bus.publish(EventKind::State {
@@ -802,6 +810,32 @@ impl Server {
     /// Latest stats sample.
     pub fn stats(&self) -> Option<ServerStats> {
         self.rt().stats.clone()
+    }
+
+    /// Record the outcome of a game query (`None`: it failed). A failure changes nothing
+    /// but the players reported: they are dropped after [`QUERY_FAILURES`] in a row.
+    pub fn record_query(&self, answer: Option<Players>) {
+        let mut rt = self.rt();
+        if rt.process.as_ref().is_none_or(|p| p.install) {
+            return;
+        }
+        match answer {
+            Some(players) => {
+                rt.players = Some(players);
+                rt.query_failures = 0;
+            }
+            None => {
+                rt.query_failures = rt.query_failures.saturating_add(1);
+                if rt.query_failures >= QUERY_FAILURES {
+                    rt.players = None;
+                }
+            }
+        }
+    }
+
+    /// The game's players as last queried.
+    pub fn players(&self) -> Option<Players> {
+        self.rt().players.clone()
     }
 
     /// Mark deleted (pending restarts give up), kill, and wait for the process group.

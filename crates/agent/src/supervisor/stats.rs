@@ -47,6 +47,7 @@ pub async fn run(supervisor: Arc<Supervisor>, cancel: CancellationToken) {
                 process_count: found.processes,
                 network_rx_bytes: found.network.map(|(rx, _)| rx),
                 network_tx_bytes: found.network.map(|(_, tx)| tx),
+                players: server.players(),
             });
             if let Some(reason) = quota::exceeded(disk_bytes, disk_limit_bytes) {
                 server.stop_because(reason);

@@ -14,6 +14,8 @@ mod environment;
 mod failed_states;
 mod files;
 mod flood;
+mod game_query;
+mod games;
 mod isolation;
 mod jail_links;
 mod join;

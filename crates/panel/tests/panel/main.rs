@@ -13,6 +13,7 @@ mod e2e;
 mod local_agent;
 mod monitoring_api;
 mod openapi_api;
+mod players_api;
 mod processes;
 mod pterodactyl;
 mod rbac;

@@ -65,6 +65,12 @@ pub fn export_ptdl_v2(alt: &Alt, exported_at: &str) -> String {
             ),
         );
     }
+    if let Some(query) = &alt.game_query {
+        root.insert(
+            "game_query".into(),
+            Node::from_json(&serde_json::to_value(query).unwrap_or_default()),
+        );
+    }
     root.insert("startup".into(), text(alt.startup()));
     let only_default = alt.startup_commands.len() == 1
         && alt

@@ -302,6 +302,15 @@ impl Importer {
             })
             .collect::<Result<_>>()?;
 
+        let game_query = top
+            .get("game_query")
+            .filter(|node| !matches!(node, Node::Null))
+            .map(|node| {
+                serde_json::from_value(node.to_json())
+                    .map_err(|e| Error::field("game_query", e.to_string()))
+            })
+            .transpose()?;
+
         let mut config = Fields::new(top.required("config")?, "config")?;
         let stop_text = match config.required("stop")? {
             Node::String(text) => text.clone(),
@@ -357,6 +366,7 @@ impl Importer {
             install,
             variables,
             extra_port_offsets,
+            game_query,
             extra: top_extra,
         };
         alt.normalize_line_endings();

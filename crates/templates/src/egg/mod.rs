@@ -9,7 +9,8 @@
 //! Things PTDL_v2 has no field for are written as extra top-level keys that Pterodactyl
 //! ignores and this importer reads back: `uuid`, `tags`, `startup_commands` when a
 //! template has more than one startup command, and `extra_port_offsets` (ports the game
-//! uses besides its primary one, e.g. `[1]` for port+1).
+//! uses besides its primary one, e.g. `[1]` for port+1), and `game_query` (see
+//! [`crate::GameQuerySpec`]).
 
 mod export;
 mod import;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use cap_templates::{
     builtins, edit_text, export_ptdl_v2, import_egg, render_config_files, render_startup,
-    RenderContext, Signal, StopAction,
+    QueryProtocol, RenderContext, Signal, StopAction,
 };
 
 #[test]
@@ -18,11 +18,18 @@ fn builtins_import_cleanly_and_defaults_pass_their_rules() {
     let names: Vec<&str> = all.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(
         names,
-        ["Test Game", "Luanti (Minetest)", "Minecraft: Paper"]
+        [
+            "Test Game",
+            "Luanti (Minetest)",
+            "Minecraft: Paper",
+            "OpenArena",
+            "Teeworlds"
+        ]
     );
     let mut uuids: Vec<&str> = all.iter().filter_map(|a| a.uuid.as_deref()).collect();
+    uuids.sort_unstable();
     uuids.dedup();
-    assert_eq!(uuids.len(), 3, "each built-in has its own fixed uuid");
+    assert_eq!(uuids.len(), 5, "each built-in has its own fixed uuid");
     for alt in &all {
         for v in &alt.variables {
             assert!(
@@ -217,4 +224,36 @@ fn luanti_builtin_runs_a_real_server_and_stops_on_sigint() {
         "{}",
         rest.join("\n")
     );
+}
+
+#[test]
+fn game_queries_are_read_from_eggs_and_checked() {
+    let all = builtins().expect("built-ins");
+    let query_of = |name: &str| {
+        all.iter()
+            .find(|a| a.name == name)
+            .and_then(|a| a.game_query)
+            .map(|q| (q.protocol, q.port(27960)))
+    };
+    assert_eq!(
+        query_of("OpenArena"),
+        Some((QueryProtocol::Quake3, Some(27960)))
+    );
+    assert_eq!(
+        query_of("Teeworlds"),
+        Some((QueryProtocol::Teeworlds, Some(27960)))
+    );
+    assert_eq!(
+        query_of("Minecraft: Paper"),
+        Some((QueryProtocol::Minecraft, Some(27960)))
+    );
+    assert_eq!(query_of("Test Game"), None);
+    let openarena = all.iter().find(|a| a.name == "OpenArena").unwrap();
+    let egg = export_ptdl_v2(openarena, "now");
+    let far = egg.replace("\"port_offset\": 0", "\"port_offset\": 101");
+    assert_ne!(far, egg);
+    let refused = import_egg(&far).expect_err("offset too far");
+    assert!(refused.to_string().contains("port_offset"), "{refused}");
+    let unknown = egg.replace("\"quake3\"", "\"doom\"");
+    assert!(import_egg(&unknown).is_err());
 }

@@ -27,6 +27,7 @@ beforeAll(async () => {
           diskBytes: 0,
           uptimeSeconds: 90,
           processCount: 1,
+          players: { online: 1, max: 12, map: 'oa_dm1', version: 'ioq3 1.36', names: ['Angelyss'] },
         }),
       );
     if (req.url?.startsWith('/api/servers/s1/files/list')) return json(res, 200, ok([]));
@@ -72,6 +73,9 @@ describe('ServerPage permission-based hiding', () => {
     await screen.findByText(/^13%/, { selector: '[data-testid=stat-cpu]' });
     expect(cpu.textContent).toBe('13% / 100%');
     expect(screen.getByText('1m 30s')).toBeTruthy();
+    expect(screen.getByTestId('stat-players').textContent).toBe('1 / 12');
+    expect(screen.getByTestId('stat-map').textContent).toBe('Map oa_dm1 · ioq3 1.36');
+    expect(screen.getByTestId('stat-player-names').textContent).toBe('Angelyss');
   });
 
   it('power and write actions appear with their permissions', async () => {

@@ -1,6 +1,7 @@
 import { NavLink, Navigate, Route, Routes, useParams } from 'react-router';
 import { api, normalizeStats, type Server } from '../../api';
 import { ErrorMessage } from '../../components/ErrorMessage';
+import { PlayersCard } from '../../components/PlayersCount';
 import { PowerButtons } from '../../components/PowerButtons';
 import { Sparkline } from '../../components/Sparkline';
 import { Spinner } from '../../components/Spinner';
@@ -65,6 +66,7 @@ function StatsRow({ server, live }: { server: Server; live: ServerLive }) {
         </div>
         <div className="stat-value">{formatUptime(s?.uptimeSecs)}</div>
       </div>
+      {s?.players && <PlayersCard players={s.players} />}
     </div>
   );
 }

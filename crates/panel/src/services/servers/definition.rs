@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use cap_protocol::game::GameQuery;
 use cap_protocol::schedule::Schedule;
 use cap_protocol::server::{
     DesiredState, InstallScript, Limits, ServerDefinition, StopConfig, StopKind,
@@ -99,6 +100,12 @@ pub fn definition(
         image: server.image.clone(),
         desired_state: desired,
         schedules: Vec::new(),
+        game_query: template.alt.game_query.and_then(|query| {
+            query.port(ctx.port).map(|port| GameQuery {
+                protocol: query.protocol,
+                port,
+            })
+        }),
         config_files: cap_templates::render_config_files(&template.alt, ctx)
             .into_iter()
             .map(Into::into)
