@@ -69,7 +69,7 @@ describe('SshKeysCard', () => {
     await userEvent.click(within(dialog).getByRole('button', { name: 'Remove' }));
     await waitFor(() => expect(screen.queryByTestId('ssh-key')).toBeNull());
     expect(srv.log.some((r) => r.method === 'DELETE' && r.url === '/api/auth/ssh-keys/k1')).toBe(true);
-  });
+  }, 30_000);
 });
 
 describe('SftpDetails', () => {
