@@ -64,50 +64,30 @@ pub struct Cli {
     /// User ids (and group ids) for the per-server system users `cap-<id>` the agent
     /// creates when it runs as root, as `FIRST-LAST` (default 70000-79999). Games and
     /// install scripts never run as root.
-    #[arg(
-        long,
-        env = "CAP_AGENT_UID_RANGE",
-        global = true,
-        value_name = "FIRST-LAST"
-    )]
+    #[arg(long, env = "CAP_AGENT_UID_RANGE", global = true)]
+    #[arg(value_name = "FIRST-LAST")]
     pub uid_range: Option<String>,
     /// Run every server as this one unprivileged user instead of one user per server
     /// (created from the uid range when missing).
-    #[arg(
-        long,
-        env = "CAP_AGENT_SHARED_USER",
-        global = true,
-        value_name = "NAME"
-    )]
+    #[arg(long, env = "CAP_AGENT_SHARED_USER", global = true)]
+    #[arg(value_name = "NAME")]
     pub shared_user: Option<String>,
     /// Parent cgroup of the servers' cgroups, relative to each cgroup hierarchy
     /// (`/sys/fs/cgroup/<root>/<server id>` on cgroup v2,
     /// `/sys/fs/cgroup/<controller>/<root>/<server id>` on v1; default `cap-agent`).
-    #[arg(
-        long,
-        env = "CAP_AGENT_CGROUP_ROOT",
-        global = true,
-        value_name = "PATH"
-    )]
+    #[arg(long, env = "CAP_AGENT_CGROUP_ROOT", global = true)]
+    #[arg(value_name = "PATH")]
     pub cgroup_root: Option<PathBuf>,
     /// The Unix socket of the Docker Engine API for the `docker` runtime (Podman's
     /// Docker-compatible socket speaks the same API; default `DOCKER_HOST` when it is `unix://…`, else
     /// /var/run/docker.sock). The runtime is offered while the engine answers.
-    #[arg(
-        long,
-        env = "CAP_AGENT_DOCKER_SOCKET",
-        global = true,
-        value_name = "PATH"
-    )]
+    #[arg(long, env = "CAP_AGENT_DOCKER_SOCKET", global = true)]
+    #[arg(value_name = "PATH")]
     pub docker_socket: Option<PathBuf>,
     /// `UID:GID` that game containers run as when the agent is root (default
     /// 69999:69999; install containers run as root inside their container).
-    #[arg(
-        long,
-        env = "CAP_AGENT_DOCKER_USER",
-        global = true,
-        value_name = "UID:GID"
-    )]
+    #[arg(long, env = "CAP_AGENT_DOCKER_USER", global = true)]
+    #[arg(value_name = "UID:GID")]
     pub docker_user: Option<String>,
     /// On SIGTERM/SIGINT exit without stopping the game servers: the next agent takes
     /// them over (for upgrades and restarts). Without it they are stopped gracefully.
@@ -410,7 +390,6 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join(DATA_DIR_CONFIG))
     }
 
-    /// Where a server's files live.
     /// Makes every path absolute (relative to the working directory at start), so that
     /// nothing depends on the directory a game or install script runs in.
     pub fn absolutize(&mut self) -> std::io::Result<()> {
@@ -424,6 +403,7 @@ impl Config {
         Ok(())
     }
 
+    /// Where a server's files live.
     pub fn server_dir(&self, id: uuid::Uuid) -> PathBuf {
         self.server_root.join(id.to_string())
     }
@@ -446,29 +426,36 @@ fn parse_uid_range(text: &str) -> Result<RangeInclusive<u32>, AgentError> {
             "uid range {text:?}: expected FIRST-LAST, e.g. 70000-79999, with 0 < FIRST <= LAST"
         ))
     };
-    let (first, last) = text.split_once('-').ok_or_else(bad)?;
-    let first: u32 = first.trim().parse().map_err(|_| bad())?;
-    let last: u32 = last.trim().parse().map_err(|_| bad())?;
+    let (first, last) = number_pair(text, '-', &bad)?;
     if first == 0 || first > last {
         return Err(bad());
     }
     Ok(first..=last)
 }
 
-/// Parse a TOML file; `None` when it does not exist.
+/// `UID:GID` of an unprivileged user (neither is 0).
 fn parse_user(text: &str) -> Result<(u32, u32), AgentError> {
     let bad = || {
         AgentError::Config(format!(
             "docker user {text:?}: expected UID:GID of an unprivileged user, e.g. 69999:69999"
         ))
     };
-    let (uid, gid) = text.split_once(':').ok_or_else(bad)?;
-    let uid: u32 = uid.trim().parse().map_err(|_| bad())?;
-    let gid: u32 = gid.trim().parse().map_err(|_| bad())?;
+    let (uid, gid) = number_pair(text, ':', &bad)?;
     if uid == 0 || gid == 0 {
         return Err(bad());
     }
     Ok((uid, gid))
+}
+
+/// Two numbers written `A<separator>B`; `bad()` when the text is not that.
+fn number_pair(
+    text: &str,
+    separator: char,
+    bad: &impl Fn() -> AgentError,
+) -> Result<(u32, u32), AgentError> {
+    let (a, b) = text.split_once(separator).ok_or_else(bad)?;
+    let number = |s: &str| s.trim().parse::<u32>().map_err(|_| bad());
+    Ok((number(a)?, number(b)?))
 }
 
 fn default_docker_socket() -> PathBuf {
@@ -478,6 +465,7 @@ fn default_docker_socket() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DOCKER_SOCKET))
 }
 
+/// Parse a TOML file; `None` when it does not exist.
 fn read_file(path: &Path) -> Result<Option<FileConfig>, AgentError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,

@@ -1,193 +1,212 @@
-//! Restoring an archive into a server directory, with the file API's jail rules.
-//!
-//! [`verify`] reads the whole archive once and writes nothing: it checks the SHA-256 of
-//! the compressed bytes against the expected one, refuses entries that are absolute,
-//! contain `..`, are hard links or special files, or symlinks leading outside the
-//! directory, and the total size against the limit. [`extract`] reads it a second time
-//! and writes through the jail, symlinks last; it hashes again and says so if the archive
-//! changed in between.
+//! Restoring a backup into its server: the archive checked in full first (checksum,
+//! jail rules, size), the server stopped, then the archive extracted, with progress
+//! published as it goes.
 
-use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use cap_protocol::backup::BackupFormat;
-use cap_std::fs::Dir;
-use sha2::{Digest, Sha256};
+use cap_protocol::backup::{BackupStatus, RestoreRecord, RestoreRequest, RestoreSource};
+use cap_protocol::events::EventKind;
+use chrono::Utc;
+use futures_util::TryStreamExt;
+use uuid::Uuid;
 
+use super::{check_url, flatten, lock, reason, s3, unpack, Backups};
 use crate::error::{AgentError, AgentResult};
-use crate::files::archive::{
-    check_links, create_links, extract_entry, plan, visit_tar, Item, Kind,
-};
-use crate::files::jail::fs_error;
-use crate::files::links::Pending;
+use crate::files::jail::open_root;
+use crate::supervisor::Server;
 
-/// What the verifying pass learnt.
-pub struct Verified {
-    links: Pending,
-    order: Vec<PathBuf>,
-    /// Bytes the archive unpacks to.
-    pub total: u64,
-}
+/// How often restore progress is published.
+const RESTORE_PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
-/// How far an extraction got.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Written {
-    /// Files written.
-    pub files: u64,
-    /// Bytes written.
-    pub bytes: u64,
-}
-
-/// Hashes the bytes read through it.
-struct Hashing<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
-/// Read every entry of the archive in `source`, then the rest of `source`; returns the
-/// hex SHA-256 of all its bytes.
-fn read_archive(
-    source: impl Read,
-    format: BackupFormat,
-    visit: &mut dyn FnMut(Item, &mut dyn Read) -> AgentResult<()>,
-) -> AgentResult<String> {
-    let mut hashing = Hashing {
-        inner: source,
-        hasher: Sha256::new(),
-    };
-    {
-        let decoded: Box<dyn Read + '_> = match format {
-            BackupFormat::TarZstd => Box::new(zstd::stream::read::Decoder::new(&mut hashing)?),
-            BackupFormat::TarGz => Box::new(flate2::read::GzDecoder::new(&mut hashing)),
-        };
-        visit_tar(decoded, visit)?;
-    }
-    io::copy(&mut hashing, &mut io::sink())?;
-    Ok(hex::encode(hashing.hasher.finalize()))
-}
-
-/// The verifying pass. `view` is the directory symlinks are judged against: the server
-/// directory, or an empty one when it is emptied before extracting.
-pub fn verify(
-    view: &Dir,
-    source: impl Read,
-    format: BackupFormat,
-    checksum: &str,
-    max_bytes: u64,
-) -> AgentResult<Verified> {
-    let mut verified = Verified {
-        links: Pending::new(),
-        order: Vec::new(),
-        total: 0,
-    };
-    let found = read_archive(source, format, &mut |item, _| {
-        let target = plan(Path::new(""), &item)?;
-        if let Kind::Symlink(link) = &item.kind {
-            verified.order.push(target.clone());
-            if verified.links.insert(target, PathBuf::from(link)).is_some() {
-                return Err(AgentError::Validation(format!(
-                    "archive entry {:?} refused: it appears twice",
-                    item.name
+impl Backups {
+    /// Start restoring `backup` into `server`; it runs in the background.
+    pub fn restore(
+        self: &Arc<Self>,
+        server: Uuid,
+        backup: Uuid,
+        request: RestoreRequest,
+    ) -> AgentResult<RestoreRecord> {
+        let target = self.supervisor.get(server)?;
+        if request.checksum.len() != 64
+            || !request
+                .checksum
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            return Err(AgentError::Validation(
+                "checksum must be a SHA-256 in lowercase hex (64 characters)".into(),
+            ));
+        }
+        if let RestoreSource::S3 { url } = &request.source {
+            check_url(url, "source.url")?;
+        } else {
+            let path = self.journal.archive_path(backup, request.format);
+            if !path.is_file() {
+                return Err(AgentError::NotFound(format!(
+                    "this node has no local archive of backup {backup}"
                 )));
             }
         }
-        verified.total = verified.total.saturating_add(item.size);
-        if verified.total > max_bytes {
-            return Err(AgentError::TooLarge(format!(
-                "the backup unpacks to more than the {max_bytes} bytes allowed"
-            )));
-        }
-        Ok(())
-    })
-    .map_err(|e| AgentError::Validation(format!("{e}; nothing was restored")))?;
-    if found != checksum {
-        return Err(AgentError::Validation(format!(
-            "the archive's checksum does not match (expected {checksum}, found {found}); \
-             nothing was restored"
-        )));
+        let busy = self.claim(server)?;
+        target.set_restoring(true);
+        let mut record = RestoreRecord {
+            server_id: server,
+            backup_id: backup,
+            status: BackupStatus::Pending,
+            files: 0,
+            bytes: 0,
+            error: None,
+            created_at: Utc::now(),
+            finished_at: None,
+        };
+        self.update_restore(&record);
+        let backups = self.clone();
+        let answer = record.clone();
+        tokio::spawn(async move {
+            let _busy = busy;
+            let Ok(_slot) = backups.slots.acquire().await else {
+                return;
+            };
+            record.status = BackupStatus::Running;
+            backups.update_restore(&record);
+            let outcome = backups.run_restore(&target, &record, &request).await;
+            record.finished_at = Some(Utc::now());
+            let notice = match outcome {
+                Ok(written) => {
+                    record.status = BackupStatus::Completed;
+                    (record.files, record.bytes) = (written.files, written.bytes);
+                    format!(
+                        "backup {backup} restored: {} files ({} bytes); the server stays stopped",
+                        written.files, written.bytes
+                    )
+                }
+                Err((written, e)) => {
+                    record.status = BackupStatus::Failed;
+                    (record.files, record.bytes) = (written.files, written.bytes);
+                    let why = reason(&e);
+                    let notice = format!("restore of backup {backup} failed: {why}");
+                    record.error = Some(why);
+                    notice
+                }
+            };
+            target.set_restoring(false);
+            target.disk.invalidate();
+            target.console.notice(&notice);
+            backups.update_restore(&record);
+        });
+        Ok(answer)
     }
-    check_links(view, &verified.links, &verified.order)
-        .map_err(|e| AgentError::Validation(format!("{e}; nothing was restored")))?;
-    Ok(verified)
+
+    async fn run_restore(
+        self: &Arc<Self>,
+        server: &Arc<Server>,
+        record: &RestoreRecord,
+        request: &RestoreRequest,
+    ) -> Result<unpack::Written, (unpack::Written, AgentError)> {
+        let none = unpack::Written::default();
+        let config = self.supervisor.config();
+        let dir = config.server_dir(server.id);
+        let mut max = config.files.max_extract_bytes;
+        if let Some(limit_mib) = server.defined().definition.limits.disk_mib {
+            let used = if request.truncate {
+                0
+            } else {
+                server.disk.measure().await
+            };
+            max = max.min((limit_mib * 1024 * 1024).saturating_sub(used));
+        }
+        let (format, checksum, truncate) =
+            (request.format, request.checksum.clone(), request.truncate);
+        let source = self
+            .open_source(record.backup_id, request)
+            .await
+            .map_err(|e| (none, e))?;
+        let verified = flatten(
+            tokio::task::spawn_blocking(move || {
+                let root = open_root(&dir)?;
+                let empty;
+                let view = if truncate {
+                    empty = tempfile::tempdir()?;
+                    open_root(empty.path())?
+                } else {
+                    root
+                };
+                unpack::verify(&view, source, format, &checksum, max)
+            })
+            .await,
+        )
+        .map_err(|e| (none, e))?;
+        if server.state().has_process() {
+            server.console.notice(&format!(
+                "stopping the server to restore backup {}",
+                record.backup_id
+            ));
+            server.stop().await.map_err(|e| (none, e))?;
+        }
+        let source = self
+            .open_source(record.backup_id, request)
+            .await
+            .map_err(|e| (none, e))?;
+        let dir = config.server_dir(server.id);
+        let checksum = request.checksum.clone();
+        let mut progress = self.restore_progress(record.clone());
+        tokio::task::spawn_blocking(move || {
+            let root = open_root(&dir).map_err(|e| (none, e))?;
+            if truncate {
+                unpack::empty(&root).map_err(|e| (none, e))?;
+            }
+            unpack::extract(&root, source, format, &checksum, verified, &mut progress)
+        })
+        .await
+        .map_err(|e| (none, AgentError::from(e)))?
+    }
+
+    fn restore_progress(
+        self: &Arc<Self>,
+        mut record: RestoreRecord,
+    ) -> impl FnMut(unpack::Written) + Send {
+        let backups = self.clone();
+        let mut reported = Instant::now();
+        move |written| {
+            if reported.elapsed() >= RESTORE_PROGRESS_EVERY {
+                reported = Instant::now();
+                (record.files, record.bytes) = (written.files, written.bytes);
+                record.status = BackupStatus::Running;
+                lock(&backups.restores).insert(record.server_id, record.clone());
+                backups.bus.publish(EventKind::Restore {
+                    restore: Box::new(record.clone()),
+                });
+            }
+        }
+    }
+
+    /// A blocking reader of the archive to restore.
+    async fn open_source(
+        &self,
+        backup: Uuid,
+        request: &RestoreRequest,
+    ) -> AgentResult<Box<dyn Read + Send>> {
+        match &request.source {
+            RestoreSource::Local => {
+                let path = self.journal.archive_path(backup, request.format);
+                let file = std::fs::File::open(&path).map_err(|_| {
+                    AgentError::NotFound(format!(
+                        "this node has no local archive of backup {backup}"
+                    ))
+                })?;
+                Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, file)))
+            }
+            RestoreSource::S3 { url } => {
+                let response = s3::download(&self.http, url)
+                    .await
+                    .map_err(AgentError::Validation)?;
+                let stream = response.bytes_stream().map_err(std::io::Error::other);
+                let reader = tokio_util::io::StreamReader::new(stream);
+                Ok(Box::new(tokio_util::io::SyncIoBridge::new(reader)))
+            }
+        }
+    }
 }
 
-/// Remove everything inside the server directory (never following symlinks).
-pub fn empty(root: &Dir) -> AgentResult<()> {
-    for item in root.entries().map_err(|e| fs_error(e, Path::new("")))? {
-        let item = item.map_err(|e| fs_error(e, Path::new("")))?;
-        crate::files::remove(root, Path::new(&item.file_name()))?;
-    }
-    Ok(())
-}
-
-/// Remove what stands where the archive's symlinks go (a directory there is an error).
-fn replace_links(root: &Dir, verified: &Verified) -> AgentResult<()> {
-    for link in &verified.order {
-        match root.symlink_metadata(link) {
-            Ok(meta) if !meta.is_dir() => root.remove_file(link).map_err(|e| fs_error(e, link))?,
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// The extracting pass; on failure, the error says what was restored and what not.
-pub fn extract(
-    root: &Dir,
-    source: impl Read,
-    format: BackupFormat,
-    checksum: &str,
-    verified: Verified,
-    progress: &mut dyn FnMut(Written),
-) -> Result<Written, (Written, AgentError)> {
-    let mut written = Written::default();
-    let mut failed_at = None;
-    check_links(root, &verified.links, &verified.order).map_err(|e| (written, e))?;
-    let mut budget = verified.total;
-    let found = read_archive(source, format, &mut |item, reader| {
-        failed_at = Some(item.name.clone());
-        let target = plan(Path::new(""), &item)?;
-        let before = budget;
-        if extract_entry(root, &target, &item, reader, &mut budget, verified.total)? {
-            written.files += 1;
-            written.bytes += before - budget;
-            progress(written);
-        }
-        failed_at = None;
-        Ok(())
-    })
-    .map_err(|e| {
-        let at = failed_at
-            .take()
-            .map(|name| format!(" at {name:?}"))
-            .unwrap_or_default();
-        let e = AgentError::Validation(format!(
-            "restored {} files ({} bytes), then failed{at}: {e}; that entry, the ones after \
-             it and the archive's symbolic links were not restored",
-            written.files, written.bytes
-        ));
-        (written, e)
-    })?;
-    if found != checksum {
-        return Err((
-            written,
-            AgentError::Validation(format!(
-                "the archive changed while it was restored (checksum {found}); restored {} \
-                 files, its symbolic links were not",
-                written.files
-            )),
-        ));
-    }
-    replace_links(root, &verified)
-        .and_then(|()| create_links(root, &verified.links, verified.order))
-        .map_err(|e| (written, e))?;
-    Ok(written)
-}
