@@ -124,6 +124,37 @@ impl fmt::Debug for Password {
     }
 }
 
+/// A server's short id: the last eight hex digits of its UUID (the random part; the
+/// leading digits of these time-ordered ids are shared by servers created together). SFTP
+/// usernames, database names and the Pterodactyl-compatible API carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShortId(String);
+
+impl ShortId {
+    /// How many hex digits a short id has.
+    pub const LEN: usize = 8;
+
+    /// The short id of a server's (well-formed) id.
+    pub fn of(server_id: &str) -> ShortId {
+        let hex: String = server_id.chars().filter(char::is_ascii_hexdigit).collect();
+        ShortId(hex[hex.len().saturating_sub(Self::LEN)..].to_ascii_lowercase())
+    }
+
+    /// A short id as a caller typed it: eight hex digits, in either case.
+    pub fn parse(raw: &str) -> Result<ShortId, String> {
+        if raw.len() != Self::LEN || !raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("must be {} hex digits", Self::LEN));
+        }
+        Ok(ShortId(raw.to_ascii_lowercase()))
+    }
+}
+
+impl fmt::Display for ShortId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 macro_rules! string_newtype {
     ($($ty:ident),*) => {$(
         impl AsRef<str> for $ty {
@@ -140,7 +171,7 @@ macro_rules! string_newtype {
     )*};
 }
 
-string_newtype!(Username, Email);
+string_newtype!(Username, Email, ShortId);
 
 impl<const MAX: usize> AsRef<str> for Name<MAX> {
     fn as_ref(&self) -> &str {
@@ -196,6 +227,16 @@ mod tests {
             "nel\u{85}inside",
         ] {
             assert!(Name::<191>::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn short_ids_are_the_last_eight_hex_digits() {
+        let id = "0190F3C2-7A1B-7C3D-8E4F-A1B2C3D4E5F6";
+        assert_eq!(ShortId::of(id).as_ref(), "c3d4e5f6");
+        assert_eq!(ShortId::parse("C3D4E5F6").unwrap(), ShortId::of(id));
+        for bad in ["", "c3d4e5f", "c3d4e5f6a", "c3d4e5fg", "c3d4-5f6"] {
+            assert!(ShortId::parse(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -5,6 +5,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::db::entities::server;
+use crate::domain::ShortId;
 use crate::error::Result;
 
 #[derive(Debug, Clone)]
@@ -50,19 +51,6 @@ pub async fn create(db: &impl ConnectionTrait, new: NewServer) -> Result<server:
 
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<server::Model>> {
     Ok(server::Entity::find_by_id(id).one(db).await?)
-}
-
-/// The servers of a node whose id ends with `suffix` (lower-case hex digits).
-pub async fn on_node_ending_with(
-    db: &impl ConnectionTrait,
-    node_id: &str,
-    suffix: &str,
-) -> Result<Vec<server::Model>> {
-    Ok(server::Entity::find()
-        .filter(server::Column::NodeId.eq(node_id))
-        .filter(server::Column::Id.ends_with(suffix))
-        .all(db)
-        .await?)
 }
 
 /// The memory and disk limits (MiB) of a node's servers, summed, leaving out `except`.
@@ -117,6 +105,7 @@ pub struct ServerListRow {
     pub cpu_percent: i32,
     pub disk_mb: i64,
     pub image: Option<String>,
+    pub suspended: bool,
     pub crash_auto_restart: bool,
     pub crash_max_restarts: i32,
     pub crash_window_seconds: i64,
@@ -195,6 +184,7 @@ fn list_query(visibility: &Visibility<'_>, name: Option<&str>) -> sea_orm::Selec
             server::Column::CpuPercent,
             server::Column::DiskMb,
             server::Column::Image,
+            server::Column::Suspended,
             server::Column::CrashAutoRestart,
             server::Column::CrashMaxRestarts,
             server::Column::CrashWindowSeconds,
@@ -240,16 +230,20 @@ pub async fn list_row(db: &impl ConnectionTrait, id: &str) -> Result<Option<Serv
         .await?)
 }
 
-/// Servers whose id ends with `suffix` (the short ids the Pterodactyl-compatible API and
-/// SFTP logins use), at most two: more than one means the suffix is ambiguous.
-pub async fn ending_with(db: &impl ConnectionTrait, suffix: &str) -> Result<Vec<server::Model>> {
+/// The servers with this short id (on `node` when given), at most two: more than one
+/// means the short id is ambiguous.
+pub async fn by_short_id(
+    db: &impl ConnectionTrait,
+    short: &ShortId,
+    node: Option<&str>,
+) -> Result<Vec<server::Model>> {
     use sea_orm::QuerySelect;
 
-    Ok(server::Entity::find()
-        .filter(server::Column::Id.ends_with(suffix))
-        .limit(2)
-        .all(db)
-        .await?)
+    let mut query = server::Entity::find().filter(server::Column::Id.ends_with(short.as_ref()));
+    if let Some(node) = node {
+        query = query.filter(server::Column::NodeId.eq(node));
+    }
+    Ok(query.limit(2).all(db).await?)
 }
 
 /// Which of a server's settings a save writes (the others, and the state the node's

@@ -19,21 +19,13 @@ use uuid::Uuid;
 use crate::agents::SftpAuthority;
 use crate::auth::{password, Actor, Client};
 use crate::db::entities::{server, user};
+use crate::domain::ShortId;
 use crate::error::{Error, Result};
 use crate::permissions::ADMIN_ROLE;
 use crate::repo;
 use crate::services::audit::{self, Entry};
 use crate::services::ssh_keys;
 use crate::state::AppState;
-
-/// Characters of a server id used in SFTP usernames (its last eight hex digits: the ids
-/// are time-ordered UUIDs, whose leading digits are shared by servers created together).
-pub const SHORT_ID_LEN: usize = 8;
-
-/// The short id of a server, as SFTP usernames carry it.
-pub fn short_id(server_id: &str) -> &str {
-    &server_id[server_id.len().saturating_sub(SHORT_ID_LEN)..]
-}
 
 /// Answers the agents from the database.
 pub struct Authority {
@@ -159,12 +151,11 @@ async fn find_target(
     let Some((name, short)) = username.rsplit_once('.') else {
         return Ok((None, None));
     };
-    let short = short.to_ascii_lowercase();
-    if short.len() != SHORT_ID_LEN || !short.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let Ok(short) = ShortId::parse(short) else {
         return Ok((None, None));
-    }
+    };
     let user = repo::users::find_by_login(db, name).await?;
-    let mut servers = repo::servers::on_node_ending_with(db, node_id, &short).await?;
+    let mut servers = repo::servers::by_short_id(db, &short, Some(node_id)).await?;
     // Two servers of one node sharing the digits cannot be told apart: refuse both.
     let server = if servers.len() == 1 {
         servers.pop()
@@ -276,7 +267,7 @@ pub async fn connection(
     Ok(Connection {
         host: node.address,
         port: sftp.port,
-        username: format!("{}.{}", actor.user.username, short_id(&server.id)),
+        username: format!("{}.{}", actor.user.username, ShortId::of(&server.id)),
         host_key_fingerprint: sftp.host_key_fingerprint,
         read_only: sftp.read_only,
     })

@@ -12,6 +12,7 @@ use super::permissions::names_for;
 use super::shapes::{item, Page};
 use super::{no_content, ClientError, ClientResult};
 use crate::auth::{Actor, Principal};
+use crate::domain::ShortId;
 use crate::error::Error;
 use crate::http::extract::{ValidJson, ValidQuery};
 use crate::http::routes::server_views::{views, ServerView};
@@ -20,11 +21,6 @@ use crate::services::server_access::{self, ServerScope};
 use crate::services::servers::listing::{self, PageRequest};
 use crate::services::servers::{self as service};
 use crate::state::AppState;
-
-/// The eight-character identifier Pterodactyl shows for a server.
-pub fn identifier(id: &str) -> &str {
-    &id[id.len().saturating_sub(8)..]
-}
 
 /// The server in the path and what the caller may do on it (404 for strangers), after
 /// checking that they hold `key` there.
@@ -43,7 +39,7 @@ pub async fn scope(
 }
 
 /// What Pterodactyl calls a server's power state.
-fn power_state(state: &str) -> &'static str {
+pub(super) fn power_state(state: &str) -> &'static str {
     match state {
         "running" => "running",
         "starting" | "installing" => "starting",
@@ -59,18 +55,18 @@ fn attributes(principal: &Principal, view: &ServerView) -> Value {
         item(
             "allocation",
             json!({
-                "id": 1,
+                "id": a.id,
                 "ip": a.bind_ip,
-                "ip_alias": a.ip,
+                "ip_alias": (a.ip != a.bind_ip).then_some(&a.ip),
                 "port": a.port,
-                "notes": null,
+                "notes": Some(&a.notes).filter(|n| !n.is_empty()),
                 "is_default": true,
             }),
         )
     });
     json!({
         "server_owner": owner,
-        "identifier": identifier(&view.id),
+        "identifier": ShortId::of(&view.id).to_string(),
         "uuid": view.id,
         "name": view.name,
         "node": view.node.as_ref().map(|n| n.name.clone()).unwrap_or_default(),
@@ -91,7 +87,7 @@ fn attributes(principal: &Principal, view: &ServerView) -> Value {
             "install_failed" => Some("install_failed"),
             _ => None,
         },
-        "is_suspended": false,
+        "is_suspended": view.suspended,
         "is_installing": view.state == "installing",
         "is_transferring": false,
         "relationships": {
@@ -193,7 +189,7 @@ pub async fn resources(
         "stats",
         json!({
             "current_state": power_state(&view.state),
-            "is_suspended": false,
+            "is_suspended": view.suspended,
             "resources": {
                 "memory_bytes": stats.map_or(0, |s| s.memory_bytes),
                 "cpu_absolute": stats.map_or(0.0, |s| s.cpu_percent),

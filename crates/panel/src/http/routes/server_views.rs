@@ -94,11 +94,13 @@ impl From<CrashPolicy> for CrashPolicyBody {
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AllocationView {
+    pub(crate) id: String,
     /// Where players connect: the node's address when the game binds every interface.
     pub(crate) ip: String,
     pub(crate) port: i32,
     /// The address the game binds on the node.
     pub(crate) bind_ip: String,
+    pub(crate) notes: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -124,6 +126,8 @@ pub struct ServerView {
     runtime: RuntimeKind,
     /// The Docker image (with the `docker` runtime).
     pub(crate) image: Option<String>,
+    /// A suspended server refuses SFTP logins (no route of the panel suspends one yet).
+    pub(crate) suspended: bool,
     pub(crate) allocation: Option<AllocationView>,
     pub(crate) stats: Option<ServerStats>,
     /// The system user the node runs the game and install script as (`name (uid N)`),
@@ -189,12 +193,14 @@ pub async fn views(
                     .iter()
                     .find(|a| a.server_id.as_deref() == Some(row.id.as_str()))
                     .map(|a| AllocationView {
+                        id: a.id.clone(),
                         ip: match (&row.node_address, a.ip.as_str()) {
                             (Some(address), BIND_IP) => address.clone(),
                             _ => a.ip.clone(),
                         },
                         port: a.port,
                         bind_ip: a.ip.clone(),
+                        notes: a.notes.clone(),
                     }),
                 state: live
                     .as_ref()
@@ -224,6 +230,7 @@ pub async fn views(
                 crash_policy: row.crash_policy().into(),
                 runtime: crate::services::servers::kind_of(row.image.as_deref()),
                 image: row.image.clone(),
+                suspended: row.suspended,
                 id: row.id.clone(),
                 name: row.name.clone(),
                 description: row.description.clone(),

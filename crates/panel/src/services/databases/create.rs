@@ -6,9 +6,10 @@
 use sea_orm::TransactionTrait;
 use serde_json::json;
 
-use super::{engine_of, host_access, short_id};
+use super::{engine_of, host_access};
 use crate::auth::Actor;
 use crate::db::entities::{database_host, server, server_database};
+use crate::domain::ShortId;
 use crate::error::{Error, Result};
 use crate::repo::{self, server_databases::NewServerDatabase};
 use crate::services::audit;
@@ -101,8 +102,8 @@ pub async fn create(
     let _creating = CREATING.lock().await;
     let host = choose_host(state, actor, server, new.host_id.as_deref()).await?;
     let engine = engine_of(&host)?;
-    let short = short_id(&server.id);
-    let database = names::database_name(engine, &short, &new.name)?;
+    let short = ShortId::of(&server.id);
+    let database = names::database_name(engine, short.as_ref(), &new.name)?;
     let remote = remote_for(engine, new.remote.as_deref())?;
     let existing = repo::server_databases::for_server(state.db(), &server.id).await?;
     let limit = u64::try_from(server.database_limit).unwrap_or_default();
@@ -120,7 +121,7 @@ pub async fn create(
     }
     let account = Account {
         database,
-        username: names::username(&short),
+        username: names::username(short.as_ref()),
         password: names::password(),
         remote,
         max_connections: new.max_connections.unwrap_or_default(),

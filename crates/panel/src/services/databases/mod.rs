@@ -49,13 +49,6 @@ pub(crate) fn account_of(state: &AppState, db: &server_database::Model) -> Resul
     })
 }
 
-/// The part of a server's id its databases and users are named after: the last eight
-/// hex digits of its UUID (the random part; the first ones are a timestamp).
-pub fn short_id(server_id: &str) -> String {
-    let hex: String = server_id.chars().filter(char::is_ascii_hexdigit).collect();
-    hex[hex.len().saturating_sub(8)..].to_ascii_lowercase()
-}
-
 /// `mysql://user@address:port/database` (no password).
 pub fn connection_string(host: &database_host::Model, db: &server_database::Model) -> String {
     let scheme = Engine::parse(&host.engine).map_or("mysql", Engine::scheme);

@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 
 use crate::auth::Principal;
 use crate::db::entities::{allocation, subuser};
+use crate::domain::ShortId;
 use crate::error::{Error, Result};
 use crate::repo::servers::{ServerListRow, Visibility};
 use crate::repo::{self, epochs};
@@ -175,10 +176,8 @@ pub async fn by_identifier(state: &AppState, identifier: &str) -> Result<String>
     if identifier.len() == 36 {
         return Ok(identifier);
     }
-    if identifier.len() != 8 || !identifier.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(not_found());
-    }
-    let mut found = repo::servers::ending_with(state.db(), &identifier).await?;
+    let short = ShortId::parse(&identifier).map_err(|_| not_found())?;
+    let mut found = repo::servers::by_short_id(state.db(), &short, None).await?;
     match (found.pop(), found.is_empty()) {
         (Some(server), true) => Ok(server.id),
         _ => Err(not_found()),
