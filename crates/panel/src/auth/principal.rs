@@ -149,8 +149,28 @@ async fn from_api_key(state: &AppState, presented: &str) -> Result<Principal> {
         .as_bytes()
         .ct_eq(key.secret_hash.as_bytes())
         .into();
-    if !matches
-        || KeyFamily::from_stored(&key.family) != Some(family)
+    if !matches {
+        return Err(rejected());
+    }
+    key_principal(state, key, family).await
+}
+
+/// The caller behind a `ptlc_…` key that is known by its id (a console ticket names the
+/// key it was made with): the key must still exist, be of that family and not expired.
+pub async fn for_client_key_id(state: &AppState, key_id: &str) -> Result<Principal> {
+    let key = repo::api_keys::find(state.db(), key_id)
+        .await?
+        .ok_or_else(rejected)?;
+    key_principal(state, key, KeyFamily::PterodactylClient).await
+}
+
+/// The principal of a key whose secret (or ticket) was checked.
+async fn key_principal(
+    state: &AppState,
+    key: crate::db::entities::api_key::Model,
+    family: KeyFamily,
+) -> Result<Principal> {
+    if KeyFamily::from_stored(&key.family) != Some(family)
         || key.expires_at.is_some_and(|at| at < chrono::Utc::now())
     {
         return Err(rejected());

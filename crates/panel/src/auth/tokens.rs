@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::distributions::{Alphanumeric, DistString};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -13,6 +14,27 @@ use crate::error::{Error, Result};
 pub const ACCESS_TTL: Duration = Duration::minutes(15);
 /// How long a refresh token (a session) lasts without being used.
 pub const REFRESH_TTL: Duration = Duration::days(30);
+
+/// `claims` signed with HS256.
+fn sign(key: &[u8], claims: &impl Serialize) -> Result<String> {
+    encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(key),
+    )
+    .map_err(|e| Error::internal(format!("cannot sign token: {e}")))
+}
+
+/// The claims of a token signed by us (HS256 only: `none` and others are refused), not
+/// expired, with `sub` and `iat`.
+fn verified<T: DeserializeOwned>(key: &[u8], token: &str) -> Option<T> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 0;
+    validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+    decode::<T>(token, &DecodingKey::from_secret(key), &validation)
+        .ok()
+        .map(|data| data.claims)
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessClaims {
@@ -32,22 +54,12 @@ pub fn issue_access(key: &[u8], user_id: &str, family_id: &str) -> Result<String
         iat: now.timestamp(),
         exp: (now + ACCESS_TTL).timestamp(),
     };
-    encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(key),
-    )
-    .map_err(|e| Error::internal(format!("cannot sign token: {e}")))
+    sign(key, &claims)
 }
 
-/// Verifies signature, algorithm (HS256 only: `none` and others are refused) and expiry.
+/// Verifies signature, algorithm and expiry.
 pub fn verify_access(key: &[u8], token: &str) -> Result<AccessClaims> {
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.leeway = 0;
-    validation.set_required_spec_claims(&["exp", "sub", "iat"]);
-    decode::<AccessClaims>(token, &DecodingKey::from_secret(key), &validation)
-        .map(|data| data.claims)
-        .map_err(|_| Error::Unauthorized("invalid or expired session".into()))
+    verified(key, token).ok_or_else(|| Error::Unauthorized("invalid or expired session".into()))
 }
 
 /// How long the step between a correct password and the second factor may take.
@@ -75,29 +87,104 @@ pub fn issue_checkpoint(key: &[u8], user_id: &str) -> Result<(String, DateTime<U
         iat: now.timestamp(),
         exp: expires_at.timestamp(),
     };
-    let token = encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(key),
-    )
-    .map_err(|e| Error::internal(format!("cannot sign token: {e}")))?;
-    Ok((token, expires_at))
+    Ok((sign(key, &claims)?, expires_at))
 }
 
 /// The user a checkpoint token was issued to, if it is one, signed by us and not expired.
 pub fn verify_checkpoint(key: &[u8], token: &str) -> Result<String> {
-    let refused =
-        || Error::Unauthorized("the sign-in step expired or is not valid: log in again".into());
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.leeway = 0;
-    validation.set_required_spec_claims(&["exp", "sub", "iat"]);
-    let claims = decode::<CheckpointClaims>(token, &DecodingKey::from_secret(key), &validation)
-        .map_err(|_| refused())?
-        .claims;
-    if claims.purpose != CHECKPOINT_PURPOSE {
-        return Err(refused());
-    }
-    Ok(claims.sub)
+    verified::<CheckpointClaims>(key, token)
+        .filter(|claims| claims.purpose == CHECKPOINT_PURPOSE)
+        .map(|claims| claims.sub)
+        .ok_or_else(|| {
+            Error::Unauthorized("the sign-in step expired or is not valid: log in again".into())
+        })
+}
+
+/// How long a download link works.
+pub const DOWNLOAD_TTL: Duration = Duration::minutes(15);
+/// The `purpose` of a download-link token.
+const DOWNLOAD_PURPOSE: &str = "file_download";
+
+/// What a download link says: user `sub` may download `path` of `server` once (`jti`
+/// names this link) until `exp`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DownloadClaims {
+    pub sub: String,
+    pub server: String,
+    pub path: String,
+    pub jti: String,
+    pub purpose: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// A download-link token for one file of one server.
+pub fn issue_download(key: &[u8], user_id: &str, server_id: &str, path: &str) -> Result<String> {
+    let now = Utc::now();
+    let claims = DownloadClaims {
+        sub: user_id.to_owned(),
+        server: server_id.to_owned(),
+        path: path.to_owned(),
+        jti: random_secret(24),
+        purpose: DOWNLOAD_PURPOSE.to_owned(),
+        iat: now.timestamp(),
+        exp: (now + DOWNLOAD_TTL).timestamp(),
+    };
+    sign(key, &claims)
+}
+
+/// A download link's claims, if it is one, signed by us and not expired.
+pub fn verify_download(key: &[u8], token: &str) -> Result<DownloadClaims> {
+    verified::<DownloadClaims>(key, token)
+        .filter(|claims| claims.purpose == DOWNLOAD_PURPOSE)
+        .ok_or_else(|| {
+            Error::Unauthorized(
+                "this download link expired or is not valid: ask for a new one".into(),
+            )
+        })
+}
+
+/// How long a console ticket of the Pterodactyl-compatible API works (as Wings' tokens).
+pub const CONSOLE_TTL: Duration = Duration::minutes(10);
+/// The `purpose` of a console ticket.
+const CONSOLE_PURPOSE: &str = "console";
+
+/// What a console ticket says: the holder of client key `key` (user `sub`) may open the
+/// console of `server` until `exp`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ConsoleClaims {
+    pub sub: String,
+    pub key: String,
+    pub server: String,
+    pub purpose: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// A console ticket valid for `ttl`.
+pub fn issue_console(
+    key: &[u8],
+    (user_id, key_id): (&str, &str),
+    server_id: &str,
+    ttl: Duration,
+) -> Result<String> {
+    let now = Utc::now();
+    let claims = ConsoleClaims {
+        sub: user_id.to_owned(),
+        key: key_id.to_owned(),
+        server: server_id.to_owned(),
+        purpose: CONSOLE_PURPOSE.to_owned(),
+        iat: now.timestamp(),
+        exp: (now + ttl).timestamp(),
+    };
+    sign(key, &claims)
+}
+
+/// A console ticket's claims, if it is one, signed by us and not expired.
+pub fn verify_console(key: &[u8], token: &str) -> Result<ConsoleClaims> {
+    verified::<ConsoleClaims>(key, token)
+        .filter(|claims| claims.purpose == CONSOLE_PURPOSE)
+        .ok_or_else(|| Error::Unauthorized("the console token expired or is not valid".into()))
 }
 
 /// A random secret of `len` alphanumeric characters.
@@ -147,6 +234,21 @@ mod tests {
         let access = issue_access(KEY, "user-1", "family-1").unwrap();
         assert!(verify_checkpoint(KEY, &access).is_err());
         assert!(verify_checkpoint(b"another key entirely, same length", &checkpoint).is_err());
+    }
+
+    #[test]
+    fn download_links_are_no_other_token() {
+        let link = issue_download(KEY, "user-1", "server-1", "world/level.dat").unwrap();
+        let claims = verify_download(KEY, &link).unwrap();
+        assert_eq!(
+            (claims.server.as_str(), claims.path.as_str()),
+            ("server-1", "world/level.dat")
+        );
+        assert!(verify_access(KEY, &link).is_err());
+        assert!(verify_checkpoint(KEY, &link).is_err());
+        let (checkpoint, _) = issue_checkpoint(KEY, "user-1").unwrap();
+        assert!(verify_download(KEY, &checkpoint).is_err());
+        assert!(verify_download(b"another key entirely, same length", &link).is_err());
     }
 
     #[test]

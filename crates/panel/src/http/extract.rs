@@ -47,6 +47,30 @@ where
     }
 }
 
+/// A JSON body that clients may leave out (Pterodactyl's clients post actions without
+/// one): an empty body is `T::default()`, anything else is read as [`ValidJson`] reads it.
+pub struct OptionalJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptionalJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Default + garde::Validate<Context = ()>,
+{
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(body_error)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        let value: T = parse_json(&bytes)?;
+        value.validate().map_err(report_to_error)?;
+        Ok(OptionalJson(value))
+    }
+}
+
 fn body_error(rejection: BytesRejection) -> Error {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         Error::PayloadTooLarge("request body is too large".into())

@@ -44,6 +44,10 @@ pub async fn find_by_prefix(
         .await?)
 }
 
+pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<api_key::Model>> {
+    Ok(api_key::Entity::find_by_id(id).one(db).await?)
+}
+
 pub async fn list_for_user(
     db: &impl ConnectionTrait,
     user_id: &str,

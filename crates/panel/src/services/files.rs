@@ -1,17 +1,22 @@
 //! A server's files, through its agent's jailed file API. Changes are recorded in the
 //! audit log with their paths (never contents) once the agent made them.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, PoisonError};
+
 use axum::http::Method;
 use cap_protocol::files::{FileContent, FileEntry, WriteFile};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::audit;
 use super::servers::client_for;
 use crate::agents::client::erased::Json;
-use crate::auth::Actor;
+use crate::auth::{tokens, Actor};
 use crate::db::entities::server;
 use crate::error::{Error, Result};
+use crate::repo;
 use crate::state::AppState;
 
 fn id_of(server: &server::Model) -> Result<Uuid> {
@@ -75,6 +80,40 @@ pub async fn download(
         .await
 }
 
+/// Download links made and not expired yet that were used (by their `jti`, with their
+/// expiry): a link works once.
+static SPENT_LINKS: LazyLock<Mutex<HashMap<String, i64>>> = LazyLock::new(Mutex::default);
+
+/// A one-time link token to download `path` of `server` without credentials within
+/// [`tokens::DOWNLOAD_TTL`] (the caller's `file:read` is checked before it is made).
+pub fn download_link(
+    state: &AppState,
+    actor: &Actor,
+    server: &server::Model,
+    path: &str,
+) -> Result<String> {
+    tokens::issue_download(state.secrets().jwt_key(), actor.id(), &server.id, path)
+}
+
+/// The server and path a download link names, spending the link.
+pub async fn redeem_link(state: &AppState, token: &str) -> Result<(server::Model, String)> {
+    let claims = tokens::verify_download(state.secrets().jwt_key(), token)?;
+    {
+        let mut spent = SPENT_LINKS.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = chrono::Utc::now().timestamp();
+        spent.retain(|_, expires| *expires >= now);
+        if spent.insert(claims.jti, claims.exp).is_some() {
+            return Err(Error::Unauthorized(
+                "this download link was used already: ask for a new one".into(),
+            ));
+        }
+    }
+    let server = repo::servers::find(state.db(), &claims.server)
+        .await?
+        .ok_or_else(|| Error::not_found("server"))?;
+    Ok((server, claims.path))
+}
+
 /// Where uploads of one request go: the server's agent.
 pub struct Upload {
     client: crate::agents::AgentClient,
@@ -108,8 +147,8 @@ pub async fn uploaded(
     record(state, actor, server, "upload", details).await
 }
 
-/// A JSON file action on the agent (`mkdir`, `rename`, `copy`, `delete`, `compress`,
-/// `decompress`), recorded with its request as details.
+/// A JSON file action on the agent (`mkdir`, `rename`, `copy`, `delete`, `chmod`,
+/// `compress`, `decompress`), recorded with its request as details.
 pub async fn act<B: Serialize + Sync>(
     state: &AppState,
     actor: &Actor,
@@ -117,9 +156,23 @@ pub async fn act<B: Serialize + Sync>(
     action: &str,
     body: &B,
 ) -> Result<()> {
-    client_for(state, server)?
-        .files::<serde_json::Value>(Method::POST, id_of(server)?, action, &[], Some(&Json(body)))
+    act_for::<B, serde_json::Value>(state, actor, server, action, body).await?;
+    Ok(())
+}
+
+/// A file action as [`act`], returning what the agent answered (the entry `chmod` and
+/// `compress` made).
+pub async fn act_for<B: Serialize + Sync, T: DeserializeOwned>(
+    state: &AppState,
+    actor: &Actor,
+    server: &server::Model,
+    action: &str,
+    body: &B,
+) -> Result<T> {
+    let answer = client_for(state, server)?
+        .files::<T>(Method::POST, id_of(server)?, action, &[], Some(&Json(body)))
         .await?;
     let details = serde_json::to_value(body).map_err(Error::internal)?;
-    record(state, actor, server, action, details).await
+    record(state, actor, server, action, details).await?;
+    Ok(answer)
 }

@@ -17,7 +17,7 @@ use cap_panel::repo;
 use crate::support::{new_server, send, world, TestApp};
 
 #[derive(Clone, Copy, PartialEq, Debug)]
-enum Engine {
+pub(crate) enum Engine {
     Mysql,
     Postgres,
 }
@@ -126,13 +126,13 @@ impl Login {
 
 /// A panel with the engine's test host registered, and two servers owned by users who
 /// can log in, each allowed `limit` databases.
-struct Setup {
-    app: TestApp,
+pub(crate) struct Setup {
+    pub(crate) app: TestApp,
     admin: Client,
     engine: Engine,
     host_admin: Login,
     host_id: String,
-    servers: Vec<(server::Model, Client)>,
+    pub(crate) servers: Vec<(server::Model, Client)>,
 }
 
 fn host_body(engine: Engine, url: &Url, name: &str) -> Value {
@@ -143,7 +143,7 @@ fn host_body(engine: Engine, url: &Url, name: &str) -> Value {
     })
 }
 
-async fn setup(engine: Engine, tag: &str, limit: i32) -> Option<Setup> {
+pub(crate) async fn setup(engine: Engine, tag: &str, limit: i32) -> Option<Setup> {
     let url = host_url(engine)?;
     let app = TestApp::spawn().await;
     let admin = app.admin_client().await;

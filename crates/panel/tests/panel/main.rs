@@ -16,6 +16,11 @@ mod openapi_api;
 mod players_api;
 mod processes;
 mod pterodactyl;
+mod pterodactyl_databases;
+mod pterodactyl_network;
+mod pterodactyl_routes;
+mod pterodactyl_schedules;
+mod pterodactyl_websocket;
 mod rbac;
 #[allow(dead_code)]
 #[path = "../../../agent/tests/agent/s3_server.rs"]

@@ -8,10 +8,10 @@ use serde_json::{json, Value};
 
 use crate::servers_on_agent::OnAgent;
 
-const SMALL: &str = r#"{ "memoryMb": 128, "cpuPercent": 100, "diskMb": 256 }"#;
+pub(crate) const SMALL: &str = r#"{ "memoryMb": 128, "cpuPercent": 100, "diskMb": 256 }"#;
 
 /// A key of `family` for the session's user.
-async fn key(session: &crate::processes::Session, family: &str) -> String {
+pub(crate) async fn key(session: &crate::processes::Session, family: &str) -> String {
     let (status, body) = session
         .post(
             "/api/auth/api-keys",
@@ -24,7 +24,7 @@ async fn key(session: &crate::processes::Session, family: &str) -> String {
     secret
 }
 
-async fn call(
+pub(crate) async fn call(
     on: &OnAgent,
     key: &str,
     method: reqwest::Method,
@@ -45,7 +45,7 @@ async fn call(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-fn short(id: &str) -> &str {
+pub(crate) fn short(id: &str) -> &str {
     &id[id.len() - 8..]
 }
 
@@ -272,6 +272,15 @@ async fn pydactyl_drives_a_real_server() {
     let server = on
         .server("pydactyl", serde_json::from_str(SMALL).unwrap())
         .await;
+    let (status, body) = on
+        .admin
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/servers/{server}"),
+            Some(json!({ "backups": { "limit": 1 } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let client = key(&on.admin, "pterodactyl_client").await;
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -292,7 +301,17 @@ async fn pydactyl_drives_a_real_server() {
         "pydactyl script failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for step in ["listed", "running", "command sent", "files", "stopped"] {
+    for step in [
+        "listed",
+        "running",
+        "command sent",
+        "files",
+        "startup",
+        "allocations",
+        "backups",
+        "renamed",
+        "stopped",
+    ] {
         assert!(
             stdout.lines().any(|l| l.starts_with(step)),
             "{step} missing:\n{stdout}"

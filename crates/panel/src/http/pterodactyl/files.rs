@@ -2,9 +2,10 @@
 //! relative to a `root` for batch actions. The agent's jail applies as on every file
 //! route of ours.
 
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cap_protocol::files::{
     DeleteRequest, FileEntry, FileKind, MoveRequest, PathRequest, WriteFile,
@@ -19,19 +20,20 @@ use super::{no_content, ClientResult};
 use crate::auth::{Actor, Principal};
 use crate::error::Error;
 use crate::http::extract::{ValidJson, ValidQuery};
+use crate::http::routes::nodes::panel_url;
 use crate::services::files as service;
 use crate::state::AppState;
 
 /// Most entries one batch action names.
-const MAX_BATCH: usize = 100;
+pub(super) const MAX_BATCH: usize = 100;
 
 /// A path from the server root as our file API takes it (relative, no leading `/`).
-fn relative(path: &str) -> String {
+pub(super) fn relative(path: &str) -> String {
     path.trim_start_matches('/').to_owned()
 }
 
 /// `name` inside `root`, relative.
-fn joined(root: &str, name: &str) -> String {
+pub(super) fn joined(root: &str, name: &str) -> String {
     let root = relative(root);
     let name = name.trim_start_matches('/');
     if root.is_empty() {
@@ -58,7 +60,7 @@ fn mode_string(entry: &FileEntry) -> String {
     out
 }
 
-fn file_object(entry: &FileEntry) -> Value {
+pub(super) fn file_object(entry: &FileEntry) -> Value {
     let modified = entry.modified.map(|m| m.to_rfc3339());
     item(
         "file_object",
@@ -114,6 +116,53 @@ pub async fn contents(
         [("content-type", "text/plain; charset=utf-8")],
         file.content,
     ))
+}
+
+/// `GET .../files/download?file=/world.zip`: a signed URL that downloads the file once,
+/// without credentials, within fifteen minutes (as Wings' download links do).
+pub async fn download(
+    State(state): State<AppState>,
+    actor: Result<Actor, Error>,
+    headers: HeaderMap,
+    Path(server): Path<String>,
+    query: Result<ValidQuery<FileQuery>, Error>,
+) -> ClientResult<Json<Value>> {
+    let actor = actor?;
+    let ValidQuery(query) = query?;
+    let scope = scope(&state, &actor, &server, "file:read").await?;
+    let token = service::download_link(&state, &actor, &scope.server, &relative(&query.file))?;
+    let url = format!(
+        "{}/api/client/download/file?token={token}",
+        panel_url(&state, &headers)
+    );
+    Ok(Json(item("signed_url", json!({ "url": url }))))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    token: String,
+}
+
+/// `GET /api/client/download/file?token=…`: the file of a download link, streamed from
+/// the node.
+pub async fn redeem(
+    State(state): State<AppState>,
+    query: Result<ValidQuery<TokenQuery>, Error>,
+) -> ClientResult<Response> {
+    let ValidQuery(query) = query?;
+    let (server, path) = service::redeem_link(&state, &query.token).await?;
+    let upstream = service::download(&state, &server, &path).await?;
+    let name = path
+        .rsplit('/')
+        .next()
+        .unwrap_or("download")
+        .replace(['"', '\\'], "_");
+    let disposition = format!("attachment; filename=\"{name}\"");
+    let headers = [
+        (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+        (header::CONTENT_DISPOSITION, disposition),
+    ];
+    Ok((headers, Body::from_stream(upstream.bytes_stream())).into_response())
 }
 
 /// `POST .../files/write?file=/notes.txt` with the new contents as the raw body.

@@ -10,10 +10,19 @@
 //! way. The permission table is in [`permissions`].
 
 mod account;
+mod backups;
+mod databases;
+mod file_actions;
 mod files;
+mod network;
 pub mod permissions;
+mod schedule_tasks;
+mod schedules;
 mod servers;
 mod shapes;
+mod startup;
+mod users;
+mod websocket;
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -118,15 +127,107 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/servers/{server}/resources", get(servers::resources))
         .route("/servers/{server}/power", post(servers::power))
         .route("/servers/{server}/command", post(servers::command))
+        .route("/servers/{server}/websocket", get(websocket::credentials))
         .route("/servers/{server}/files/list", get(files::list))
         .route("/servers/{server}/files/contents", get(files::contents))
         .route("/servers/{server}/files/write", post(files::write))
+        .route("/servers/{server}/files/download", get(files::download))
         .route(
             "/servers/{server}/files/create-folder",
             post(files::create_folder),
         )
         .route("/servers/{server}/files/rename", put(files::rename))
         .route("/servers/{server}/files/delete", post(files::delete))
+        .route("/servers/{server}/files/copy", post(file_actions::copy))
+        .route(
+            "/servers/{server}/files/compress",
+            post(file_actions::compress),
+        )
+        .route(
+            "/servers/{server}/files/decompress",
+            post(file_actions::decompress),
+        )
+        .route("/servers/{server}/files/chmod", post(file_actions::chmod))
+        .route("/servers/{server}/startup", get(startup::show))
+        .route(
+            "/servers/{server}/startup/variable",
+            put(startup::set_variable),
+        )
+        .route("/servers/{server}/settings/rename", post(startup::rename))
+        .route(
+            "/servers/{server}/settings/reinstall",
+            post(startup::reinstall),
+        )
+        .route(
+            "/servers/{server}/users",
+            get(users::index).post(users::create),
+        )
+        .route(
+            "/servers/{server}/users/{user}",
+            get(users::show).post(users::update).delete(users::delete),
+        )
+        .route(
+            "/servers/{server}/network/allocations",
+            get(network::index).post(network::assign),
+        )
+        .route(
+            "/servers/{server}/network/allocations/{allocation}",
+            post(network::notes).delete(network::delete),
+        )
+        .route(
+            "/servers/{server}/network/allocations/{allocation}/primary",
+            post(network::primary),
+        )
+        .route(
+            "/servers/{server}/backups",
+            get(backups::index).post(backups::create),
+        )
+        .route(
+            "/servers/{server}/backups/{backup}",
+            get(backups::show).delete(backups::delete),
+        )
+        .route(
+            "/servers/{server}/backups/{backup}/lock",
+            post(backups::lock),
+        )
+        .route(
+            "/servers/{server}/backups/{backup}/restore",
+            post(backups::restore),
+        )
+        .route(
+            "/servers/{server}/databases",
+            get(databases::index).post(databases::create),
+        )
+        .route(
+            "/servers/{server}/databases/{database}",
+            axum::routing::delete(databases::delete),
+        )
+        .route(
+            "/servers/{server}/databases/{database}/rotate-password",
+            post(databases::rotate),
+        )
+        .route("/servers/{server}/schedules", get(schedules::index))
+        .route(
+            "/servers/{server}/schedules/{schedule}",
+            get(schedules::show)
+                .post(schedules::update)
+                .delete(schedules::delete),
+        )
+        .route(
+            "/servers/{server}/schedules/{schedule}/execute",
+            post(schedules::execute),
+        )
+        .route(
+            "/servers/{server}/schedules/{schedule}/tasks",
+            post(schedules::create_task),
+        )
+        .route(
+            "/servers/{server}/schedules/{schedule}/tasks/{task}",
+            post(schedules::update_task).delete(schedules::delete_task),
+        )
         .fallback(not_found)
         .route_layer(middleware::from_fn_with_state(state, authenticate))
+        // A download link and a console ticket are their own credentials.
+        .route("/download/file", get(files::redeem))
+        .route("/servers/{server}/ws", get(websocket::socket))
 }

@@ -6,6 +6,8 @@
 use axum::Json;
 use serde_json::{json, Map, Value};
 
+use crate::error::Error;
+
 /// `(Pterodactyl permission, our key, what it allows)`, grouped by Pterodactyl's prefix.
 pub const TABLE: [(&str, &str, &str); 38] = [
     (
@@ -105,6 +107,23 @@ pub fn names_for(keys: &[String], everything: bool) -> Vec<String> {
         .collect()
 }
 
+/// Our keys for Pterodactyl names (each once); an unknown name is a validation error.
+pub fn keys_for(names: &[String]) -> Result<Vec<String>, Error> {
+    let mut keys: Vec<String> = Vec::new();
+    for name in names {
+        let (_, ours, _) = TABLE
+            .iter()
+            .find(|(theirs, _, _)| theirs == name)
+            .ok_or_else(|| {
+                Error::validation("permissions", format!("{name} is not a permission"))
+            })?;
+        if !keys.iter().any(|k| k == ours) {
+            keys.push((*ours).to_owned());
+        }
+    }
+    Ok(keys)
+}
+
 /// `GET /api/client/permissions`: every permission by group, as Pterodactyl lists them.
 pub async fn system() -> Json<Value> {
     let mut groups: Map<String, Value> = Map::new();
@@ -124,6 +143,17 @@ pub async fn system() -> Json<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_become_our_keys_once() {
+        let names = [
+            "control.start".to_owned(),
+            "control.stop".to_owned(),
+            "file.read".to_owned(),
+        ];
+        assert_eq!(keys_for(&names).unwrap(), ["server:power", "file:read"]);
+        assert!(keys_for(&["control.fly".to_owned()]).is_err());
+    }
 
     #[test]
     fn every_name_maps_to_one_of_our_keys_once() {

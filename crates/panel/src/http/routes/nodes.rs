@@ -160,7 +160,7 @@ pub struct CreatedNode {
 
 /// The panel's own URL for the join command: the configured public URL, or the host the
 /// browser reached, over HTTPS when the panel serves it.
-fn panel_url(state: &AppState, headers: &HeaderMap) -> String {
+pub(crate) fn panel_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Ok(Some(origin)) = state.config().public_origin() {
         return origin;
     }

@@ -2,6 +2,7 @@
 //! power and removal, settings, variables, and the dashboard's list. The agent is always
 //! told first; the database follows only when the agent agreed.
 
+mod console_ticket;
 mod create;
 mod definition;
 mod lifecycle;
@@ -19,6 +20,7 @@ use crate::repo;
 use crate::state::AppState;
 
 pub use super::network::BIND_IP;
+pub use console_ticket::{console_ticket, redeem_console_ticket};
 pub use create::{create, CreateServer};
 pub use definition::{
     definition, preview, render_context, stored_values, sync, sync_network, sync_schedules,
