@@ -112,6 +112,7 @@ async fn serve(socket: &Path) -> std::io::Result<()> {
     let _ = std::fs::remove_file(socket);
     let listener = UnixListener::bind(socket)?;
     std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
+    let socket = OwnSocket::bound(socket)?;
     let (out_tx, mut out_rx) = tokio::net::unix::pipe::pipe()?;
     let out_fd = out_tx.into_blocking_fd()?;
     let args: Vec<&str> = spec.args.iter().map(String::as_str).collect();
@@ -127,7 +128,7 @@ async fn serve(socket: &Path) -> std::io::Result<()> {
     let mut child = match spawned {
         Ok(child) => child,
         Err(e) => {
-            let _ = std::fs::remove_file(socket);
+            socket.remove();
             return Err(e);
         }
     };
@@ -196,8 +197,38 @@ async fn serve(socket: &Path) -> std::io::Result<()> {
             },
         }
     }
-    let _ = std::fs::remove_file(socket);
+    socket.remove();
     Ok(())
+}
+
+/// The socket this shim listens on, known by its inode: the next game of the same server
+/// gets a new shim that binds the same path, possibly before this one has ended, and
+/// this one must then leave that socket alone.
+struct OwnSocket<'a> {
+    path: &'a Path,
+    inode: (u64, u64),
+}
+
+impl<'a> OwnSocket<'a> {
+    fn bound(path: &'a Path) -> std::io::Result<Self> {
+        Ok(Self {
+            path,
+            inode: inode(path)?,
+        })
+    }
+
+    /// Remove the socket file if it is still ours.
+    fn remove(&self) {
+        if inode(self.path).ok() == Some(self.inode) {
+            let _ = std::fs::remove_file(self.path);
+        }
+    }
+}
+
+fn inode(path: &Path) -> std::io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path)?;
+    Ok((meta.dev(), meta.ino()))
 }
 
 /// The connected agent.
