@@ -9,10 +9,12 @@ use cap_protocol::schedule::{
     LinePattern, Outcome, PowerAction, RunTrigger, Schedule, ScheduleRun, TaskAction, TaskRecord,
 };
 use chrono::Utc;
+use futures_util::future::BoxFuture;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use super::{Compiled, Scheduler};
+use crate::error::AgentResult;
 use crate::supervisor::NOTICE_PREFIX;
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -134,19 +136,24 @@ impl Scheduler {
         action: &TaskAction,
     ) -> Result<(), String> {
         let server = self.supervisor.get(server_id).map_err(|e| e.to_string())?;
+        // The futures of power actions and backups are large (kilobytes) and those of
+        // waits small: the larger ones are boxed, so that a run holds them only while
+        // such a task is going, and a thousand runs waiting cost little memory.
         match action {
             TaskAction::Command { command } => {
                 server.send_command(command).map_err(|e| e.to_string())
             }
-            TaskAction::Power { action } => match action {
-                PowerAction::Start => server.start().await,
-                PowerAction::Stop => server.stop().await,
-                PowerAction::Restart => server.restart().await,
-                PowerAction::Kill => server.kill().await,
+            TaskAction::Power { action } => {
+                let power: BoxFuture<'_, AgentResult<()>> = match action {
+                    PowerAction::Start => Box::pin(server.start()),
+                    PowerAction::Stop => Box::pin(server.stop()),
+                    PowerAction::Restart => Box::pin(server.restart()),
+                    PowerAction::Kill => Box::pin(server.kill()),
+                };
+                power.await.map_err(|e| e.to_string())
             }
-            .map_err(|e| e.to_string()),
             TaskAction::Backup { format, ignored } => {
-                self.backup(server_id, *format, ignored.clone()).await
+                Box::pin(self.backup(server_id, *format, ignored.clone())).await
             }
             TaskAction::Wait { seconds } => {
                 tokio::time::sleep(Duration::from_secs(*seconds)).await;
@@ -159,9 +166,12 @@ impl Scheduler {
                 let pattern = LinePattern::compile(pattern)?;
                 let limit = Duration::from_secs(*timeout_seconds);
                 let events = self.bus.listen();
-                tokio::time::timeout(limit, wait_for_line(events, server_id, &pattern))
-                    .await
-                    .map_err(|_| format!("no console line matched within {timeout_seconds} s"))?
+                Box::pin(tokio::time::timeout(
+                    limit,
+                    wait_for_line(events, server_id, &pattern),
+                ))
+                .await
+                .map_err(|_| format!("no console line matched within {timeout_seconds} s"))?
             }
         }
     }
@@ -249,5 +259,27 @@ async fn wait_for_line(
                 return Err("the agent is shutting down".into())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+
+    use super::*;
+
+    /// The size of the future `execute` returns, without calling it.
+    fn run_size<'a, F: Future>(
+        _: impl FnOnce(&'a Arc<Scheduler>, &'a Compiled, ScheduleRun) -> F,
+    ) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    #[test]
+    fn a_waiting_run_holds_little_memory() {
+        // A minute mark can start a thousand runs that then wait; what each holds while
+        // it waits is this future (power actions and backups are boxed, not inline).
+        let size = run_size(Scheduler::execute);
+        assert!(size <= 1024, "a run's future is {size} bytes");
     }
 }

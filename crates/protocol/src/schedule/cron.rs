@@ -8,10 +8,15 @@ use chrono_tz::Tz;
 use croner::parser::{CronParser, Seconds, Year};
 use croner::Cron;
 
-/// A compiled cron trigger.
+/// A checked cron trigger: its expression (known to parse) and timezone.
+///
+/// It keeps the expression, not `croner`'s parsed pattern: that pattern holds a bitfield
+/// for every year up to 5000 (about 5 KiB), which a node with a thousand schedules would
+/// keep for nothing. The expression is parsed again where times are computed, once per
+/// planned run, which costs microseconds.
 #[derive(Debug, Clone)]
 pub struct CronSchedule {
-    cron: Cron,
+    expression: Box<str>,
     timezone: Tz,
 }
 
@@ -40,27 +45,39 @@ pub(super) fn parse_timezone(name: &str) -> Result<Tz, String> {
 impl CronSchedule {
     /// Compile an expression in a timezone.
     pub fn compile(expression: &str, timezone: &str) -> Result<Self, String> {
+        parse_expression(expression)?;
         Ok(Self {
-            cron: parse_expression(expression)?,
+            expression: expression.into(),
             timezone: parse_timezone(timezone)?,
         })
     }
 
+    /// The parsed pattern (the expression parsed when this was compiled, so it parses).
+    fn cron(&self) -> Option<Cron> {
+        parse_expression(&self.expression).ok()
+    }
+
     /// The first time strictly after `after` the expression is due.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.next_in(&self.cron()?, after)
+    }
+
+    fn next_in(&self, cron: &Cron, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let local = self.timezone.from_utc_datetime(&after.naive_utc());
-        self.cron
-            .find_next_occurrence(&local, false)
+        cron.find_next_occurrence(&local, false)
             .ok()
             .map(|t| t.with_timezone(&Utc))
     }
 
     /// The next `count` times after `after`.
     pub fn upcoming(&self, after: DateTime<Utc>, count: usize) -> Vec<DateTime<Utc>> {
+        let Some(cron) = self.cron() else {
+            return Vec::new();
+        };
         let mut times = Vec::with_capacity(count);
         let mut from = after;
         while times.len() < count {
-            match self.next_after(from) {
+            match self.next_in(&cron, from) {
                 Some(next) => {
                     times.push(next);
                     from = next;
@@ -78,16 +95,20 @@ impl CronSchedule {
 
     /// In words: `every day at 04:00 Europe/Berlin`, `every 15 minutes`, … (the common
     /// shapes; others are described field by field).
-    pub fn describe(&self, expression: &str) -> String {
-        let fields: Vec<&str> = expression.split_whitespace().collect();
+    pub fn describe(&self) -> String {
+        let fields: Vec<&str> = self.expression.split_whitespace().collect();
         let zone = self.timezone.name();
+        let in_full = || {
+            let words = self.cron().map(|c| c.describe()).unwrap_or_default();
+            format!("{words} ({zone})")
+        };
         let five: Option<[&str; 5]> = match fields.len() {
             5 => fields.clone().try_into().ok(),
             6 if fields[0] == "0" => fields[1..].to_vec().try_into().ok(),
             _ => None,
         };
         let Some([minute, hour, dom, month, dow]) = five else {
-            return format!("{} ({zone})", self.cron.describe());
+            return in_full();
         };
         let number = |s: &str| s.parse::<u32>().ok();
         let step = |s: &str| s.strip_prefix("*/").and_then(|n| n.parse::<u32>().ok());
@@ -98,7 +119,7 @@ impl CronSchedule {
             }
             (Some(m), Some(h)) if every_day => match weekdays(dow) {
                 Some(days) => format!("every {days} at {h:02}:{m:02} {zone}"),
-                None => format!("{} ({zone})", self.cron.describe()),
+                None => in_full(),
             },
             (Some(m), Some(h)) if month == "*" && dow == "*" && number(dom).is_some() => {
                 format!("on day {dom} of every month at {h:02}:{m:02} {zone}")
@@ -110,7 +131,7 @@ impl CronSchedule {
             _ if hour == "*" && every_day && dow == "*" && step(minute).is_some() => {
                 format!("every {} minutes", step(minute).unwrap_or(1))
             }
-            _ => format!("{} ({zone})", self.cron.describe()),
+            _ => in_full(),
         }
     }
 }

@@ -191,7 +191,7 @@ fn descriptions_read_like_sentences() {
     let describe = |expression: &str, timezone: &str| {
         CronSchedule::compile(expression, timezone)
             .expect("compiles")
-            .describe(expression)
+            .describe()
     };
     assert_eq!(
         describe("0 4 * * *", "Europe/Berlin"),
@@ -261,4 +261,16 @@ fn schedules_validate_every_field() {
     let unknown = json!({"id": uuid::Uuid::nil(), "trigger": {"type": "started"},
         "tasks": [{"type": "teleport"}]});
     assert!(serde_json::from_value::<Schedule>(unknown).is_err());
+}
+
+#[test]
+fn a_compiled_trigger_stays_small() {
+    // A node keeps one per cron schedule: a thousand of them must not hold croner's
+    // parsed patterns (kilobytes each), only the expression and the timezone.
+    assert!(std::mem::size_of::<CronSchedule>() <= 32);
+    let cron = CronSchedule::compile("*/5 4-6 * * MON-FRI", "Europe/Berlin").expect("compiles");
+    assert_eq!(
+        cron.upcoming(at("2026-03-02T00:00:00Z"), 2),
+        vec![at("2026-03-02T03:00:00Z"), at("2026-03-02T03:05:00Z")]
+    );
 }

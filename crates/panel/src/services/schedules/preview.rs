@@ -26,7 +26,7 @@ pub fn preview(expression: &str, timezone: &str) -> Result<Preview> {
         )
     })?;
     Ok(Preview {
-        description: cron.describe(expression),
+        description: cron.describe(),
         next_runs: cron.upcoming(Utc::now(), UPCOMING),
     })
 }
