@@ -48,7 +48,9 @@ impl Application {
         let initial_admin = bootstrap::ensure_initial_admin(&db).await?;
         let listener = listener::bind(config.listen).await?;
         let discovery = std::time::Duration::from_secs(config.discovery_interval_secs.max(1));
+        let sftp = services::sftp::Authority::new(db.clone());
         let state = AppState::new(db, config, secrets);
+        state.hub().set_sftp_authority(std::sync::Arc::new(sftp));
         services::backups::spawn_retention(state.clone());
         state.hub().start(discovery).await?;
         let local_agent = if state.config().local_agent {

@@ -29,9 +29,6 @@ struct Inner {
 impl AppState {
     pub fn new(db: DatabaseConnection, config: Config, secrets: Secrets) -> Self {
         let hub = AgentHub::new(db.clone(), secrets.clone());
-        hub.set_sftp_authority(std::sync::Arc::new(crate::services::sftp::Authority::new(
-            db.clone(),
-        )));
         AppState {
             inner: Arc::new(Inner {
                 db,

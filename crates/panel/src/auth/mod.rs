@@ -4,8 +4,10 @@ pub mod actor;
 pub mod cache;
 pub mod identity;
 pub mod password;
+pub mod policy;
 pub mod principal;
 pub mod service;
+pub mod session;
 pub mod tokens;
 pub mod two_factor;
 

@@ -121,7 +121,7 @@ async fn from_access_token(
         return Err(rejected());
     }
     let permissions = repo::permissions::effective(state.db(), &user.id, &user.role).await?;
-    let two_factor_setup_required = super::two_factor::setup_required(state.db(), &user).await?;
+    let two_factor_setup_required = super::policy::setup_required(state.db(), &user).await?;
     let principal = Principal::new(Identity {
         user,
         permissions,

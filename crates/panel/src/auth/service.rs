@@ -1,30 +1,20 @@
 //! Login, refresh-token rotation, logout, password change and API keys.
 
-use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::TransactionTrait;
 use serde_json::json;
 
-use super::principal::{Credential, KeyFamily};
+use super::identity::{Credential, KeyFamily};
+use super::session::{self, IssuedSession};
 use super::{password, tokens, two_factor, Actor, Client};
 use crate::db::entities::{api_key, user};
 use crate::domain::Password;
 use crate::error::{Error, Result};
-use crate::repo::{self, api_keys::NewApiKey, sessions::NewSession};
+use crate::repo::{self, api_keys::NewApiKey};
 use crate::services::audit::{self, Entry};
 use crate::state::AppState;
-
-/// A fresh access + refresh token pair for a user.
-pub struct IssuedSession {
-    pub access_token: String,
-    pub refresh_token: String,
-    pub user: user::Model,
-    pub permissions: BTreeSet<String>,
-    /// The panel requires two-factor sign-in of this account and it is not on yet.
-    pub two_factor_setup_required: bool,
-}
 
 /// What a correct password earns.
 pub enum LoginOutcome {
@@ -83,17 +73,7 @@ pub async fn login(
         });
     }
     let txn = state.db().begin().await?;
-    repo::users::record_login(&txn, &user.id).await?;
-    let issued = issue(state, &txn, user, &repo::new_id(), client).await?;
-    let entry = Entry {
-        user_id: Some(&issued.user.id),
-        action: "auth.login",
-        target_type: "user",
-        target_id: Some(&issued.user.id),
-        details: json!({}),
-    };
-    audit::record(&txn, client, entry).await?;
-    txn.commit().await?;
+    let issued = session::sign_in(state, txn, user, json!({}), client).await?;
     Ok(LoginOutcome::Signed(Box::new(issued)))
 }
 
@@ -137,39 +117,6 @@ async fn check_login(
     Ok(user)
 }
 
-/// A new session of `family_id` for `user`, stored through `db`.
-pub(super) async fn issue(
-    state: &AppState,
-    db: &impl ConnectionTrait,
-    user: user::Model,
-    family_id: &str,
-    client: &Client,
-) -> Result<IssuedSession> {
-    let refresh_token = tokens::random_secret(48);
-    repo::sessions::create(
-        db,
-        NewSession {
-            user_id: &user.id,
-            family_id,
-            token_hash: tokens::hash_secret(&refresh_token),
-            expires_at: Utc::now() + tokens::REFRESH_TTL,
-            user_agent: &client.user_agent,
-            ip: &client.ip,
-        },
-    )
-    .await?;
-    let access_token = tokens::issue_access(state.secrets().jwt_key(), &user.id, family_id)?;
-    let permissions = repo::permissions::effective(db, &user.id, &user.role).await?;
-    let two_factor_setup_required = two_factor::setup_required(db, &user).await?;
-    Ok(IssuedSession {
-        access_token,
-        refresh_token,
-        user,
-        permissions,
-        two_factor_setup_required,
-    })
-}
-
 /// Outcome of presenting a refresh token that was already used.
 pub const REUSE_MESSAGE: &str =
     "this refresh token was already used; every session of this login has been revoked";
@@ -192,7 +139,7 @@ pub async fn refresh(state: &AppState, presented: &str, client: &Client) -> Resu
         Some(user) if !user.disabled => user,
         _ => return Err(expired()),
     };
-    issue(state, state.db(), user, &session.family_id, client).await
+    session::issue(state, state.db(), user, &session.family_id, client).await
 }
 
 /// Ends the login the refresh token (or the access token's family) belongs to.
@@ -270,7 +217,7 @@ pub async fn change_password(
         .ok_or_else(|| Error::not_found("user"))?;
     txn.commit().await?;
     Ok(PasswordChanged {
-        session: issue(state, state.db(), user, &repo::new_id(), client).await?,
+        session: session::issue(state, state.db(), user, &repo::new_id(), client).await?,
         api_keys_revoked,
     })
 }

@@ -22,12 +22,11 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
 use totp_rs::{Builder, Secret, Totp};
 
-use super::principal::Credential;
-use super::service::{self, IssuedSession};
-use super::{password, tokens, Actor, Client};
+use super::identity::Credential;
+use super::session::{self, IssuedSession};
+use super::{password, policy, tokens, Actor, Client};
 use crate::db::entities::{user, user_two_factor};
 use crate::error::{Error, Result};
-use crate::permissions::ADMIN_ROLE;
 use crate::repo;
 use crate::services::audit::{self, Entry};
 use crate::state::AppState;
@@ -38,8 +37,6 @@ const ISSUER: &str = "Ctrl-Alt-Play";
 pub const RECOVERY_CODE_COUNT: usize = 10;
 /// Characters of recovery codes: lowercase letters and digits that cannot be misread.
 const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-/// The setting that requires two-factor sign-in of admins.
-const REQUIRED_FOR_ADMINS: &str = "auth.two_factor_required_for_admins";
 
 /// A setup waiting for its first code: the secret as apps take it.
 pub struct Setup {
@@ -118,27 +115,13 @@ async fn check_password(actor: &Actor, pass: &str) -> Result<()> {
     }
 }
 
-/// Whether the panel requires two-factor sign-in of admins.
-pub async fn required_for_admins(db: &impl ConnectionTrait) -> Result<bool> {
-    Ok(repo::settings::get(db, REQUIRED_FOR_ADMINS)
-        .await?
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false))
-}
-
-/// Whether `user` must turn two-factor sign-in on before using the panel.
-pub async fn setup_required(db: &impl ConnectionTrait, user: &user::Model) -> Result<bool> {
-    Ok(user.role == ADMIN_ROLE
-        && repo::two_factor::required_but_off(db, REQUIRED_FOR_ADMINS, &user.id).await?)
-}
-
 /// The caller's two-factor status.
 pub async fn status(state: &AppState, actor: &Actor) -> Result<Status> {
     let db = state.db();
     Ok(Status {
         enabled: repo::two_factor::is_enabled(db, actor.id()).await?,
         recovery_codes_left: repo::two_factor::recovery_codes_left(db, actor.id()).await?,
-        setup_required: setup_required(db, &actor.user).await?,
+        setup_required: policy::setup_required(db, &actor.user).await?,
     })
 }
 
@@ -284,7 +267,7 @@ pub async fn set_required_for_admins(
     required: bool,
 ) -> Result<()> {
     let txn = state.db().begin().await?;
-    repo::settings::set(&txn, REQUIRED_FOR_ADMINS, json!(required)).await?;
+    repo::settings::set(&txn, policy::REQUIRED_FOR_ADMINS, json!(required)).await?;
     let details = json!({ "requiredForAdmins": required });
     audit::record_by(
         &txn,
@@ -338,18 +321,8 @@ pub async fn complete_login(
         audit::record(state.db(), client, entry).await?;
         return Err(refused);
     }
-    repo::users::record_login(&txn, &user.id).await?;
-    let issued = service::issue(state, &txn, user, &repo::new_id(), client).await?;
-    let entry = Entry {
-        user_id: Some(&issued.user.id),
-        action: "auth.login",
-        target_type: "user",
-        target_id: Some(&issued.user.id),
-        details: json!({ "secondFactor": factor.kind() }),
-    };
-    audit::record(&txn, client, entry).await?;
-    txn.commit().await?;
-    Ok(issued)
+    let details = json!({ "secondFactor": factor.kind() });
+    session::sign_in(state, txn, user, details, client).await
 }
 
 async fn accept(

@@ -10,7 +10,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::principal::{KeyFamily, Principal, ACCESS_COOKIE, REFRESH_COOKIE};
-use crate::auth::service::{self, IssuedSession, LoginOutcome};
+use crate::auth::service::{self, LoginOutcome};
+use crate::auth::session::IssuedSession;
 use crate::auth::tokens::{ACCESS_TTL, REFRESH_TTL};
 use crate::auth::{Actor, Client};
 use crate::db::entities::{api_key, user};

@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{me_of, session_cookies, Me};
+use crate::auth::policy;
 use crate::auth::two_factor::{self, SecondFactor};
 use crate::auth::{Actor, Client};
 use crate::error::{Error, Result};
@@ -239,7 +240,7 @@ pub struct TwoFactorSettings {
 }
 
 async fn settings(State(state): State<AppState>) -> Result<Envelope<TwoFactorSettings>> {
-    let required_for_admins = two_factor::required_for_admins(state.db()).await?;
+    let required_for_admins = policy::required_for_admins(state.db()).await?;
     Ok(Envelope::ok(TwoFactorSettings {
         required_for_admins,
     }))
