@@ -1,5 +1,6 @@
 //! Validated domain values. Parsing is the only way to obtain one, so a value of these
-//! types is known to be well-formed wherever it travels.
+//! types is known to be well-formed wherever it travels. Also the plain descriptions the
+//! layers hand each other (who may see which servers, a backup policy).
 
 use std::fmt;
 
@@ -247,4 +248,24 @@ mod tests {
         let password = Password::parse("long enough").unwrap();
         assert_eq!(format!("{password:?}"), "Password(***)");
     }
+}
+
+/// Who may see which servers in a list.
+#[derive(Debug, Clone)]
+pub enum Visibility<'a> {
+    All,
+    /// Owned by, or shared as a subuser with, this user.
+    UserCanSee(&'a str),
+    /// Owned by this user.
+    OwnedBy(&'a str),
+    /// Not owned by this user (what an administrator looks after for others).
+    NotOwnedBy(&'a str),
+}
+
+/// A server's backup limit and retention policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackupPolicy {
+    pub limit: i32,
+    pub keep_last: Option<i32>,
+    pub keep_days: Option<i32>,
 }

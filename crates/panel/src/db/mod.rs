@@ -54,3 +54,19 @@ pub fn backend_name(db: &DatabaseConnection) -> &'static str {
         DbBackend::MySql => "mysql",
     }
 }
+
+/// How many connections the pool holds open, and how many of those are idle.
+pub fn pool_usage(db: &DatabaseConnection) -> (u32, u32) {
+    let (size, idle) = match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        DbBackend::MySql => (0, 0),
+    };
+    (size, u32::try_from(idle).unwrap_or(size))
+}

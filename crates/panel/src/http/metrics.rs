@@ -18,7 +18,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use sea_orm::{ConnectionTrait, DbBackend};
 use subtle::ConstantTimeEq;
 
 use crate::auth::principal::{self, KeyFamily};
@@ -130,18 +129,7 @@ impl Metrics {
         let inner = &self.inner;
         inner.uptime.set(gauge(inner.app.uptime_secs()));
         let db = inner.app.db();
-        let (size, idle) = match db.get_database_backend() {
-            DbBackend::Sqlite => {
-                let pool = db.get_sqlite_connection_pool();
-                (pool.size(), pool.num_idle())
-            }
-            DbBackend::Postgres => {
-                let pool = db.get_postgres_connection_pool();
-                (pool.size(), pool.num_idle())
-            }
-            DbBackend::MySql => (0, 0),
-        };
-        let idle = u32::try_from(idle).unwrap_or(size);
+        let (size, idle) = crate::db::pool_usage(db);
         let connections = |state| inner.db_connections.get_or_create(&StateLabels { state });
         connections("idle").set(gauge(idle));
         connections("busy").set(gauge(size.saturating_sub(idle)));

@@ -8,6 +8,7 @@ use sea_orm::{
 };
 
 use crate::db::entities::{backup, server};
+use crate::domain::BackupPolicy;
 use crate::error::Result;
 
 /// The stored name of a status, adapter or format (their wire names).
@@ -257,23 +258,19 @@ pub async fn mirror(db: &impl ConnectionTrait, record: &BackupRecord) -> Result<
     })
 }
 
-/// A server's backup limit and retention policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
-    pub limit: i32,
-    pub keep_last: Option<i32>,
-    pub keep_days: Option<i32>,
-}
-
-pub fn policy_of(server: &server::Model) -> Policy {
-    Policy {
+pub fn policy_of(server: &server::Model) -> BackupPolicy {
+    BackupPolicy {
         limit: server.backup_limit,
         keep_last: server.backup_keep_last,
         keep_days: server.backup_keep_days,
     }
 }
 
-pub async fn set_policy(db: &impl ConnectionTrait, server_id: &str, policy: Policy) -> Result<()> {
+pub async fn set_policy(
+    db: &impl ConnectionTrait,
+    server_id: &str,
+    policy: BackupPolicy,
+) -> Result<()> {
     super::epochs::server_list_changed();
     server::Entity::update_many()
         .col_expr(server::Column::BackupLimit, Expr::value(policy.limit))

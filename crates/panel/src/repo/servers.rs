@@ -4,8 +4,8 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
-use crate::db::entities::server;
-use crate::domain::ShortId;
+use crate::db::entities::server::{self, ServerListRow};
+use crate::domain::{ShortId, Visibility};
 use crate::error::Result;
 
 #[derive(Debug, Clone)]
@@ -84,59 +84,6 @@ pub async fn set_state(db: &impl ConnectionTrait, id: &str, state: &str) -> Resu
         .exec(db)
         .await?;
     Ok(())
-}
-
-/// A server with the names of its owner, node and template, for lists.
-#[derive(Debug, Clone, sea_orm::FromQueryResult)]
-pub struct ServerListRow {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    pub owner_id: String,
-    pub owner_username: String,
-    pub node_id: Option<String>,
-    pub node_name: Option<String>,
-    pub node_status: Option<String>,
-    pub node_address: Option<String>,
-    pub alt_id: String,
-    pub alt_name: String,
-    pub state: String,
-    pub memory_mb: i64,
-    pub cpu_percent: i32,
-    pub disk_mb: i64,
-    pub image: Option<String>,
-    pub suspended: bool,
-    pub crash_auto_restart: bool,
-    pub crash_max_restarts: i32,
-    pub crash_window_seconds: i64,
-    pub crash_backoff_ms: i64,
-    pub crash_max_backoff_ms: i64,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub updated_at: chrono::DateTime<chrono::Utc>,
-}
-
-impl ServerListRow {
-    pub fn crash_policy(&self) -> cap_protocol::server::CrashPolicy {
-        server::crash_policy_from((
-            self.crash_auto_restart,
-            self.crash_max_restarts,
-            self.crash_window_seconds,
-            self.crash_backoff_ms,
-            self.crash_max_backoff_ms,
-        ))
-    }
-}
-
-/// Who may see which servers in a list.
-#[derive(Debug, Clone)]
-pub enum Visibility<'a> {
-    All,
-    /// Owned by, or shared as a subuser with, this user.
-    UserCanSee(&'a str),
-    /// Owned by this user.
-    OwnedBy(&'a str),
-    /// Not owned by this user (what an administrator looks after for others).
-    NotOwnedBy(&'a str),
 }
 
 fn list_query(visibility: &Visibility<'_>, name: Option<&str>) -> sea_orm::Select<server::Entity> {

@@ -103,3 +103,44 @@ impl Model {
         self.crash_max_backoff_ms = wide(policy.max_backoff_ms);
     }
 }
+
+/// A server with the names of its owner, node and template, for lists.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct ServerListRow {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub owner_id: String,
+    pub owner_username: String,
+    pub node_id: Option<String>,
+    pub node_name: Option<String>,
+    pub node_status: Option<String>,
+    pub node_address: Option<String>,
+    pub alt_id: String,
+    pub alt_name: String,
+    pub state: String,
+    pub memory_mb: i64,
+    pub cpu_percent: i32,
+    pub disk_mb: i64,
+    pub image: Option<String>,
+    pub suspended: bool,
+    pub crash_auto_restart: bool,
+    pub crash_max_restarts: i32,
+    pub crash_window_seconds: i64,
+    pub crash_backoff_ms: i64,
+    pub crash_max_backoff_ms: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl ServerListRow {
+    pub fn crash_policy(&self) -> CrashPolicy {
+        crash_policy_from((
+            self.crash_auto_restart,
+            self.crash_max_restarts,
+            self.crash_window_seconds,
+            self.crash_backoff_ms,
+            self.crash_max_backoff_ms,
+        ))
+    }
+}

@@ -14,12 +14,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Actor;
 use crate::db::entities::backup;
+use crate::domain::BackupPolicy;
 use crate::error::Result;
 use crate::http::access::{Access, ApiRoutes, ServerScope};
 use crate::http::envelope::Envelope;
 use crate::http::extract::ValidJson;
 use crate::http::openapi::describe::Note;
-use crate::repo::backups::Policy;
 use crate::services::backups::{self as service, s3, NewBackup};
 use crate::state::AppState;
 
@@ -91,9 +91,9 @@ pub struct PolicyBody {
     keep_days: Option<i32>,
 }
 
-impl From<PolicyBody> for Policy {
+impl From<PolicyBody> for BackupPolicy {
     fn from(p: PolicyBody) -> Self {
-        Policy {
+        BackupPolicy {
             limit: p.limit,
             keep_last: p.keep_last,
             keep_days: p.keep_days,
@@ -101,8 +101,8 @@ impl From<PolicyBody> for Policy {
     }
 }
 
-impl From<Policy> for PolicyBody {
-    fn from(p: Policy) -> Self {
+impl From<BackupPolicy> for PolicyBody {
+    fn from(p: BackupPolicy) -> Self {
         PolicyBody {
             limit: p.limit,
             keep_last: p.keep_last,

@@ -11,8 +11,8 @@ use serde_json::value::RawValue;
 
 use crate::auth::Principal;
 use crate::db::entities::allocation;
+use crate::db::entities::server::ServerListRow;
 use crate::error::{Error, Result};
-use crate::repo::servers::ServerListRow;
 use crate::services::servers::{listing, BIND_IP};
 use crate::services::subusers;
 use crate::state::AppState;

@@ -8,8 +8,9 @@ use super::s3::Store;
 use super::{get, ids, kind_of, record};
 use crate::auth::Actor;
 use crate::db::entities::{backup, server};
+use crate::domain::BackupPolicy;
 use crate::error::{Error, FieldErrors, Result};
-use crate::repo::{self, backups::Policy};
+use crate::repo;
 use crate::services::servers::client_for;
 use crate::state::AppState;
 
@@ -88,7 +89,7 @@ pub async fn delete(
 }
 
 /// Checks a backup limit and retention policy an admin sets on a server.
-pub fn check_policy(policy: &Policy) -> Result<()> {
+pub fn check_policy(policy: &BackupPolicy) -> Result<()> {
     let mut details = FieldErrors::new();
     let mut bad = |field: &str, message: String| {
         details.insert(format!("backups.{field}"), vec![message]);

@@ -16,8 +16,9 @@ use uuid::Uuid;
 
 use crate::auth::Actor;
 use crate::db::entities::{backup, server};
+use crate::domain::BackupPolicy;
 use crate::error::{Error, Result};
-use crate::repo::{self, backups::Policy};
+use crate::repo;
 use crate::services::audit;
 use crate::state::AppState;
 
@@ -29,7 +30,7 @@ pub use retention::{remove_all, spawn_retention};
 /// A server's backups (newest first) and its limit and retention policy.
 pub struct Listing {
     pub backups: Vec<backup::Model>,
-    pub policy: Policy,
+    pub policy: BackupPolicy,
 }
 
 pub async fn list(state: &AppState, server: &server::Model) -> Result<Listing> {

@@ -13,8 +13,9 @@ use super::variables::validate_variables;
 use super::{parse_id, LimitsSpec};
 use crate::auth::Actor;
 use crate::db::entities::server;
+use crate::domain::BackupPolicy;
 use crate::error::{Error, Result};
-use crate::repo::{self, backups::Policy, servers::NewServer};
+use crate::repo::{self, servers::NewServer};
 use crate::services::audit;
 use crate::services::network::{self, Network};
 use crate::services::templates;
@@ -34,7 +35,7 @@ pub struct CreateServer {
     /// Native or Docker, and the image (defaults: see [`resolve`]).
     pub runtime: RuntimeChoice,
     /// How many backups it may keep and their retention (default: 3, no retention).
-    pub backups: Option<Policy>,
+    pub backups: Option<BackupPolicy>,
     /// How many databases it may have (administrators only; default none).
     pub database_limit: Option<i32>,
 }

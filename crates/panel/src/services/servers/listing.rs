@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 use serde_json::value::RawValue;
 
 use crate::auth::Principal;
+use crate::db::entities::server::ServerListRow;
 use crate::db::entities::{allocation, subuser};
 use crate::domain::ShortId;
+use crate::domain::Visibility;
 use crate::error::{Error, Result};
-use crate::repo::servers::{ServerListRow, Visibility};
 use crate::repo::{self, epochs};
 use crate::state::AppState;
 

@@ -9,8 +9,9 @@ use super::runtime::{resolve, RuntimeChoice};
 use super::LimitsSpec;
 use crate::auth::Actor;
 use crate::db::entities::server;
+use crate::domain::BackupPolicy;
 use crate::error::{Error, FieldErrors, Result};
-use crate::repo::{self, backups::Policy, servers::Settings};
+use crate::repo::{self, servers::Settings};
 use crate::services::{audit, templates};
 use crate::state::AppState;
 
@@ -24,7 +25,7 @@ pub struct ServerChanges {
     /// Native or Docker and the image; takes effect at the next start.
     pub runtime: RuntimeChoice,
     /// How many backups the server may keep and their retention (admins).
-    pub backups: Option<Policy>,
+    pub backups: Option<BackupPolicy>,
     /// How many databases the server may have (administrators only).
     pub database_limit: Option<i32>,
 }
