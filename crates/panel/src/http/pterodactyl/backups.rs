@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::servers::scope;
 use super::shapes::{item, Page};
-use super::{no_content, ClientResult};
+use super::{no_content, ClientResult, Compat};
 use crate::auth::{Actor, Principal};
 use crate::db::entities::backup;
 use crate::error::Error;
@@ -49,9 +49,8 @@ pub async fn index(
     principal: Principal,
     Path(server): Path<String>,
     OriginalUri(uri): OriginalUri,
-    query: Result<ValidQuery<PageQuery>, Error>,
+    Compat(ValidQuery(query)): Compat<ValidQuery<PageQuery>>,
 ) -> ClientResult<Json<Value>> {
-    let ValidQuery(query) = query?;
     let per_page = query.per_page.unwrap_or(20);
     if !(1..=100).contains(&per_page) {
         return Err(Error::validation("per_page", "must be between 1 and 100").into());
@@ -93,12 +92,10 @@ pub struct CreateBody {
 /// `POST .../backups` with `{name?, ignored?, is_locked?}`: the backup, started.
 pub async fn create(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
-    body: Result<OptionalJson<CreateBody>, Error>,
+    Compat(OptionalJson(body)): Compat<OptionalJson<CreateBody>>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
-    let OptionalJson(body) = body?;
     let ignored: Vec<String> = body
         .ignored
         .as_deref()
@@ -140,10 +137,9 @@ pub async fn show(
 /// `POST .../backups/{uuid}/lock`: locks an unlocked backup, unlocks a locked one.
 pub async fn lock(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path((server, id)): Path<(String, String)>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
     let scope = scope(&state, &actor, &server, "backup:delete").await?;
     let row = service::get(&state, &scope.server, &id).await?;
     let row = service::set_locked(&state, &actor, &scope.server, &id, !row.locked).await?;
@@ -160,12 +156,10 @@ pub struct RestoreBody {
 /// `POST .../backups/{uuid}/restore` with `{truncate}`: 204, the node restores.
 pub async fn restore(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path((server, id)): Path<(String, String)>,
-    body: Result<OptionalJson<RestoreBody>, Error>,
+    Compat(OptionalJson(body)): Compat<OptionalJson<RestoreBody>>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
-    let OptionalJson(body) = body?;
     let scope = scope(&state, &actor, &server, "backup:restore").await?;
     service::restore(&state, &actor, &scope.server, &id, body.truncate).await?;
     Ok(no_content())
@@ -174,10 +168,9 @@ pub async fn restore(
 /// `DELETE .../backups/{uuid}`.
 pub async fn delete(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path((server, id)): Path<(String, String)>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
     let scope = scope(&state, &actor, &server, "backup:delete").await?;
     service::delete(&state, &actor, &scope.server, &id).await?;
     Ok(no_content())

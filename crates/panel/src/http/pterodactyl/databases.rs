@@ -11,10 +11,9 @@ use serde_json::{json, Value};
 
 use super::servers::scope;
 use super::shapes::{item, list};
-use super::{no_content, ClientResult};
+use super::{no_content, ClientResult, Compat};
 use crate::auth::Actor;
 use crate::db::entities::{database_host, server_database};
-use crate::error::Error;
 use crate::http::extract::{ValidJson, ValidQuery};
 use crate::services::databases::{self as service, NewDatabase};
 use crate::state::AppState;
@@ -50,12 +49,10 @@ pub struct IncludeQuery {
 /// `database:view`, who may reveal them on our own API too).
 pub async fn index(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
-    query: Result<ValidQuery<IncludeQuery>, Error>,
+    Compat(ValidQuery(query)): Compat<ValidQuery<IncludeQuery>>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
-    let ValidQuery(query) = query?;
     let scope = scope(&state, &actor, &server, "database:view").await?;
     let with_passwords = query.include.split(',').any(|i| i.trim() == "password");
     let listed = service::list(&state, &scope).await?;
@@ -84,12 +81,10 @@ pub struct CreateBody {
 /// `POST .../databases` with `{database, remote}`: the database with its password.
 pub async fn create(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
-    body: Result<ValidJson<CreateBody>, Error>,
+    Compat(ValidJson(body)): Compat<ValidJson<CreateBody>>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
-    let ValidJson(body) = body?;
     let scope = scope(&state, &actor, &server, "database:create").await?;
     let new = NewDatabase {
         name: body.database,
@@ -106,10 +101,9 @@ pub async fn create(
 /// `POST .../databases/{id}/rotate-password`: the database with its new password.
 pub async fn rotate(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path((server, id)): Path<(String, String)>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
     let scope = scope(&state, &actor, &server, "database:create").await?;
     let (db, host) = service::rotate(&state, &actor, &scope, &id).await?;
     let password = service::reveal(&state, &actor, &scope, &db.id).await?;
@@ -119,10 +113,9 @@ pub async fn rotate(
 /// `DELETE .../databases/{id}`.
 pub async fn delete(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path((server, id)): Path<(String, String)>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
     let scope = scope(&state, &actor, &server, "database:delete").await?;
     service::remove(&state, &actor, &scope, &id).await?;
     Ok(no_content())

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::files::{file_object, joined, relative, MAX_BATCH};
 use super::servers::scope;
-use super::{no_content, ClientResult};
+use super::{no_content, ClientResult, Compat};
 use crate::auth::Actor;
 use crate::error::Error;
 use crate::http::extract::ValidJson;
@@ -53,12 +53,10 @@ fn copy_name(path: &str, n: usize) -> String {
 /// `POST .../files/copy` with `{location}`: a copy beside the file.
 pub async fn copy(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
-    body: Result<ValidJson<Copy>, Error>,
+    Compat(ValidJson(body)): Compat<ValidJson<Copy>>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
-    let ValidJson(body) = body?;
     let scope = scope(&state, &actor, &server, "file:write").await?;
     let from = relative(&body.location);
     let dir = from.rsplit_once('/').map_or("", |(d, _)| d);
@@ -88,12 +86,10 @@ pub struct Compress {
 /// `POST .../files/compress` with `{root, files}`: the new archive's file object.
 pub async fn compress(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
-    body: Result<ValidJson<Compress>, Error>,
+    Compat(ValidJson(body)): Compat<ValidJson<Compress>>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
-    let ValidJson(body) = body?;
     let scope = scope(&state, &actor, &server, "file:archive").await?;
     let name = format!(
         "archive-{}.tar.gz",
@@ -121,12 +117,10 @@ pub struct Decompress {
 /// `POST .../files/decompress` with `{root, file}`: unpacked into `root`.
 pub async fn decompress(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
-    body: Result<ValidJson<Decompress>, Error>,
+    Compat(ValidJson(body)): Compat<ValidJson<Decompress>>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
-    let ValidJson(body) = body?;
     let scope = scope(&state, &actor, &server, "file:archive").await?;
     let request = DecompressRequest {
         path: joined(&body.root, &body.file),
@@ -170,12 +164,10 @@ fn mode_bits(mode: &Value) -> Result<u32, Error> {
 /// `POST .../files/chmod` with `{root, files: [{file, mode}]}`.
 pub async fn chmod(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
-    body: Result<ValidJson<Chmod>, Error>,
+    Compat(ValidJson(body)): Compat<ValidJson<Chmod>>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
-    let ValidJson(body) = body?;
     let requests = body
         .files
         .iter()

@@ -16,9 +16,8 @@ use serde_json::{json, Value};
 
 use super::servers::scope;
 use super::shapes::{item, list as list_of};
-use super::{no_content, ClientResult};
+use super::{no_content, ClientResult, Compat};
 use crate::auth::{Actor, Principal};
-use crate::error::Error;
 use crate::http::extract::{ValidJson, ValidQuery};
 use crate::http::routes::nodes::panel_url;
 use crate::services::files as service;
@@ -89,9 +88,8 @@ pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
     Path(server): Path<String>,
-    query: Result<ValidQuery<DirectoryQuery>, Error>,
+    Compat(ValidQuery(query)): Compat<ValidQuery<DirectoryQuery>>,
 ) -> ClientResult<Json<Value>> {
-    let ValidQuery(query) = query?;
     let scope = scope(&state, &principal, &server, "file:read").await?;
     let entries = service::list(&state, &scope.server, &relative(&query.directory)).await?;
     Ok(list_of(entries.iter().map(file_object).collect()))
@@ -107,9 +105,8 @@ pub async fn contents(
     State(state): State<AppState>,
     principal: Principal,
     Path(server): Path<String>,
-    query: Result<ValidQuery<FileQuery>, Error>,
+    Compat(ValidQuery(query)): Compat<ValidQuery<FileQuery>>,
 ) -> ClientResult<impl IntoResponse> {
-    let ValidQuery(query) = query?;
     let scope = scope(&state, &principal, &server, "file:read").await?;
     let file = service::read(&state, &scope.server, &relative(&query.file)).await?;
     Ok((
@@ -122,13 +119,11 @@ pub async fn contents(
 /// without credentials, within fifteen minutes (as Wings' download links do).
 pub async fn download(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     headers: HeaderMap,
     Path(server): Path<String>,
-    query: Result<ValidQuery<FileQuery>, Error>,
+    Compat(ValidQuery(query)): Compat<ValidQuery<FileQuery>>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
-    let ValidQuery(query) = query?;
     let scope = scope(&state, &actor, &server, "file:read").await?;
     let token = service::download_link(&state, &actor, &scope.server, &relative(&query.file))?;
     let url = format!(
@@ -147,9 +142,8 @@ pub struct TokenQuery {
 /// the node.
 pub async fn redeem(
     State(state): State<AppState>,
-    query: Result<ValidQuery<TokenQuery>, Error>,
+    Compat(ValidQuery(query)): Compat<ValidQuery<TokenQuery>>,
 ) -> ClientResult<Response> {
-    let ValidQuery(query) = query?;
     let (server, path) = service::redeem_link(&state, &query.token).await?;
     let upstream = service::download(&state, &server, &path).await?;
     let name = path
@@ -168,13 +162,11 @@ pub async fn redeem(
 /// `POST .../files/write?file=/notes.txt` with the new contents as the raw body.
 pub async fn write(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
-    query: Result<ValidQuery<FileQuery>, Error>,
+    Compat(ValidQuery(query)): Compat<ValidQuery<FileQuery>>,
     body: String,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
-    let ValidQuery(query) = query?;
     let scope = scope(&state, &actor, &server, "file:write").await?;
     let request = WriteFile {
         path: relative(&query.file),
@@ -196,12 +188,10 @@ pub struct CreateFolder {
 /// `POST .../files/create-folder` with `{root, name}`.
 pub async fn create_folder(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
-    body: Result<ValidJson<CreateFolder>, Error>,
+    Compat(ValidJson(body)): Compat<ValidJson<CreateFolder>>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
-    let ValidJson(body) = body?;
     let scope = scope(&state, &actor, &server, "file:write").await?;
     let request = PathRequest {
         path: joined(&body.root, &body.name),
@@ -230,12 +220,10 @@ pub struct RenamePair {
 /// `PUT .../files/rename` with `{root, files: [{from, to}]}`.
 pub async fn rename(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
-    body: Result<ValidJson<Rename>, Error>,
+    Compat(ValidJson(body)): Compat<ValidJson<Rename>>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
-    let ValidJson(body) = body?;
     let scope = scope(&state, &actor, &server, "file:write").await?;
     for pair in &body.files {
         let request = MoveRequest {
@@ -259,12 +247,10 @@ pub struct Delete {
 /// `POST .../files/delete` with `{root, files: [names]}`.
 pub async fn delete(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
-    body: Result<ValidJson<Delete>, Error>,
+    Compat(ValidJson(body)): Compat<ValidJson<Delete>>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
-    let ValidJson(body) = body?;
     let scope = scope(&state, &actor, &server, "file:delete").await?;
     let request = DeleteRequest {
         paths: body.files.iter().map(|f| joined(&body.root, f)).collect(),

@@ -24,7 +24,8 @@ mod startup;
 mod users;
 mod websocket;
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -47,6 +48,42 @@ impl<E: Into<Error>> From<E> for ClientError {
 }
 
 pub type ClientResult<T> = std::result::Result<T, ClientError>;
+
+/// One of the panel's extractors whose refusal (a bad body, a missing permission) is
+/// answered in Pterodactyl's error shape rather than the panel's envelope.
+pub struct Compat<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Compat<T>
+where
+    S: Send + Sync,
+    T: FromRequestParts<S>,
+    T::Rejection: Into<Error>,
+{
+    type Rejection = ClientError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ClientError> {
+        T::from_request_parts(parts, state)
+            .await
+            .map(Compat)
+            .map_err(|e| ClientError(e.into()))
+    }
+}
+
+impl<S, T> FromRequest<S> for Compat<T>
+where
+    S: Send + Sync,
+    T: FromRequest<S>,
+    T::Rejection: Into<Error>,
+{
+    type Rejection = ClientError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ClientError> {
+        T::from_request(request, state)
+            .await
+            .map(Compat)
+            .map_err(|e| ClientError(e.into()))
+    }
+}
 
 /// Pterodactyl's exception names, which its clients switch on.
 fn exception(error: &Error) -> &'static str {

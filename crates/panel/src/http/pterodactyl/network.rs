@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::servers::scope;
 use super::shapes::{item, list};
-use super::{no_content, ClientError, ClientResult};
+use super::{no_content, ClientError, ClientResult, Compat};
 use crate::auth::{Actor, Principal};
 use crate::db::entities::{allocation, server};
 use crate::error::Error;
@@ -67,10 +67,9 @@ pub async fn index(
 /// `POST .../network/allocations`: a free port on the primary's address.
 pub async fn assign(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
     let scope = scope(&state, &actor, &server, "network:manage").await?;
     let added = service::add(&state, &actor, &scope.server, "").await?;
     one(&state, &scope.server, &added.id).await
@@ -85,12 +84,10 @@ pub struct NotesBody {
 /// `POST .../network/allocations/{id}` with `{notes}`.
 pub async fn notes(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path((server, id)): Path<(String, String)>,
-    body: Result<OptionalJson<NotesBody>, Error>,
+    Compat(OptionalJson(body)): Compat<OptionalJson<NotesBody>>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
-    let OptionalJson(body) = body?;
     let scope = scope(&state, &actor, &server, "network:manage").await?;
     let notes = body.notes.unwrap_or_default();
     if notes.chars().any(char::is_control) {
@@ -105,10 +102,9 @@ pub async fn notes(
 /// `POST .../network/allocations/{id}/primary`.
 pub async fn primary(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path((server, id)): Path<(String, String)>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
     let scope = scope(&state, &actor, &server, "network:manage").await?;
     service::make_primary(&state, &actor, &scope.server, &id).await?;
     one(&state, &scope.server, &id).await
@@ -117,10 +113,9 @@ pub async fn primary(
 /// `DELETE .../network/allocations/{id}`.
 pub async fn delete(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path((server, id)): Path<(String, String)>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
     let scope = scope(&state, &actor, &server, "network:manage").await?;
     service::remove(&state, &actor, &scope.server, &id).await?;
     Ok(no_content())

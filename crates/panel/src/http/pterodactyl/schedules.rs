@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::schedule_tasks::{ours, theirs, Task};
 use super::servers::scope;
 use super::shapes::{item, list};
-use super::{no_content, ClientError, ClientResult};
+use super::{no_content, ClientError, ClientResult, Compat};
 use crate::auth::{Actor, Principal};
 use crate::db::entities::schedule;
 use crate::error::Error;
@@ -162,12 +162,10 @@ fn yes() -> bool {
 /// schedule's timezone, UTC for schedules that had an event trigger); tasks stay.
 pub async fn update(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path((server, id)): Path<(String, String)>,
-    body: Result<ValidJson<UpdateBody>, Error>,
+    Compat(ValidJson(body)): Compat<ValidJson<UpdateBody>>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
-    let ValidJson(body) = body?;
     let scope = scope(&state, &actor, &server, KEY).await?;
     let (_, schedule) = service::get(&state, &scope, &id).await?;
     let timezone = match &schedule.trigger {
@@ -200,10 +198,9 @@ pub async fn update(
 /// `DELETE .../schedules/{id}`.
 pub async fn delete(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path((server, id)): Path<(String, String)>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
     let scope = scope(&state, &actor, &server, KEY).await?;
     service::delete::delete(&state, &actor, &scope, &id).await?;
     Ok(no_content())
@@ -212,10 +209,9 @@ pub async fn delete(
 /// `POST .../schedules/{id}/execute`: 202, the node runs it now.
 pub async fn execute(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path((server, id)): Path<(String, String)>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
     let scope = scope(&state, &actor, &server, KEY).await?;
     service::run_now::run_now(&state, &actor, &scope, &id).await?;
     Ok(StatusCode::ACCEPTED)
@@ -282,12 +278,10 @@ fn place(tasks: &[Task], n: usize) -> Result<usize, Error> {
 /// `POST .../schedules/{id}/tasks`: a task at the end.
 pub async fn create_task(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path((server, id)): Path<(String, String)>,
-    body: Result<OptionalJson<TaskBody>, Error>,
+    Compat(OptionalJson(body)): Compat<OptionalJson<TaskBody>>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
-    let OptionalJson(body) = body?;
     let task = body.task()?;
     let scope = scope(&state, &actor, &server, KEY).await?;
     let tasks = change_tasks(&state, &actor, &scope, &id, |tasks| {
@@ -305,12 +299,10 @@ pub async fn create_task(
 /// `POST .../schedules/{id}/tasks/{n}`: task `n` replaced.
 pub async fn update_task(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path((server, id, n)): Path<(String, String, String)>,
-    body: Result<ValidJson<TaskBody>, Error>,
+    Compat(ValidJson(body)): Compat<ValidJson<TaskBody>>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
-    let ValidJson(body) = body?;
     let task = body.task()?;
     let n = number(&n)?;
     let scope = scope(&state, &actor, &server, KEY).await?;
@@ -330,10 +322,9 @@ pub async fn update_task(
 /// always hold one).
 pub async fn delete_task(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path((server, id, n)): Path<(String, String, String)>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
     let n = number(&n)?;
     let scope = scope(&state, &actor, &server, KEY).await?;
     change_tasks(&state, &actor, &scope, &id, |tasks| {

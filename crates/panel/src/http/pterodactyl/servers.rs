@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::permissions::names_for;
 use super::shapes::{item, Page};
-use super::{no_content, ClientError, ClientResult};
+use super::{no_content, ClientError, ClientResult, Compat};
 use crate::auth::{Actor, Principal};
 use crate::domain::ShortId;
 use crate::domain::Visibility;
@@ -114,9 +114,8 @@ pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
     OriginalUri(uri): OriginalUri,
-    query: Result<ValidQuery<ListQuery>, Error>,
+    Compat(ValidQuery(query)): Compat<ValidQuery<ListQuery>>,
 ) -> ClientResult<Json<Value>> {
-    let ValidQuery(query) = query?;
     let me = principal.id();
     let visibility = match (query.kind.as_deref(), principal.is_admin()) {
         (None | Some(""), _) => Visibility::UserCanSee(me),
@@ -211,12 +210,10 @@ pub struct PowerBody {
 /// `POST /api/client/servers/{server}/power` with `{"signal": "start"|"stop"|"restart"|"kill"}`.
 pub async fn power(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
-    body: Result<ValidJson<PowerBody>, Error>,
+    Compat(ValidJson(body)): Compat<ValidJson<PowerBody>>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
-    let ValidJson(body) = body?;
     let action = match body.signal.as_str() {
         "start" => Action::Start,
         "stop" => Action::Stop,
@@ -244,9 +241,8 @@ pub async fn command(
     State(state): State<AppState>,
     principal: Principal,
     Path(server): Path<String>,
-    body: Result<ValidJson<CommandBody>, Error>,
+    Compat(ValidJson(body)): Compat<ValidJson<CommandBody>>,
 ) -> ClientResult<StatusCode> {
-    let ValidJson(body) = body?;
     if body.command.contains(['\n', '\r', '\0']) {
         return Err(Error::validation("command", "must be a single line").into());
     }

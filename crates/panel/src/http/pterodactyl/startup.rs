@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::servers::scope;
 use super::shapes::item;
-use super::{no_content, ClientError, ClientResult};
+use super::{no_content, ClientError, ClientResult, Compat};
 use crate::auth::{Actor, Principal};
 use crate::domain::Name;
 use crate::error::Error;
@@ -96,12 +96,10 @@ pub struct VariableBody {
 /// `PUT .../startup/variable` with `{key, value}`: the changed variable.
 pub async fn set_variable(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
-    body: Result<ValidJson<VariableBody>, Error>,
+    Compat(ValidJson(body)): Compat<ValidJson<VariableBody>>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
-    let ValidJson(body) = body?;
     let scope = scope(&state, &actor, &server, "server:update").await?;
     let given = BTreeMap::from([(body.key.clone(), body.value)]);
     let values = service::set_variables(&state, &actor, &scope.server, &given).await?;
@@ -124,12 +122,10 @@ pub struct RenameBody {
 /// `POST .../settings/rename` with `{name, description?}`.
 pub async fn rename(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
-    body: Result<ValidJson<RenameBody>, Error>,
+    Compat(ValidJson(body)): Compat<ValidJson<RenameBody>>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
-    let ValidJson(body) = body?;
     let scope = scope(&state, &actor, &server, "server:update").await?;
     let changes = ServerChanges {
         name: Some(body.name.into()),
@@ -143,10 +139,9 @@ pub async fn rename(
 /// `POST .../settings/reinstall`: 202, the install script runs again.
 pub async fn reinstall(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
     let scope = scope(&state, &actor, &server, "server:update").await?;
     service::reinstall(&state, &actor, &scope.server).await?;
     Ok(StatusCode::ACCEPTED)

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::permissions::{keys_for, names_for};
 use super::servers::scope;
 use super::shapes::{item, list};
-use super::{no_content, ClientError, ClientResult};
+use super::{no_content, ClientError, ClientResult, Compat};
 use crate::auth::{two_factor, Actor, Principal};
 use crate::db::entities::{subuser, user};
 use crate::error::Error;
@@ -90,12 +90,10 @@ pub struct CreateBody {
 /// or username; unlike Pterodactyl no account is created).
 pub async fn create(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path(server): Path<String>,
-    body: Result<ValidJson<CreateBody>, Error>,
+    Compat(ValidJson(body)): Compat<ValidJson<CreateBody>>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
-    let ValidJson(body) = body?;
     let keys = keys_for(&body.permissions)?;
     let scope = scope(&state, &actor, &server, "server:update").await?;
     let added = service::add(&state, &actor, &scope, &body.email, keys).await?;
@@ -112,12 +110,10 @@ pub struct UpdateBody {
 /// `POST .../users/{uuid}` with `{permissions}`: replaces the grant.
 pub async fn update(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path((server, uuid)): Path<(String, String)>,
-    body: Result<ValidJson<UpdateBody>, Error>,
+    Compat(ValidJson(body)): Compat<ValidJson<UpdateBody>>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
-    let ValidJson(body) = body?;
     let keys = keys_for(&body.permissions)?;
     let scope = scope(&state, &actor, &server, "server:update").await?;
     let (subuser, user) = find(&state, &scope, &uuid).await?;
@@ -128,10 +124,9 @@ pub async fn update(
 /// `DELETE .../users/{uuid}`.
 pub async fn delete(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     Path((server, uuid)): Path<(String, String)>,
 ) -> ClientResult<StatusCode> {
-    let actor = actor?;
     let scope = scope(&state, &actor, &server, "server:update").await?;
     let (subuser, _) = find(&state, &scope, &uuid).await?;
     service::remove(&state, &actor, &scope, &subuser.id).await?;

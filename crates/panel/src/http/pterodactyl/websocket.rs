@@ -22,10 +22,10 @@ use uuid::Uuid;
 
 use super::servers::{power_state, scope};
 use super::ClientResult;
+use super::Compat;
 use crate::agents::{state_name, LiveEvent};
 use crate::auth::{tokens, Actor, Client};
 use crate::domain::ShortId;
-use crate::error::Error;
 use crate::http::routes::nodes::panel_url;
 use crate::limits::ConsoleSlot;
 use crate::services::server_access::ServerScope;
@@ -42,11 +42,10 @@ const EXPIRING_SECONDS: i64 = 60;
 /// `GET .../websocket`: `{data: {token, socket}}`.
 pub async fn credentials(
     State(state): State<AppState>,
-    actor: Result<Actor, Error>,
+    Compat(actor): Compat<Actor>,
     headers: HeaderMap,
     Path(server): Path<String>,
 ) -> ClientResult<Json<Value>> {
-    let actor = actor?;
     let scope = scope(&state, &actor, &server, "console:view").await?;
     let token = service::console_ticket(&state, &actor, &scope.server, tokens::CONSOLE_TTL)?;
     let socket = format!(
